@@ -1,0 +1,174 @@
+"""Exceptions raised by the toolkit.
+
+Every exception derives from :class:`ToolkitError`, so ``except ToolkitError`` catches them all::
+
+    ToolkitError
+    ├── ConfigError              settings missing or malformed
+    ├── ValidationError          a parameter failed a check before any HTTP call (also ValueError)
+    │   └── InvalidNumberError   a phone number could not be normalised
+    ├── TransportError           the platform could not be reached (carries the URL, never a secret)
+    ├── ResponseError            the platform answered something that is not the documented JSON
+    └── ApiError                 the platform answered ``resultcode != "0"``
+        ├── AuthError            signing headers, digest, clock skew, app key
+        ├── NotFoundError        binding, number or recording does not exist
+        ├── AlreadyBoundError    the number (pair) is already bound
+        ├── NoFreeNumberError    no privacy number or extension is free
+        └── ThrottledError       flow control; wait and retry
+
+:class:`ApiError` carries ``resultcode``, ``resultdesc``, the HTTP ``status`` and a short ``hint``
+taken from the result-code table in :mod:`toolkit.codes`, the single source of truth for codes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Product = Literal["privatenumber", "voicecall"]
+
+
+class ToolkitError(Exception):
+    """Root of every exception the toolkit raises."""
+
+
+class ConfigError(ToolkitError):
+    """Settings are missing or malformed (base URL, APP_Key, APP_Secret, auth scheme)."""
+
+
+class ValidationError(ToolkitError, ValueError):
+    """A client-side parameter failed validation; nothing was sent.
+
+    ``param`` names the offending parameter as the user spelled it (snake_case).
+    """
+
+    def __init__(self, param: str, message: str) -> None:
+        self.param = param
+        super().__init__(f"{param}: {message}")
+
+
+class InvalidNumberError(ValidationError):
+    """A phone number could not be normalised to the platform's global format."""
+
+    def __init__(self, value: object, rule: str, param: str = "number") -> None:
+        self.value = value
+        self.rule = rule
+        ValueError.__init__(self, f"{param}: {value!r} is not a valid phone number: {rule}")
+        self.param = param
+
+
+class TransportError(ToolkitError):
+    """The request did not get an HTTP answer (refused, timed out, TLS failure)."""
+
+    def __init__(self, url: str, cause: BaseException) -> None:
+        self.url = url
+        super().__init__(f"could not reach {url}: {type(cause).__name__}: {cause}")
+
+
+class ResponseError(ToolkitError):
+    """The platform answered with something other than the documented JSON envelope."""
+
+    def __init__(self, status: int, url: str, detail: str) -> None:
+        self.status = status
+        self.url = url
+        super().__init__(f"HTTP {status} from {url}: {detail}")
+
+
+class ApiError(ToolkitError):
+    """The platform rejected a request with a non-zero ``resultcode``."""
+
+    def __init__(
+        self,
+        resultcode: str,
+        resultdesc: str = "",
+        status: int | None = None,
+        *,
+        product: Product = "privatenumber",
+    ) -> None:
+        self.resultcode = str(resultcode)
+        self.resultdesc = resultdesc
+        self.status = status
+        self.product = product
+        super().__init__(self._message())
+
+    @property
+    def hint(self) -> str | None:
+        """What to do about this code, from the result-code table (``None`` if unknown)."""
+        from .codes import result_hint  # imported lazily: codes reads its tables on first use
+
+        return result_hint(self.resultcode, self.product)
+
+    def _message(self) -> str:
+        text = f"{self.resultcode}: {self.resultdesc or 'no description'}"
+        if self.status is not None:
+            text += f" (HTTP {self.status})"
+        hint = self.hint
+        return f"{text}. {hint}" if hint else text
+
+
+class AuthError(ApiError):
+    """Signing headers are missing or wrong, the digest or clock is off, or the app key is unknown."""
+
+
+class NotFoundError(ApiError):
+    """The binding, number or recording does not exist for this app."""
+
+
+class AlreadyBoundError(ApiError):
+    """The number or pair is already bound (e.g. ``1012010``, ``1011005``)."""
+
+
+class NoFreeNumberError(ApiError):
+    """No privacy number or extension is free (e.g. ``1012008``, ``1020167``)."""
+
+
+class ThrottledError(ApiError):
+    """The platform is rate-limiting this account, app, number or IP; wait and retry."""
+
+
+# Codes shared by both products, then the product-specific ones. 1010010 is "invalid digest" with
+# HTTP 401 but "flow control" otherwise (the spec's tables disagree), so it is resolved by status.
+_CLASS_BY_CODE: dict[str, type[ApiError]] = {
+    **{str(c): AuthError for c in range(1023006, 1023038)},
+    "1010003": AuthError,
+    "1010013": AuthError,
+    "1020150": AuthError,
+    "1020176": AuthError,
+    "1012007": NotFoundError,
+    "1016001": NotFoundError,
+    "1020165": ThrottledError,
+    "1011006": ThrottledError,
+    "1010009": ThrottledError,
+}
+_PRODUCT_CLASSES: dict[Product, dict[str, type[ApiError]]] = {
+    "privatenumber": {
+        "1011001": NotFoundError,
+        "1011004": NotFoundError,
+        "1012001": NotFoundError,
+        "1011005": AlreadyBoundError,
+        "1012010": AlreadyBoundError,
+        "1016002": AlreadyBoundError,
+        "1011002": NoFreeNumberError,
+        "1012008": NoFreeNumberError,
+        "1020167": NoFreeNumberError,
+    },
+    "voicecall": {
+        **{str(c): ThrottledError for c in (1013001, 1013002, 1013003, 1013118)},
+    },
+}
+
+
+def api_error(
+    resultcode: object,
+    resultdesc: str = "",
+    status: int | None = None,
+    *,
+    product: Product = "privatenumber",
+) -> ApiError:
+    """Build the most specific :class:`ApiError` subclass for a platform answer."""
+    code = str(resultcode)
+    if code == "1010010":
+        cls: type[ApiError] = AuthError if status == 401 else ThrottledError
+    else:
+        cls = _PRODUCT_CLASSES[product].get(code) or _CLASS_BY_CODE.get(code, ApiError)
+    if cls is ApiError and status == 401:
+        cls = AuthError
+    return cls(code, resultdesc, status, product=product)
