@@ -1,0 +1,76 @@
+"""Hang-up causes, release points, Q.850/SIP causes and API result codes, decoded.
+
+The tables are CSV files in ``data/`` (one per family, see :mod:`toolkit.codes.tables`). This
+package is light at import: the CSVs are read on first use and pandas is imported only by the
+vectorised functions (:func:`decode_series`, :func:`classify_frame`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .outcomes import OUTCOME_COLORS, OUTCOME_LABELS, OUTCOMES
+from .tables import FAMILIES, normalize_code, table
+
+_LAZY: dict[str, str] = {
+    "CodeInfo": "toolkit.codes.decode",
+    "decode": "toolkit.codes.decode",
+    "Explanation": "toolkit.codes.explain",
+    "explain": "toolkit.codes.explain",
+    "explain_push": "toolkit.codes.explain",
+    "classify": "toolkit.codes.explain",
+    "decode_series": "toolkit.codes.vector",
+    "classify_frame": "toolkit.codes.vector",
+}
+
+__all__ = [
+    "FAMILIES",
+    "OUTCOMES",
+    "OUTCOME_COLORS",
+    "OUTCOME_LABELS",
+    "CodeInfo",
+    "Explanation",
+    "classify",
+    "classify_frame",
+    "decode",
+    "decode_series",
+    "explain",
+    "explain_push",
+    "result_hint",
+]
+
+
+def result_hint(resultcode: object, product: str = "privatenumber") -> str | None:
+    """What to do about an API ``resultcode``, from the result-code table; ``None`` if unknown.
+
+    ``product`` picks the table ("voicecall" or anything else for PrivateNumber): the two products
+    give some codes different meanings (e.g. 1012001). Cheap after the first call and never raises,
+    because :class:`toolkit.errors.ApiError` calls it while building its message.
+    """
+    family = "vc_result" if product == "voicecall" else "pn_result"
+    status, code = normalize_code(resultcode)
+    if status != "ok" or code == 0 or code is None:
+        return None
+    try:
+        row = table(family).lookup(code)
+    except (OSError, ValueError, KeyError):  # a broken install must not hide the original error
+        return None
+    if row is None:
+        return None
+    return row.action or row.meaning
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toolkit.codes' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from .decode import CodeInfo, decode
+    from .explain import Explanation, classify, explain, explain_push
+    from .vector import classify_frame, decode_series
