@@ -26,6 +26,7 @@ from .transport import (
     duration_axyb,
     exclusive,
     integer,
+    number,
     one_of,
     service_number,
     wire,
@@ -132,8 +133,15 @@ class AXBMode(_Mode):
         return self._t.call("GET", AXB_PATH, query=wire(locals()))
 
     def iter_bindings(self, relation_num: str, page_size: int = 100) -> Iterator[Record]:
-        """Yield every binding on X ``relation_num``, fetching page after page."""
+        """Yield every binding on X ``relation_num``, fetching page after page.
+
+        Arguments are checked here, before the first request, not when iteration starts.
+        """
+        relation_num = number("relation_num", relation_num)
         integer(10, 100)("page_size", page_size)
+        return self._pages(relation_num, page_size)
+
+    def _pages(self, relation_num: str, page_size: int) -> Iterator[Record]:
         page_index, seen = 1, 0
         while True:
             try:
@@ -365,7 +373,14 @@ class AXEMode(_Mode):
         return str(value) if value else None
 
     def iter_bindings(self, virtual_num: str, *, limit: int | None = None) -> Iterator[Record]:
-        """Yield every binding on X ``virtual_num``, following the v2 cursor."""
+        """Yield every binding on X ``virtual_num``, following the v2 cursor.
+
+        ``limit`` is the page size asked for. Arguments are checked before the first request.
+        """
+        wire({"virtual_num": virtual_num, "limit": limit})
+        return self._pages(virtual_num, limit)
+
+    def _pages(self, virtual_num: str, limit: int | None) -> Iterator[Record]:
         cursor: str | None = FIRST_CURSOR
         while cursor is not None:
             try:
