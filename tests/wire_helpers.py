@@ -55,3 +55,10 @@ def only_call(rsps: responses.RequestsMock) -> Sent:
 def answer(rsps: responses.RequestsMock, method: str, path: str, **fields: Any) -> None:
     """Register a success answer carrying ``fields``."""
     rsps.add(method, BASE + path, json={**OK, **fields})
+
+
+def refuse(
+    rsps: responses.RequestsMock, method: str, path: str, status: int, code: str, desc: str = ""
+) -> None:
+    """Register a platform refusal: ``status`` with ``{"resultcode": code, ...}``."""
+    rsps.add(method, BASE + path, status=status, json={"resultcode": code, "resultdesc": desc})
