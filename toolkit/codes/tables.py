@@ -128,7 +128,23 @@ def table(family: str) -> Table:
                 ranges.append(row)
             else:
                 exact[low] = row
+    if family == "vc_release":
+        _add_sip_passthrough(exact)
     return Table(family, exact, tuple(ranges))
+
+
+def _add_sip_passthrough(exact: dict[int, Row]) -> None:
+    """Give VoiceCall release points 400-699 the meaning of the SIP status they carry.
+
+    The spec says a VoiceCall release point in 400-699 is the raw SIP response code, used when no
+    Q.850 cause exists. The documented release points 501-553 sit inside that block and keep their
+    own rows (exact rows win); every other listed SIP status becomes a row here, and the range row
+    in vc_release.csv covers the SIP statuses the sip table does not list.
+    """
+    for code, sip in table("sip").exact.items():
+        if 400 <= code <= 699 and code not in exact:
+            meaning = f"SIP {code} {sip.meaning}, passed through as the release point"
+            exact[code] = Row(code, code, meaning, "", sip.category, sip.actor, sip.action)
 
 
 def normalize_code(raw: object) -> tuple[Literal["ok", "missing", "garbage"], int | None]:
