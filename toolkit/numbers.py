@@ -65,12 +65,13 @@ def normalize(
 
 
 def _chinese(national: str, raw: object, allow_service: bool, param: str) -> str:
-    if _MOBILE.fullmatch(national) or _FIXED.fullmatch(national):
-        return national
+    # Service numbers first: "4001234567" also has the shape of a fixed-line number.
     if _SERVICE.fullmatch(national):
         if allow_service:
             return national
         raise InvalidNumberError(raw, "400 and 95 numbers cannot be bound as a user number", param)
+    if _MOBILE.fullmatch(national) or _FIXED.fullmatch(national):
+        return national
     if national.startswith("1"):
         rule = "a Chinese mobile number has 11 digits and starts with 13-19"
     else:
