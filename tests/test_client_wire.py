@@ -414,6 +414,15 @@ def test_record_url_error_is_json(pn: PrivateNumberClient, rsps: responses.Reque
         pn.record_url("ostor.huawei.com", "missing.wav")
 
 
+def test_redirect_without_location_is_a_response_error(
+    pn: PrivateNumberClient, rsps: responses.RequestsMock
+) -> None:
+    rsps.add("GET", BASE + RECORD_PATH, status=301)
+    with pytest.raises(ResponseError, match="Location") as caught:
+        pn.record_url("ostor.huawei.com", "x.wav")
+    assert caught.value.status == 301
+
+
 def test_record_url_without_redirect_is_a_response_error(
     pn: PrivateNumberClient, rsps: responses.RequestsMock
 ) -> None:

@@ -14,7 +14,7 @@ import base64
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -68,7 +68,7 @@ class Transport:
         would download the file itself instead of telling us where it is.
         """
         response = self._send("GET", path, query, None, follow=False)
-        if response.is_redirect or 300 <= response.status_code < 400:
+        if 300 <= response.status_code < 400:
             target = response.headers.get("Location")
             if not target:
                 raise ResponseError(
@@ -107,9 +107,7 @@ class Transport:
                 allow_redirects=follow,
             )
         except requests.RequestException as exc:
-            # requests' messages quote the full URL; hide the query (phone numbers) in ours.
-            scrubbed = type(exc)(_QUERY_IN_TEXT.sub("?…", str(exc)))
-            raise TransportError(self._url(path), scrubbed) from None
+            raise TransportError(self._url(path), _scrubbed(exc)) from None
 
     def _decode(self, response: requests.Response, path: str) -> dict[str, Any]:
         status = response.status_code
@@ -128,6 +126,21 @@ class Transport:
             desc = str(payload.get("resultdesc", ""))
             raise api_error(code, desc, status, product=self.product)
         return payload
+
+
+def _scrubbed(exc: requests.RequestException) -> Exception:
+    """The same error with any query string in its text hidden.
+
+    requests quotes the full URL in its messages, and our query strings hold phone numbers.
+    """
+    text = _QUERY_IN_TEXT.sub("?…", str(exc))
+    try:
+        return type(exc)(text)
+    except TypeError:  # an exception class with a different constructor
+        return requests.RequestException(f"{type(exc).__name__}: {text}")
+
+
+_C = TypeVar("_C", bound="BaseClient")
 
 
 class BaseClient:
@@ -191,7 +204,7 @@ class BaseClient:
         if self._transport.owns_session:
             self._transport.session.close()
 
-    def __enter__(self) -> BaseClient:
+    def __enter__(self: _C) -> _C:
         return self
 
     def __exit__(self, *exc: object) -> None:
