@@ -1,0 +1,76 @@
+"""CauseDecoder driven from code: decode a code, explain a pasted CDR, filter the code table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("ipywidgets")
+
+from toolkit.widgets import CauseDecoder  # noqa: E402
+
+
+def test_typing_a_code_decodes_it() -> None:
+    panel = CauseDecoder()
+    panel.family.value = "pn_release"
+    panel.code.value = "8102"
+    assert panel.result is not None and panel.result.code == 8102
+    assert panel.result.category == "callee-busy"
+    assert "Callee busy" in panel.verdict.value
+    assert "callee" in panel.verdict.value  # who can act
+    assert panel.message.text == ""
+
+
+def test_decode_method_and_button_use_the_chosen_family() -> None:
+    panel = CauseDecoder()
+    info = panel.decode("17", family="q850")
+    assert info is not None and info.family == "q850" and info.known
+    panel.family.value = "sip"
+    panel.code.value = "486"
+    panel.decode_button.click()
+    assert panel.result.family == "sip" and panel.result.code == 486
+
+
+def test_unknown_code_is_a_message_not_an_error() -> None:
+    panel = CauseDecoder()
+    panel.code.value = "99999"
+    assert not panel.result.known
+    assert "unknown code 99999" in panel.message.text
+
+
+def test_pasted_cdr_is_explained_with_outcome_and_action() -> None:
+    panel = CauseDecoder()
+    cdr = {"callerNum": "+8613800000001", "ulFailReason": 8102, "fwdUnaswRsn": 17}
+    panel.cdr_json.value = json.dumps({"eventType": "fee", "feeLst": [cdr]})
+    panel.explain_button.click()
+    [explanation] = panel.result
+    assert explanation.outcome == "busy"
+    assert "callee busy" in panel.verdict.value  # the outcome label in the badge
+    assert explanation.action in panel.verdict.value
+    assert "13800000001" not in panel.verdict.value
+
+
+def test_bad_json_shows_a_message() -> None:
+    panel = CauseDecoder()
+    assert panel.explain("{not json") is None
+    assert panel.message.text.startswith("This is not valid JSON")
+    panel.explain('{"eventType": "answer", "statusInfo": {}}')
+    assert "No CDR or disconnect event" in panel.message.text
+
+
+def test_search_filters_the_table_of_all_codes() -> None:
+    panel = CauseDecoder()
+    total = panel.filter("")
+    panel.search.value = "1012010"
+    assert "1012010" in panel.table.value and "A or B is already bound" in panel.table.value
+    narrowed = panel.filter("busy")
+    assert 0 < narrowed < total
+    assert panel.filter("no such text anywhere") == 0
+    assert "no code matches" in panel.table.value
+
+
+def test_panel_is_a_displayable_box() -> None:
+    panel = CauseDecoder()
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
