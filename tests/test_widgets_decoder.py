@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-pytest.importorskip("ipywidgets")
-
-from toolkit.widgets import CauseDecoder  # noqa: E402
+from toolkit.widgets import CauseDecoder
 
 
 def test_typing_a_code_decodes_it() -> None:
