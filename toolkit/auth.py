@@ -2,13 +2,14 @@
 
 Two generations are in use:
 
-* ``aksk`` (current): ``Authorization: AKSK realm="SDP",profile="UsernameToken",type="Appkey"`` plus
-  ``X-AKSK``; digest = Base64(HMAC-SHA256(key=APP_Secret, msg=Nonce + Created)).
-* ``wsse`` (legacy): ``WSSE ...`` plus ``X-WSSE``; digest = Base64(SHA256(Nonce + Created + APP_Secret)).
+* ``aksk`` (current): ``Authorization: AKSK realm="SDP",profile="UsernameToken",type="Appkey"``
+  plus ``X-AKSK``; digest = Base64(HMAC-SHA256(key=APP_Secret, msg=Nonce + Created)).
+* ``wsse`` (legacy): ``WSSE ...`` plus ``X-WSSE``;
+  digest = Base64(SHA256(Nonce + Created + APP_Secret)).
 
-:class:`UsernameTokenAuth` signs every request a ``requests`` session sends. :func:`verify` checks the
-other direction (the emulator checks clients, the receiver checks pushes) and names the documented
-reason and result code when a request is refused.
+:class:`UsernameTokenAuth` signs every request a ``requests`` session sends. :func:`verify`
+checks the other direction (the emulator checks clients, the receiver checks pushes) and names
+the documented reason and result code when a request is refused.
 """
 
 from __future__ import annotations
@@ -198,7 +199,8 @@ def verify(
     if type_value is None:
         return _fail("missing-type", "1023012", 400, "type not contained in Authorization.")
     if attrs["realm"] != "SDP":
-        return _fail("bad-realm", "1023009", 400, "The value of realm in Authorization must be SDP.")
+        return _fail("bad-realm", "1023009", 400,
+                     "The value of realm in Authorization must be SDP.")
     if attrs["profile"] != "UsernameToken":
         return _fail("bad-profile", "1023010", 400,
                      "The value of profile in Authorization must be UsernameToken.")

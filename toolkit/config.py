@@ -3,8 +3,10 @@
 Values come from keyword arguments first, then environment variables, then a ``.env`` file, so
 keys never have to be typed into a notebook. Each product has its own app and variables::
 
-    PRIVATENUMBER_BASE_URL  PRIVATENUMBER_APP_KEY  PRIVATENUMBER_APP_SECRET  PRIVATENUMBER_AUTH_SCHEME
-    VOICECALL_BASE_URL      VOICECALL_APP_KEY      VOICECALL_APP_SECRET      VOICECALL_AUTH_SCHEME
+    PRIVATENUMBER_BASE_URL, PRIVATENUMBER_APP_KEY, PRIVATENUMBER_APP_SECRET,
+    PRIVATENUMBER_AUTH_SCHEME, PRIVATENUMBER_TIMEOUT
+    VOICECALL_BASE_URL, VOICECALL_APP_KEY, VOICECALL_APP_SECRET, VOICECALL_AUTH_SCHEME,
+    VOICECALL_TIMEOUT
 
 The secret never appears in ``repr()`` or ``str()``.
 """
@@ -37,7 +39,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"base_url must start with http:// or https://, not {self.base_url!r}")
+            raise ConfigError(
+                f"base_url must start with http:// or https://, not {self.base_url!r}"
+            )
         if not self.app_key:
             raise ConfigError("app_key is empty")
         if not self.app_secret:
@@ -64,7 +68,7 @@ class Settings:
         environ: Mapping[str, str] | None = None,
         env_file: str | os.PathLike[str] | None = ".env",
     ) -> Settings:
-        """Resolve settings from arguments, then ``environ`` (default ``os.environ``), then ``.env``.
+        """Resolve settings from arguments, then ``environ`` (default: ``os.environ``), then a file.
 
         ``base_url`` falls back to the product's public address; key and secret have no default,
         and a :class:`ConfigError` says which variable to set.

@@ -105,7 +105,7 @@ class ApiError(ToolkitError):
 
 
 class AuthError(ApiError):
-    """Signing headers are missing or wrong, the digest or clock is off, or the app key is unknown."""
+    """Signing headers are missing or wrong, the digest or clock is off, or the key is unknown."""
 
 
 class NotFoundError(ApiError):
