@@ -10,16 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# decode and explain are plain Python and cheap to import. They are imported eagerly because the
+# functions share their modules' names: a lazy import would let the submodule shadow the function.
+from .decode import CodeInfo, decode
+from .explain import Explanation, classify, explain, explain_push
 from .outcomes import OUTCOME_COLORS, OUTCOME_LABELS, OUTCOMES
 from .tables import FAMILIES, normalize_code, table
 
 _LAZY: dict[str, str] = {
-    "CodeInfo": "toolkit.codes.decode",
-    "decode": "toolkit.codes.decode",
-    "Explanation": "toolkit.codes.explain",
-    "explain": "toolkit.codes.explain",
-    "explain_push": "toolkit.codes.explain",
-    "classify": "toolkit.codes.explain",
     "decode_series": "toolkit.codes.vector",
     "classify_frame": "toolkit.codes.vector",
 }
@@ -71,6 +69,4 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
-    from .decode import CodeInfo, decode
-    from .explain import Explanation, classify, explain, explain_push
     from .vector import classify_frame, decode_series

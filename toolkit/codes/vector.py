@@ -87,7 +87,8 @@ def _positions(values: pd.Series, family: str) -> tuple[np.ndarray, np.ndarray]:
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         numbers = values.to_numpy(dtype="float64", na_value=np.nan)
         with np.errstate(invalid="ignore"):
-            valid = np.isfinite(numbers) & (numbers >= 0) & (numbers == np.floor(numbers))
+            whole = np.isfinite(numbers) & (numbers >= 0) & (numbers == np.floor(numbers))
+            valid = whole & (numbers < 2.0**62)  # larger values would overflow int64: unknown
         ints = np.where(valid, numbers, -1).astype(np.int64)
         inside = valid & (ints < len(comp.lut))
         pos = np.where(inside, comp.lut[np.where(inside, ints, 0)], comp.unknown)
@@ -145,7 +146,7 @@ def _present(values: pd.Series) -> np.ndarray:
     present = values.notna().to_numpy()
     if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
         text = values.astype("string").str.strip()
-        present &= ~text.eq("").fillna(False).to_numpy(dtype=bool)
+        present = present & ~text.eq("").fillna(False).to_numpy(dtype=bool)
     return present
 
 
