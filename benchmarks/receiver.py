@@ -1,0 +1,252 @@
+"""Push receiver throughput: the toolkit's receiver against a naive Flask baseline.
+
+Four sender processes POST fee pushes of 50 distinct CDRs each, one fresh connection per push (the
+platform uses short connections), first to ``python -m toolkit receiver`` and then, in the same
+run, to a naive Flask receiver (``request.get_json()``, one INSERT and COMMIT per CDR, SQLite
+defaults). For both it prints CDRs/s and the p50/p99 time from sending a push to its 200, checks
+that every CDR was stored exactly once, and prints the ratio.
+
+    python benchmarks/receiver.py [--pushes 100] [--baseline-pushes 10] [--senders 4]
+
+Loopback only; bounded by push counts and a deadline per sender.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from urllib.parse import urlsplit
+
+CDRS_PER_PUSH = 50
+DEADLINE = 60.0  # seconds a sender may run before it stops early
+
+
+def fee_push(tag: str) -> bytes:
+    """A fee push of 50 distinct, realistic CDRs (field set of the spec's example)."""
+    items = []
+    for k in range(CDRS_PER_PUSH):
+        items.append(
+            {
+                "direction": 1,
+                "spId": "bench_omp",
+                "appKey": "AbCdEf0123456789",
+                "icid": f"{tag}.{k}",
+                "bindNum": "+8617000000003",
+                "sessionId": f"1200_1029_4294967295_{tag}_{k}@callenabler246.huaweicaas.com",
+                "subscriptionId": "8f1c2d3e-0000-4a4a-9b9b-123456789abc",
+                "callerNum": "+8613800000001",
+                "calleeNum": "+8617000000003",
+                "fwdDisplayNum": "+8617000000003",
+                "fwdDstNum": "+8613900000002",
+                "callInTime": "2024-03-01 02:15:02",
+                "fwdStartTime": "2024-03-01 02:15:03",
+                "fwdAlertingTime": "2024-03-01 02:15:05",
+                "fwdAnswerTime": "2024-03-01 02:15:09",
+                "callEndTime": "2024-03-01 02:17:40",
+                "fwdUnaswRsn": 0,
+                "ulFailReason": 0,
+                "sipStatusCode": 0,
+                "callOutUnaswRsn": 0,
+                "recordFlag": 1,
+                "recordStartTime": "2024-03-01 02:15:09",
+                "recordDomain": "ostor.huawei.com",
+                "recordBucketName": "sp-abcdef0123456789",
+                "recordObjectName": "24030102150912050118304.wav",
+                "ttsPlayTimes": 0,
+                "ttsTransDuration": 0,
+                "mptyId": "8f1c2d3e-0000-4a4a-9b9b-123456789abc",
+                "serviceType": "004",
+                "hostName": "callenabler246.huaweicaas.com",
+            }
+        )
+    return json.dumps({"eventType": "fee", "feeLst": items}).encode()
+
+
+def post(host: str, port: int, body: bytes) -> int:
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    try:
+        conn.request("POST", "/fee", body, {"Content-Type": "application/json;charset=UTF-8"})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def sender(url: str, tag: str, pushes: int, start: mp.Event, results: mp.Queue) -> None:
+    parts = urlsplit(url)
+    bodies = [fee_push(f"{tag}-{j}") for j in range(pushes)]
+    start.wait()
+    latencies, failures = [], 0
+    began = time.perf_counter()
+    for body in bodies:
+        t0 = time.perf_counter()
+        try:
+            ok = post(parts.hostname, parts.port, body) == 200
+        except OSError:
+            ok = False
+        if ok:
+            latencies.append(time.perf_counter() - t0)
+        else:
+            failures += 1
+        if time.perf_counter() - began > DEADLINE:
+            break
+    results.put((latencies, failures, began, time.perf_counter()))
+
+
+def run_load(url: str, name: str, pushes: int, senders: int) -> dict[str, float]:
+    post(urlsplit(url).hostname, urlsplit(url).port, fee_push(f"{name}-warmup"))
+    start, results = mp.Event(), mp.Queue()
+    procs = [
+        mp.Process(target=sender, args=(url, f"{name}-{i}", pushes, start, results))
+        for i in range(senders)
+    ]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)  # let every sender build its bodies before the clock starts
+    start.set()
+    outcome = [results.get(timeout=DEADLINE * 2) for _ in procs]
+    for p in procs:
+        p.join()
+    latencies = sorted(x for lat, _, _, _ in outcome for x in lat)
+    acked = len(latencies) * CDRS_PER_PUSH
+    elapsed = max(o[3] for o in outcome) - min(o[2] for o in outcome)
+    return {
+        "cdrs": acked,
+        "failures": sum(o[1] for o in outcome),
+        "seconds": elapsed,
+        "rate": acked / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    }
+
+
+def stored(db: str, table: str, key: str) -> tuple[int, int]:
+    with sqlite3.connect(db) as conn:
+        rows, distinct = conn.execute(
+            f"SELECT count(*), count(DISTINCT {key}) FROM {table} WHERE {key} NOT LIKE '%warmup%'"
+        ).fetchone()
+    return rows, distinct
+
+
+def start_server(cmd: list[str]) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http"):
+        proc.kill()
+        raise SystemExit(f"server did not start: {cmd}")
+    return proc, url
+
+
+def serve_baseline(db: str) -> None:
+    """The naive receiver: Flask's threaded dev server, one commit per CDR."""
+    from flask import Flask, request
+    from werkzeug.serving import make_server
+
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS cdrs (icid TEXT UNIQUE, session_id TEXT, raw TEXT)"
+        )
+    app = Flask("baseline")
+
+    @app.post("/<path:_path>")
+    def receive(_path: str):
+        body = request.get_json()
+        conn = sqlite3.connect(db, timeout=30)
+        try:
+            for info in body["feeLst"]:
+                conn.execute(
+                    "INSERT OR IGNORE INTO cdrs VALUES (?, ?, ?)",
+                    (info.get("icid"), info["sessionId"], json.dumps(info)),
+                )
+                conn.commit()
+        finally:
+            conn.close()
+        return {"resultcode": "0", "resultdesc": "Success"}
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.socket.listen(1024)
+    print(f"http://127.0.0.1:{server.server_port}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    server.serve_forever()
+
+
+def report(name: str, result: dict[str, float], rows: tuple[int, int]) -> None:
+    once = (
+        "every CDR stored once"
+        if rows[0] == rows[1] == result["cdrs"]
+        else f"STORE MISMATCH: {rows[0]} rows, {rows[1]} distinct, {result['cdrs']} acknowledged"
+    )
+    print(
+        f"{name:<9} {result['rate']:>9,.0f} CDRs/s  p50 {result['p50']:6.1f} ms  "
+        f"p99 {result['p99']:6.1f} ms  ({result['cdrs']} CDRs in {result['seconds']:.2f} s, "
+        f"{result['failures']} failed pushes; {once})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pushes", type=int, default=100, help="pushes per sender (toolkit)")
+    parser.add_argument(
+        "--baseline-pushes",
+        type=int,
+        default=10,
+        help="pushes per sender (baseline; it is much slower)",
+    )
+    parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), default="NORMAL")
+    parser.add_argument("--serve-baseline", metavar="DB", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_baseline:
+        serve_baseline(args.serve_baseline)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="bench-receiver-") as tmp:
+        toolkit_db, flask_db = os.path.join(tmp, "toolkit.db"), os.path.join(tmp, "flask.db")
+        proc, url = start_server(
+            [
+                sys.executable,
+                "-m",
+                "toolkit",
+                "receiver",
+                "--port",
+                "0",
+                "--db",
+                toolkit_db,
+                "--allow-unsigned",
+                "--synchronous",
+                args.synchronous,
+            ]
+        )
+        try:
+            ours = run_load(url, "toolkit", args.pushes, args.senders)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        report("toolkit", ours, stored(toolkit_db, "cdrs", "icid"))
+        proc, url = start_server([sys.executable, __file__, "--serve-baseline", flask_db])
+        try:
+            base = run_load(url, "baseline", args.baseline_pushes, args.senders)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        report("baseline", base, stored(flask_db, "cdrs", "icid"))
+    verdict = "meets" if ours["rate"] >= 15 * base["rate"] and ours["p99"] <= 50 else "MISSES"
+    print(
+        f"ratio     {ours['rate'] / base['rate']:.1f}x the baseline's throughput "
+        f"({verdict} the target of >= 15x with p99 <= 50 ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

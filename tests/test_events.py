@@ -1,0 +1,326 @@
+"""Typed push records: parsing each documented push, tolerance, times, errors, masking.
+
+The builders at the top (``fee_info``, ``fee_body``, ``event_body``...) are shaped like the spec's
+examples and are shared by the store, receiver and tail tests.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from toolkit import events as ev
+from toolkit.errors import ToolkitError
+
+SESSION = "1200_1029_4294967295_20240301021502@callenabler246.huaweicaas.com"
+CALLER, X, CALLEE = "+8613800000001", "+8617000000003", "+8613900000002"
+
+
+def fee_info(n: int = 0, **changes: Any) -> dict[str, Any]:
+    """An answered AXB CDR as in PrivateNumber §10.2, with a distinct icid/sessionId per ``n``."""
+    info = {
+        "direction": 1,
+        "spId": "demo_omp",
+        "appKey": "AbCdEf0123456789",
+        "icid": f"ba171f34e6953fcd751edc77127748f4.{n}",
+        "bindNum": X,
+        "sessionId": f"{SESSION}-{n}",
+        "subscriptionId": "8f1c2d3e-0000-4a4a-9b9b-123456789abc",
+        "callerNum": CALLER,
+        "calleeNum": X,
+        "fwdDisplayNum": X,
+        "fwdDstNum": CALLEE,
+        "callInTime": "2024-03-01 02:15:02",
+        "fwdStartTime": "2024-03-01 02:15:03",
+        "fwdAlertingTime": "2024-03-01 02:15:05",
+        "fwdAnswerTime": "2024-03-01 02:15:09",
+        "callEndTime": "2024-03-01 02:17:40",
+        "fwdUnaswRsn": 0,
+        "ulFailReason": 0,
+        "sipStatusCode": 0,
+        "callOutUnaswRsn": 0,
+        "recordFlag": 1,
+        "recordStartTime": "2024-03-01 02:15:09",
+        "recordDomain": "ostor.huawei.com",
+        "recordBucketName": "sp-abcdef0123456789",
+        "recordObjectName": "24030102150912050118304.wav",
+        "ttsPlayTimes": 0,
+        "ttsTransDuration": 0,
+        "mptyId": "8f1c2d3e-0000-4a4a-9b9b-123456789abc",
+        "serviceType": "004",
+        "hostName": "callenabler246.huaweicaas.com",
+    }
+    info.update(changes)
+    return {k: v for k, v in info.items() if v is not None}
+
+
+def busy_info(n: int = 0) -> dict[str, Any]:
+    """The spec's unanswered variant: busy callee."""
+    return fee_info(
+        n,
+        fwdAnswerTime=None,
+        recordStartTime=None,
+        failTime="2024-03-01 02:15:12",
+        callEndTime="2024-03-01 02:15:12",
+        ulFailReason=8102,
+        fwdUnaswRsn=17,
+        sipStatusCode=486,
+        recordFlag=0,
+    )
+
+
+def fee_body(*infos: dict[str, Any]) -> dict[str, Any]:
+    return {"eventType": "fee", "feeLst": list(infos)}
+
+
+def event_body(event_type: str = "answer", **changes: Any) -> dict[str, Any]:
+    info = {
+        "timestamp": "2024-03-01 02:15:09",
+        "sessionId": SESSION,
+        "caller": CALLER,
+        "called": CALLEE,
+        "subscriptionId": "8f1c2d3e-0000-4a4a-9b9b-123456789abc",
+    }
+    info.update(changes)
+    return {"eventType": event_type, "statusInfo": {k: v for k, v in info.items() if v is not None}}
+
+
+def sms_body(mode: str = "Notify", **changes: Any) -> dict[str, Any]:
+    sms = {
+        "smsIdentifier": "a1b2c3d4e5",
+        "notificationMode": mode,
+        "calling": CALLER,
+        "called": CALLEE,
+        "virtualNumber": X,
+        "event": "Text SMS",
+        "timeStamp": "2024-03-01T02:20:16.450Z",
+        "subscriptionId": "8f1c2d3e",
+        "smsContent": "see you at 8",
+        "extInfo": {
+            "extParas": [{"key": "splitNum", "value": "1"}, {"key": "direction", "value": "1"}]
+        },
+        "sendResult": 2,
+    }
+    sms.update(changes)
+    return {"appKey": "AbCdEf0123456789", "smsEvent": sms}
+
+
+def num_body(*items: tuple[str, str, str | None]) -> dict[str, Any]:
+    return {
+        "eventType": "numStatus",
+        "numInfo": [
+            {k: v for k, v in {"number": n, "status": s, "cause": c}.items() if v is not None}
+            for n, s, c in items
+        ],
+    }
+
+
+def voice_fee_info(n: int = 0, **changes: Any) -> dict[str, Any]:
+    """A click2Call CDR as in VoiceCall §7.2."""
+    info = {
+        "direction": 0,
+        "spId": "CaaS_Test_01",
+        "appKey": "ka4k000009YnEm2",
+        "icid": f"CAE-20190124110424-{n}",
+        "bindNum": "+8675528888888",
+        "sessionId": f"1201_612_4294967295_20190124030424-{n}@callenabler245.huaweicaas.com",
+        "callerNum": "+8675528888888",
+        "calleeNum": CALLER,
+        "fwdDisplayNum": "+8675528888888",
+        "fwdDstNum": CALLEE,
+        "callOutStartTime": "2019-01-24 03:04:24",
+        "callOutAlertingTime": "2019-01-24 03:04:27",
+        "callOutAnswerTime": "2019-01-24 03:04:31",
+        "fwdStartTime": "2019-01-24 03:04:33",
+        "fwdAlertingTime": "2019-01-24 03:04:36",
+        "fwdAnswerTime": "2019-01-24 03:04:41",
+        "callEndTime": "2019-01-24 03:07:02",
+        "fwdUnaswRsn": 0,
+        "ulFailReason": 0,
+        "sipStatusCode": 0,
+        "callOutUnaswRsn": 0,
+        "recordFlag": 0,
+        "ttsPlayTimes": 0,
+        "ttsTransDuration": 0,
+        "serviceType": "002",
+        "hostName": "callenabler245.huaweicaas.com",
+        "userData": "order-42",
+    }
+    info.update(changes)
+    return info
+
+
+UTC = timezone.utc
+
+
+def test_fee_push_parses_every_documented_field() -> None:
+    push = ev.parse_push(fee_body(fee_info(1), busy_info(2)))
+    assert isinstance(push, ev.FeePush)
+    answered, busy = push.cdrs
+    assert answered.session_id == f"{SESSION}-1"
+    assert answered.fwd_answer_time == datetime(2024, 3, 1, 2, 15, 9, tzinfo=UTC)
+    assert answered.call_end_time.tzinfo is not None
+    assert answered.record_flag == 1 and answered.service_type == "004"
+    assert answered.product == "privatenumber"
+    assert answered.answered and answered.talk_seconds == 151 and answered.ring_seconds == 4
+    assert not busy.answered and busy.talk_seconds == 0
+    assert (busy.ul_fail_reason, busy.fwd_unasw_rsn, busy.sip_status_code) == (8102, 17, 486)
+    assert busy.fwd_answer_time is None and busy.ring_seconds == 7
+    # every FeeInfo field in the tables maps to an attribute of Cdr
+    names = {f for f in ev.Cdr.__dataclass_fields__}
+    assert {attr for attr, _ in ev.FEE_FIELDS.values()} <= names
+
+
+def test_voicecall_cdr_is_recognised_and_keeps_its_fields() -> None:
+    push = ev.parse_push(fee_body(voice_fee_info(dynIVRPath="0-2-3")))
+    cdr = push.cdrs[0]
+    assert cdr.product == "voicecall"
+    assert cdr.call_out_answer_time == datetime(2019, 1, 24, 3, 4, 31, tzinfo=UTC)
+    assert cdr.dyn_ivr_path == "0-2-3" and cdr.user_data == "order-42"
+
+
+def test_unknown_fields_are_kept_and_missing_optional_ones_tolerated() -> None:
+    info = {"sessionId": "s-1", "vendorField": {"a": 1}, "callerNum": CALLER}
+    cdr = ev.parse_push(fee_body(info)).cdrs[0]
+    assert cdr.extra == {"vendorField": {"a": 1}}
+    assert cdr.icid is None and cdr.call_end_time is None and cdr.ring_seconds is None
+    assert cdr.raw == info
+
+
+@pytest.mark.parametrize(
+    ("event_type", "cls"),
+    [
+        ("callin", ev.CallIn),
+        ("callout", ev.CallOut),
+        ("alerting", ev.Alerting),
+        ("answer", ev.Answer),
+        ("collectInfo", ev.CollectInfo),
+        ("disconnect", ev.Disconnect),
+        ("somethingNew", ev.CallEvent),
+    ],
+)
+def test_call_events_are_typed_by_event_type(event_type: str, cls: type) -> None:
+    event = ev.parse_push(event_body(event_type, stateCode=0, digitInfo="12"))
+    assert type(event) is cls
+    assert event.event_type == event_type
+    assert event.timestamp == datetime(2024, 3, 1, 2, 15, 9, tzinfo=UTC)
+    assert event.state_code == 0 and event.digit_info == "12"
+
+
+def test_block_callin_is_recognised() -> None:
+    event = ev.parse_push(event_body("callin", notifyMode="Block", subscriptionId=None))
+    assert event.is_block
+    assert not ev.parse_push(event_body("callin", notifyMode="Notify")).is_block
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2019-01-24 02:30:22", datetime(2019, 1, 24, 2, 30, 22, tzinfo=UTC)),
+        (1548297022, datetime(2019, 1, 24, 2, 30, 22, tzinfo=UTC)),
+        ("1548297022", datetime(2019, 1, 24, 2, 30, 22, tzinfo=UTC)),
+        (1548297022500, datetime(2019, 1, 24, 2, 30, 22, 500000, tzinfo=UTC)),
+        ("2019-01-24T02:30:22.450Z", datetime(2019, 1, 24, 2, 30, 22, 450000, tzinfo=UTC)),
+        ("", None),
+        (None, None),
+        ("next tuesday", None),
+    ],
+)
+def test_times_become_utc_datetimes(value: Any, expected: datetime | None) -> None:
+    assert ev.parse_time(value) == expected
+    event = ev.parse_push(event_body(timestamp=value))
+    assert event.timestamp == expected
+
+
+def test_sms_push_parses_notify_and_block() -> None:
+    notify = ev.parse_push(sms_body())
+    assert isinstance(notify, ev.SmsNotify) and not notify.is_block
+    assert notify.time_stamp == datetime(2024, 3, 1, 2, 20, 16, 450000, tzinfo=UTC)
+    assert notify.ext_paras == {"splitNum": "1", "direction": "1"}
+    assert notify.send_result == 2 and notify.app_key == "AbCdEf0123456789"
+    block = ev.parse_push(sms_body("Block", called=None))
+    assert isinstance(block, ev.SmsBlock) and block.is_block and block.called is None
+
+
+def test_num_status_push() -> None:
+    push = ev.parse_push(num_body((X, "10", "2"), ("+8617000000004", "5", None)))
+    assert [(n.number, n.status, n.cause) for n in push.numbers] == [
+        (X, "10", "2"),
+        ("+8617000000004", "5", None),
+    ]
+
+
+def test_parse_push_accepts_json_text() -> None:
+    assert isinstance(ev.parse_push(json.dumps(fee_body(fee_info()))), ev.FeePush)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([1, 2], None),
+        ({"hello": "world"}, None),
+        ({"eventType": "fee"}, "feeLst"),
+        (fee_body(*[fee_info(i) for i in range(51)]), "feeLst"),
+        ({"eventType": "fee", "feeLst": "x"}, "feeLst"),
+        (fee_body(fee_info(direction="up")), "feeLst[0].direction"),
+        (fee_body(fee_info(direction=True)), "feeLst[0].direction"),
+        (fee_body(fee_info(callerNum=["+86"])), "feeLst[0].callerNum"),
+        (fee_body(fee_info(callEndTime={"t": 1})), "feeLst[0].callEndTime"),
+        (fee_body(fee_info(ulFailReason=10**30)), "feeLst[0].ulFailReason"),
+        (fee_body(fee_info(), "not an object"), "feeLst[1]"),
+        ({"eventType": 7, "statusInfo": {}}, "eventType"),
+        ({"eventType": "answer", "statusInfo": "x"}, "statusInfo"),
+        (sms_body(sendResult="two"), "smsEvent.sendResult"),
+        ({"eventType": "numStatus", "numInfo": [{"number": X}] * 101}, "numInfo"),
+        (b"{not json", None),
+    ],
+)
+def test_unrecognised_or_mistyped_bodies_raise_push_format_error(body: Any, field: Any) -> None:
+    with pytest.raises(ev.PushFormatError) as info:
+        ev.parse_push(body)
+    assert info.value.field == field
+    assert isinstance(info.value, ToolkitError) and isinstance(info.value, ValueError)
+
+
+def test_tolerated_spellings() -> None:
+    cdr = ev.parse_push(fee_body(fee_info(direction="1", ulFailReason=8102.0, serviceType=4)))
+    assert (cdr.cdrs[0].direction, cdr.cdrs[0].ul_fail_reason) == (1, 8102)
+    assert cdr.cdrs[0].service_type == "4"
+    assert ev.parse_push(fee_body()).cdrs == ()  # empty feeLst carries nothing but is harmless
+
+
+def test_reprs_mask_numbers_and_hide_sms_text() -> None:
+    texts = [
+        repr(ev.parse_push(fee_body(fee_info(extraNumber=CALLEE))).cdrs[0]),
+        repr(ev.parse_push(event_body())),
+        repr(ev.parse_push(sms_body())),
+        repr(ev.parse_push(num_body((X, "5", None)))),
+    ]
+    for text in texts:
+        for number in (CALLER, X, CALLEE):
+            assert number not in text
+    assert "+86138****0001" in texts[0] and "+86139****0002" in texts[0]
+    assert "see you" not in texts[2] and "12 characters" in texts[2]
+
+
+def test_product_detection_by_shape() -> None:
+    assert ev.detect_product(fee_body(fee_info())) == "privatenumber"
+    assert ev.detect_product(fee_body(voice_fee_info())) == "voicecall"
+    assert ev.detect_product(fee_body(voice_fee_info(), fee_info())) == "privatenumber"
+    assert ev.detect_product(event_body("callin", subscriptionId=None)) == "privatenumber"
+    assert ev.detect_product(event_body(subscriptionId=None)) is None
+    assert ev.detect_product(event_body(subscriptionId=None, partyType="1")) == "voicecall"
+    assert ev.detect_product(sms_body()) == "privatenumber"
+
+
+def test_dedupe_keys() -> None:
+    cdr = ev.parse_push(fee_body(fee_info(3))).cdrs[0]
+    assert cdr.dedupe_key == "icid:ba171f34e6953fcd751edc77127748f4.3"
+    no_icid = ev.parse_push(fee_body(fee_info(3, icid=None))).cdrs[0]
+    assert no_icid.dedupe_key == f"session:{SESSION}-3"
+    a = ev.parse_push(event_body("callout", caller="+8675528888888", called=CALLER))
+    b = ev.parse_push(event_body("callout", caller="+8675528888888", called=CALLEE))
+    assert a.dedupe_key != b.dedupe_key  # two legs called in the same second stay apart

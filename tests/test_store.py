@@ -1,0 +1,231 @@
+"""The push store: schema contract, idempotence, atomic batches, cursor, readers and errors."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+
+import pytest
+from test_events import (
+    CALLER,
+    X,
+    busy_info,
+    event_body,
+    fee_body,
+    fee_info,
+    num_body,
+    sms_body,
+    voice_fee_info,
+)
+
+from toolkit import events as ev
+from toolkit.store import CDR_COLUMNS, Store, StoreError, prepare
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "pushes.db") as s:
+        yield s
+
+
+def test_cdrs_schema_is_the_frame_contract(store: Store) -> None:
+    conn = sqlite3.connect(store.path)
+    columns = [(name, kind) for _, name, kind, *_ in conn.execute("PRAGMA table_info(cdrs)")]
+    integers = {
+        "seq",
+        "direction",
+        "call_in_time",
+        "fwd_start_time",
+        "fwd_alerting_time",
+        "fwd_answer_time",
+        "call_end_time",
+        "fail_time",
+        "ul_fail_reason",
+        "fwd_unasw_rsn",
+        "sip_status_code",
+        "record_flag",
+    }
+    expected = [
+        (c, "INTEGER" if c in integers else "REAL" if c == "received_at" else "TEXT")
+        for c in CDR_COLUMNS
+    ]
+    assert columns == expected
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_same_fee_push_three_times_gives_one_row_per_cdr(store: Store) -> None:
+    body = fee_body(*[fee_info(i) for i in range(50)])
+    assert [store.add(body) for _ in range(3)] == [50, 0, 0]
+    assert store.count("cdrs") == 50
+    keys = {r["dedupe_key"] for r in store.cdrs()}
+    assert len(keys) == 50
+
+
+def test_cdr_row_holds_typed_columns_and_raw_json(store: Store) -> None:
+    store.add(fee_body(busy_info(7)))
+    (row,) = store.cdrs()
+    assert row["caller_num"] == CALLER and row["bind_num"] == X
+    assert row["ul_fail_reason"] == 8102 and row["sip_status_code"] == 486
+    assert row["fwd_answer_time"] is None
+    assert row["fail_time"] == 1709259312  # 2024-03-01 02:15:12 UTC
+    assert row["product"] == "privatenumber"
+    assert row["dedupe_key"] == "icid:ba171f34e6953fcd751edc77127748f4.7"
+    cdr = Store.record("cdrs", row)
+    assert cdr.seq == row["seq"] and cdr.raw == busy_info(7)
+
+
+def test_without_icid_the_session_is_the_key(store: Store) -> None:
+    store.add(fee_body(fee_info(1, icid=None)))
+    store.add(fee_body(fee_info(1, icid=None)))
+    assert store.count() == 1
+    assert store.cdrs()[0]["dedupe_key"].startswith("session:")
+
+
+def test_voicecall_cdrs_are_labelled(store: Store) -> None:
+    store.add(fee_body(voice_fee_info(1)))
+    assert store.cdrs()[0]["product"] == "voicecall"
+
+
+def test_a_push_with_one_bad_cdr_stores_nothing(store: Store) -> None:
+    body = fee_body(fee_info(1), fee_info(2, ulFailReason="busy"))
+    with pytest.raises(ev.PushFormatError, match=r"feeLst\[1\]\.ulFailReason"):
+        store.add(body)
+    assert store.count() == 0
+
+
+def test_a_cdr_without_session_is_refused(store: Store) -> None:
+    with pytest.raises(ev.PushFormatError, match="sessionId"):
+        store.add(fee_body(fee_info(1, sessionId=None)))
+
+
+def test_events_sms_and_status_are_stored_once(store: Store) -> None:
+    for _ in range(2):
+        store.add(event_body("answer"))
+        store.add(event_body("disconnect", stateCode=0, timestamp="2024-03-01 02:17:40"))
+        store.add(sms_body("Block"))
+        store.add(sms_body("Notify"))
+    assert store.counts() == {"cdrs": 0, "events": 2, "sms": 2, "num_status": 0}
+    disconnect = store.events()[1]
+    assert disconnect["event_type"] == "disconnect" and disconnect["state_code"] == 0
+    assert disconnect["timestamp"] == 1709259460
+    assert store.sms()[0]["time_stamp"] == pytest.approx(1709259616.45)
+
+
+def test_number_status_is_a_change_log(store: Store) -> None:
+    store.add(num_body((X, "5", None)))
+    store.add(num_body((X, "5", None)))  # a repeat of the current status
+    store.add(num_body((X, "10", "2")))
+    store.add(num_body((X, "5", None)))  # back to normal: a change, kept
+    assert [(r["status"], r["cause"]) for r in store.num_status()] == [
+        ("5", None),
+        ("10", "2"),
+        ("5", None),
+    ]
+
+
+def test_seq_is_one_cursor_across_tables(store: Store) -> None:
+    store.add(event_body("answer"))
+    store.add(fee_body(fee_info(1)))
+    store.add(sms_body())
+    seen = store.last_seq()
+    assert [t for t, _ in store.changes(0)] == ["events", "cdrs", "sms"]
+    assert store.changes(seen) == []
+    store.add(fee_body(fee_info(2)))
+    assert [(t, r["icid"]) for t, r in store.changes(seen)] == [
+        ("cdrs", "ba171f34e6953fcd751edc77127748f4.2")
+    ]
+    assert store.last_seq() > seen
+
+
+def test_write_groups_batches_in_one_transaction(store: Store) -> None:
+    batches = [prepare(fee_body(*[fee_info(10 * b + i) for i in range(10)])) for b in range(3)]
+    assert store.write(batches) == [10, 10, 10]
+    assert store.write(batches[:1]) == [0]
+
+
+def test_one_unstorable_batch_does_not_fail_the_others(store: Store) -> None:
+    good = prepare(fee_body(fee_info(1)))
+    bad = prepare(fee_body(fee_info(2)))
+    bad.cdrs[0] = (*bad.cdrs[0][:-1], object())  # SQLite cannot bind an arbitrary object
+    results = store.write_each([good, bad])
+    assert results[0] == 1 and isinstance(results[1], Exception)
+    assert store.count() == 1
+
+
+def test_locked_database_raises_store_error(tmp_path) -> None:
+    path = tmp_path / "locked.db"
+    with Store(path, timeout=0.05) as store:
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            with pytest.raises(StoreError, match="locked"):
+                store.add(fee_body(fee_info(1)))
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert store.add(fee_body(fee_info(1))) == 1
+
+
+def test_readers_in_other_threads_see_only_committed_pushes(store: Store) -> None:
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                n = store.count()
+                assert n % 50 == 0, n  # a push of 50 is never seen half-written
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for b in range(20):
+        store.add(fee_body(*[fee_info(100 * b + i) for i in range(50)]))
+    stop.set()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.count() == 1000
+
+
+def test_temporary_store_is_removed_on_close() -> None:
+    store = Store()
+    store.add(fee_body(fee_info()))
+    path = store.path
+    assert os.path.exists(path) and "temporary" in repr(store)
+    store.close()
+    assert not os.path.exists(path)
+    with pytest.raises(StoreError):
+        store.count()
+
+
+def test_data_persists_across_reopen_and_full_sync_is_offered(tmp_path) -> None:
+    path = tmp_path / "keep.db"
+    with Store(path, synchronous="FULL") as store:
+        store.add(fee_body(fee_info(1)))
+    with Store(path) as store:
+        assert store.count() == 1
+    with pytest.raises(ValueError):
+        Store(path, synchronous="OFF")  # type: ignore[arg-type]
+
+
+def test_typed_push_objects_can_be_added(store: Store) -> None:
+    store.add(ev.parse_push(fee_body(fee_info(1))))
+    store.add(ev.parse_push(event_body("disconnect", stateCode=0)))
+    store.add(ev.parse_push(num_body((X, "9", None))))
+    assert store.counts() == {"cdrs": 1, "events": 1, "sms": 0, "num_status": 1}
+    records = [Store.record(t, r) for t, r in store.changes(0)]
+    assert [type(r).__name__ for r in records] == ["Cdr", "Disconnect", "NumberStatus"]
+
+
+def test_rows_last_and_limit(store: Store) -> None:
+    for i in range(5):
+        store.add(fee_body(fee_info(i)))
+    assert [r["icid"][-1] for r in store.cdrs(last=2)] == ["3", "4"]
+    assert [r["icid"][-1] for r in store.cdrs(limit=2)] == ["0", "1"]
+    with pytest.raises(ValueError):
+        store.rows("nope")  # type: ignore[arg-type]

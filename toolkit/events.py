@@ -1,0 +1,780 @@
+"""Typed records for what the platform pushes: call events, CDRs, SMS events, X-number status.
+
+:func:`parse_push` takes a decoded JSON body and returns one of::
+
+    FeePush(cdrs=(Cdr, ...))                 {"eventType":"fee","feeLst":[FeeInfo, ...]}
+    CallIn / CallOut / Alerting / Answer /   {"eventType":"answer","statusInfo":{...}}
+      CollectInfo / Disconnect (CallEvent)
+    SmsNotify / SmsBlock (SmsEvent)          {"appKey":"..","smsEvent":{...}}
+    NumStatusPush(numbers=(NumberStatus,))   {"eventType":"numStatus","numInfo":[...]}
+
+Parsing is tolerant where the platform may vary and strict where a wrong value would corrupt
+data: unknown fields are kept in ``extra`` (vendors add fields), missing optional fields are
+``None``, documented UTC times become timezone-aware datetimes, and a field of the wrong JSON type
+raises :class:`PushFormatError` naming it (``feeLst[3].direction: expected an integer``).
+
+The field tables (``FEE_FIELDS`` ...) and converters here are also what :mod:`toolkit.store` uses
+to turn a push into rows, so the typed view and the stored view can never disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, ClassVar, Literal
+
+from .errors import ToolkitError
+from .numbers import mask
+
+Product = Literal["privatenumber", "voicecall"]
+
+MAX_FEE_ITEMS = 50  # FeeInfo[1-50] in both products
+MAX_NUM_INFO = 100  # numInfo 1-100 items
+
+_UTC = timezone.utc
+# SQLite INTEGER is a signed 64-bit value; anything larger cannot be a real code or time.
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+class PushFormatError(ToolkitError, ValueError):
+    """A push body is not one the platform documents, or a field has the wrong type.
+
+    ``field`` names the offending field as a path (``feeLst[3].direction``) when there is one and
+    ``reason`` is the message without it.
+    """
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}" if field else reason)
+
+
+# --------------------------------------------------------------------------------------------
+# Value converters. Each takes the JSON value and the field path (for the error message) and
+# returns the Python value; ``None`` and "" mean "absent" everywhere (the platform leaves
+# unreached stages empty or omits them).
+
+
+def to_str(value: Any, where: str) -> str | None:
+    """A String field. Integers are accepted and turned into text (tolerant choice)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value.isascii():
+            _check_encodable(value, where)
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise PushFormatError(f"expected a string, got {type(value).__name__}", where)
+
+
+def to_int(value: Any, where: str) -> int | None:
+    """An Integer field. Digit strings and integral floats are accepted (tolerant choice)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise PushFormatError("expected an integer, got a boolean", where)
+    if isinstance(value, int):
+        result = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not (text.lstrip("+-").isdigit() and len(text) <= 20):
+            raise PushFormatError(f"expected an integer, got {value[:40]!r}", where)
+        result = int(text)
+    elif isinstance(value, float) and value.is_integer():
+        result = int(value)
+    else:
+        raise PushFormatError(f"expected an integer, got {type(value).__name__}", where)
+    if not _INT_MIN <= result <= _INT_MAX:
+        raise PushFormatError("integer out of range", where)
+    return result
+
+
+def _check_encodable(value: str, where: str) -> None:
+    # json.loads lets "\ud800" through as a lone surrogate, which SQLite cannot store as UTF-8.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PushFormatError("string is not valid Unicode", where) from None
+
+
+_EPOCH_CACHE: dict[str, float | None] = {}
+
+
+def to_epoch(value: Any, where: str) -> float | None:
+    """A documented UTC time as epoch seconds, or ``None`` when absent or unreadable.
+
+    Accepts ``yyyy-MM-dd HH:mm:ss`` (events, CDRs), ISO 8601 with milliseconds and ``Z`` (SMS) and,
+    for VoiceCall ``statusInfo.timestamp``, numeric epoch seconds or milliseconds (the spec says
+    "UNIX timestamp" but shows strings; unconfirmed, so we accept both). A string in a format we do
+    not know becomes ``None`` rather than an error: rejecting the push would make the platform
+    retry it six times and then drop it, while the raw JSON keeps the value.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        cached = _EPOCH_CACHE.get(value)
+        if cached is not None or value in _EPOCH_CACHE:
+            return cached
+        result = _parse_time_text(value)
+        if len(_EPOCH_CACHE) > 4096:  # pushes in a burst share seconds; keep the cache bounded
+            _EPOCH_CACHE.clear()
+        _EPOCH_CACHE[value] = result
+        return result
+    if isinstance(value, bool):
+        raise PushFormatError("expected a time, got a boolean", where)
+    if isinstance(value, int | float):
+        return _from_number(float(value))
+    raise PushFormatError(f"expected a time string, got {type(value).__name__}", where)
+
+
+def _from_number(number: float) -> float | None:
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    if abs(number) > 1e11:  # epoch milliseconds (seconds would be past the year 5000)
+        number /= 1000.0
+    if not 0 <= number < 253402300800:  # before 1970 or after 9999: not a real time
+        return None
+    return number
+
+
+def _parse_time_text(text: str) -> float | None:
+    stripped = text.strip()
+    if stripped.isdigit() or (stripped.count(".") == 1 and stripped.replace(".", "").isdigit()):
+        return _from_number(float(stripped))
+    if stripped.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not take "Z"
+        stripped = stripped[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(stripped)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:  # the platform's plain times are documented as UTC
+        moment = moment.replace(tzinfo=_UTC)
+    return moment.timestamp()
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A platform time (see :func:`to_epoch`) as a timezone-aware UTC datetime, or ``None``."""
+    epoch = to_epoch(value, "time")
+    return None if epoch is None else datetime.fromtimestamp(epoch, _UTC)
+
+
+def _to_datetime(value: Any, where: str) -> datetime | None:
+    epoch = to_epoch(value, where)
+    return None if epoch is None else datetime.fromtimestamp(epoch, _UTC)
+
+
+def _to_object(value: Any, where: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return value
+    raise PushFormatError(f"expected an object, got {type(value).__name__}", where)
+
+
+def _to_any(value: Any, where: str) -> Any:
+    """``partyType`` is a string or an integer (unconfirmed); stored as sent, as text."""
+    if value is None or (isinstance(value, str | int) and not isinstance(value, bool)):
+        return value
+    raise PushFormatError(f"expected a string or integer, got {type(value).__name__}", where)
+
+
+Converter = Callable[[Any, str], Any]
+STR: Converter = to_str
+INT: Converter = to_int
+TIME: Converter = _to_datetime
+
+# JSON name -> (attribute name, converter). Every FeeInfo field documented for PrivateNumber (§10.2)
+# and VoiceCall (§7.2); fields that only one product sends are simply absent in the other.
+FEE_FIELDS: dict[str, tuple[str, Converter]] = {
+    "direction": ("direction", INT),
+    "spId": ("sp_id", STR),
+    "appKey": ("app_key", STR),
+    "icid": ("icid", STR),
+    "bindNum": ("bind_num", STR),
+    "sessionId": ("session_id", STR),
+    "subscriptionId": ("subscription_id", STR),
+    "callerNum": ("caller_num", STR),
+    "calleeNum": ("callee_num", STR),
+    "fwdDisplayNum": ("fwd_display_num", STR),
+    "fwdDstNum": ("fwd_dst_num", STR),
+    "callInTime": ("call_in_time", TIME),
+    "fwdStartTime": ("fwd_start_time", TIME),
+    "fwdAlertingTime": ("fwd_alerting_time", TIME),
+    "fwdAnswerTime": ("fwd_answer_time", TIME),
+    "callEndTime": ("call_end_time", TIME),
+    "fwdUnaswRsn": ("fwd_unasw_rsn", INT),
+    "failTime": ("fail_time", TIME),
+    "ulFailReason": ("ul_fail_reason", INT),
+    "sipStatusCode": ("sip_status_code", INT),
+    "callOutStartTime": ("call_out_start_time", TIME),
+    "callOutAlertingTime": ("call_out_alerting_time", TIME),
+    "callOutAnswerTime": ("call_out_answer_time", TIME),
+    "callOutUnaswRsn": ("call_out_unasw_rsn", INT),
+    "dynIVRStartTime": ("dyn_ivr_start_time", TIME),
+    "dynIVRPath": ("dyn_ivr_path", STR),
+    "recordFlag": ("record_flag", INT),
+    "recordStartTime": ("record_start_time", TIME),
+    "recordObjectName": ("record_object_name", STR),
+    "recordBucketName": ("record_bucket_name", STR),
+    "recordDomain": ("record_domain", STR),
+    "recordFileDownloadUrl": ("record_file_download_url", STR),
+    "ttsPlayTimes": ("tts_play_times", INT),
+    "ttsTransDuration": ("tts_trans_duration", INT),
+    "mptyId": ("mpty_id", STR),
+    "serviceType": ("service_type", STR),
+    "hostName": ("host_name", STR),
+    "userData": ("user_data", STR),
+    "extendNum": ("extend_num", STR),
+    "notifyMode": ("notify_mode", STR),
+    "callRelDirection": ("call_rel_direction", INT),
+    "callDuration": ("call_duration", INT),
+    "areaCode": ("area_code", STR),
+    "voiceCheckType": ("voice_check_type", INT),
+}
+
+STATUS_FIELDS: dict[str, tuple[str, Converter]] = {
+    "sessionId": ("session_id", STR),
+    "timestamp": ("timestamp", TIME),
+    "caller": ("caller", STR),
+    "called": ("called", STR),
+    "subscriptionId": ("subscription_id", STR),
+    "stateCode": ("state_code", INT),
+    "stateDesc": ("state_desc", STR),
+    "userData": ("user_data", STR),
+    "notifyMode": ("notify_mode", STR),
+    "digitInfo": ("digit_info", STR),
+    "callRelDirection": ("call_rel_direction", INT),
+    "partyType": ("party_type", _to_any),
+    "displayCallerNum": ("display_caller_num", STR),
+}
+
+SMS_FIELDS: dict[str, tuple[str, Converter]] = {
+    "smsIdentifier": ("sms_identifier", STR),
+    "notificationMode": ("notification_mode", STR),
+    "calling": ("calling", STR),
+    "called": ("called", STR),
+    "virtualNumber": ("virtual_number", STR),
+    "event": ("event", STR),
+    "timeStamp": ("time_stamp", TIME),
+    "subscriptionId": ("subscription_id", STR),
+    "smsContent": ("sms_content", STR),
+    "extInfo": ("ext_info", _to_object),
+    "sendResult": ("send_result", INT),
+    "userData": ("user_data", STR),
+}
+
+NUM_FIELDS: dict[str, tuple[str, Converter]] = {
+    "number": ("number", STR),
+    "status": ("status", STR),
+    "cause": ("cause", STR),
+}
+
+# Attributes that hold phone numbers: masked in every repr.
+NUMBER_ATTRS = frozenset(
+    {
+        "bind_num",
+        "caller_num",
+        "callee_num",
+        "fwd_display_num",
+        "fwd_dst_num",
+        "caller",
+        "called",
+        "display_caller_num",
+        "calling",
+        "virtual_number",
+        "number",
+    }
+)
+
+
+def convert(obj: Any, fields: Mapping[str, tuple[str, Converter]], where: str) -> dict[str, Any]:
+    """Convert one JSON object with a field table: ``{attr: value, ..., "extra": {...}}``."""
+    if not isinstance(obj, dict):
+        raise PushFormatError(f"expected an object, got {type(obj).__name__}", where)
+    out: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in obj.items():
+        spec = fields.get(key)
+        if spec is None:
+            extra[key] = value
+            continue
+        attr, conv = spec
+        # Fast paths for the common well-formed cases: a receiver runs this 50 times a push.
+        kind = type(value)
+        if kind is str and conv is to_str and value.isascii():
+            out[attr] = value
+            continue
+        if kind is int and conv is to_int and _INT_MIN <= value <= _INT_MAX:
+            out[attr] = value
+            continue
+        try:
+            out[attr] = conv(value, key)
+        except PushFormatError as exc:  # the path is only built on failure: this loop is hot
+            raise PushFormatError(exc.reason, f"{where}.{key}") from None
+    out["extra"] = extra
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+
+
+def _masked_repr(obj: Any) -> str:
+    parts = []
+    for f in dataclasses.fields(obj):
+        if not f.repr:
+            continue
+        value = getattr(obj, f.name)
+        if value is None or value == {} or value == ():
+            continue
+        if f.name in NUMBER_ATTRS:
+            text = repr(mask(value))
+        elif f.name == "sms_content":
+            text = f"<{len(value)} characters>"  # message text is personal; never shown
+        elif isinstance(value, datetime):
+            text = repr(value.isoformat())
+        elif f.name == "extra":
+            from .record import masked  # deferred: record is tiny but keep this module standalone
+
+            text = repr(masked(value))
+        else:
+            text = repr(value)
+        parts.append(f"{f.name}={text}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
+
+
+@dataclass(frozen=True, repr=False)
+class Cdr:
+    """One call detail record (FeeInfo) from PrivateNumber or VoiceCall.
+
+    Fields are the documented FeeInfo fields in snake_case; times are UTC datetimes. ``extra`` holds
+    fields we do not know, ``raw`` the FeeInfo exactly as received, ``seq`` the position in the
+    store when the record was read from one (``None`` for a freshly parsed push).
+    """
+
+    session_id: str | None = None
+    product: Product = "privatenumber"
+    direction: int | None = None
+    sp_id: str | None = None
+    app_key: str | None = None
+    icid: str | None = None
+    bind_num: str | None = None
+    subscription_id: str | None = None
+    caller_num: str | None = None
+    callee_num: str | None = None
+    fwd_display_num: str | None = None
+    fwd_dst_num: str | None = None
+    call_in_time: datetime | None = None
+    fwd_start_time: datetime | None = None
+    fwd_alerting_time: datetime | None = None
+    fwd_answer_time: datetime | None = None
+    call_end_time: datetime | None = None
+    fwd_unasw_rsn: int | None = None
+    fail_time: datetime | None = None
+    ul_fail_reason: int | None = None
+    sip_status_code: int | None = None
+    call_out_start_time: datetime | None = None
+    call_out_alerting_time: datetime | None = None
+    call_out_answer_time: datetime | None = None
+    call_out_unasw_rsn: int | None = None
+    dyn_ivr_start_time: datetime | None = None
+    dyn_ivr_path: str | None = None
+    record_flag: int | None = None
+    record_start_time: datetime | None = None
+    record_object_name: str | None = None
+    record_bucket_name: str | None = None
+    record_domain: str | None = None
+    record_file_download_url: str | None = None
+    tts_play_times: int | None = None
+    tts_trans_duration: int | None = None
+    mpty_id: str | None = None
+    service_type: str | None = None
+    host_name: str | None = None
+    user_data: str | None = None
+    extend_num: str | None = None
+    notify_mode: str | None = None
+    call_rel_direction: int | None = None
+    call_duration: int | None = None
+    area_code: str | None = None
+    voice_check_type: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    seq: int | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, info: Any, product: Product | None = None, *, where: str = "FeeInfo") -> Cdr:
+        """Parse one FeeInfo object; ``product`` is guessed from its fields when not given."""
+        values = convert(info, FEE_FIELDS, where)
+        values["product"] = product or fee_product(info)
+        return cls(**values, raw=dict(info))
+
+    @property
+    def answered(self) -> bool:
+        """The documented success rule: answered forward leg and a normal release."""
+        answer = self.fwd_answer_time or (
+            self.call_out_answer_time if self.product == "voicecall" else None
+        )
+        return answer is not None and not self.ul_fail_reason and not self.fwd_unasw_rsn
+
+    @property
+    def ring_seconds(self) -> float | None:
+        """Seconds the forwarded callee rang (until answer, failure or end), ``None`` if never."""
+        start = self.fwd_alerting_time or self.call_out_alerting_time
+        stop = (
+            self.fwd_answer_time
+            or self.call_out_answer_time
+            or self.fail_time
+            or self.call_end_time
+        )
+        return None if start is None or stop is None else max(0.0, (stop - start).total_seconds())
+
+    @property
+    def talk_seconds(self) -> float:
+        """Seconds from answer to end (0 for an unanswered call)."""
+        answer = self.fwd_answer_time or (
+            self.call_out_answer_time if self.product == "voicecall" else None
+        )
+        if answer is None or self.call_end_time is None:
+            return 0.0
+        return max(0.0, (self.call_end_time - answer).total_seconds())
+
+    @property
+    def dedupe_key(self) -> str:
+        """What identifies this CDR across redeliveries (see :func:`cdr_dedupe_key`)."""
+        return cdr_dedupe_key(self.icid, self.session_id)
+
+    def __repr__(self) -> str:
+        return _masked_repr(self)
+
+
+def cdr_dedupe_key(icid: str | None, session_id: str | None) -> str:
+    """``icid`` (the documented unique record id) when present, else ``sessionId``.
+
+    ``icid`` is optional in both products; VoiceCall's docs say to de-duplicate on ``sessionId``,
+    which is unique per call and one call yields one CDR. The prefix keeps the two key spaces apart.
+    """
+    return f"icid:{icid}" if icid else f"session:{session_id}"
+
+
+@dataclass(frozen=True, repr=False)
+class FeePush:
+    """A CDR push: up to 50 CDRs that ended close together."""
+
+    cdrs: tuple[Cdr, ...]
+
+    def __repr__(self) -> str:
+        return f"FeePush({len(self.cdrs)} CDRs)"
+
+
+@dataclass(frozen=True, repr=False)
+class CallEvent:
+    """A call event (``statusInfo``); the subclasses name the event type.
+
+    An ``eventType`` we do not know is kept as a plain ``CallEvent`` rather than refused, so a new
+    platform event is stored instead of being retried and lost.
+    """
+
+    event_type: str = ""
+    session_id: str | None = None
+    timestamp: datetime | None = None
+    product: Product = "privatenumber"
+    caller: str | None = None
+    called: str | None = None
+    subscription_id: str | None = None
+    state_code: int | None = None
+    state_desc: str | None = None
+    user_data: str | None = None
+    notify_mode: str | None = None
+    digit_info: str | None = None
+    call_rel_direction: int | None = None
+    party_type: str | int | None = None
+    display_caller_num: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    seq: int | None = field(default=None, compare=False, repr=False)
+
+    EVENT_TYPE: ClassVar[str] = ""
+
+    @property
+    def is_block(self) -> bool:
+        """True for an X-mode ``callin`` that waits for a routing answer."""
+        return self.event_type == "callin" and (self.notify_mode or "").lower() == "block"
+
+    @property
+    def dedupe_key(self) -> str:
+        """Session + type + time, plus the leg's numbers (two legs may start in the same second)."""
+        stamp = "" if self.timestamp is None else f"{self.timestamp.timestamp():.3f}"
+        return "|".join(
+            (self.session_id or "", self.event_type, stamp, self.caller or "", self.called or "")
+        )
+
+    def __repr__(self) -> str:
+        return _masked_repr(self)
+
+
+class CallIn(CallEvent):
+    """The call reached X (PrivateNumber only; X-mode ``Block`` pushes wait for routing)."""
+
+    EVENT_TYPE = "callin"
+
+
+class CallOut(CallEvent):
+    """The platform starts the forward leg (or, in VoiceCall, calls a party)."""
+
+    EVENT_TYPE = "callout"
+
+
+class Alerting(CallEvent):
+    """The called party is ringing."""
+
+    EVENT_TYPE = "alerting"
+
+
+class Answer(CallEvent):
+    """The called party answered."""
+
+    EVENT_TYPE = "answer"
+
+
+class CollectInfo(CallEvent):
+    """Digits collected (AXE extension, or VoiceCall notify menu): see ``digit_info``."""
+
+    EVENT_TYPE = "collectInfo"
+
+
+class Disconnect(CallEvent):
+    """The call was released: ``state_code``/``state_desc`` say why."""
+
+    EVENT_TYPE = "disconnect"
+
+
+EVENT_CLASSES: dict[str, type[CallEvent]] = {
+    c.EVENT_TYPE: c for c in (CallIn, CallOut, Alerting, Answer, CollectInfo, Disconnect)
+}
+
+
+@dataclass(frozen=True, repr=False)
+class SmsEvent:
+    """An SMS push (PrivateNumber). ``SmsBlock`` waits for actions; ``SmsNotify`` informs."""
+
+    app_key: str | None = None
+    sms_identifier: str | None = None
+    notification_mode: str | None = None
+    calling: str | None = None
+    called: str | None = None
+    virtual_number: str | None = None
+    event: str | None = None
+    time_stamp: datetime | None = None
+    subscription_id: str | None = None
+    sms_content: str | None = None
+    ext_info: dict[str, Any] | None = None
+    send_result: int | None = None
+    user_data: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    seq: int | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_block(self) -> bool:
+        """True when the platform waits for routing actions."""
+        return (self.notification_mode or "").lower() == "block"
+
+    @property
+    def ext_paras(self) -> dict[str, str]:
+        """``extInfo.extParas`` as a plain dict (``{"splitNum": "1", "direction": "1"}``)."""
+        paras = (self.ext_info or {}).get("extParas")
+        if not isinstance(paras, list):
+            return {}
+        return {str(p["key"]): p.get("value") for p in paras if isinstance(p, dict) and "key" in p}
+
+    @property
+    def dedupe_key(self) -> str:
+        """SMS id + mode: in X mode one SMS gives a Block push and then a Notify push."""
+        return f"{self.sms_identifier or ''}|{self.notification_mode or ''}"
+
+    def __repr__(self) -> str:
+        return _masked_repr(self)
+
+
+class SmsNotify(SmsEvent):
+    """An informational SMS push (answer: HTTP 200, empty body)."""
+
+
+class SmsBlock(SmsEvent):
+    """An SMS control push: the answer decides whether to forward or discard the message."""
+
+
+@dataclass(frozen=True, repr=False)
+class NumberStatus:
+    """One X number's status: ``5`` normal, ``9`` suspended, ``10`` unavailable, ``11`` frozen."""
+
+    number: str | None = None
+    status: str | None = None
+    cause: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    seq: int | None = field(default=None, compare=False, repr=False)
+
+    def __repr__(self) -> str:
+        return _masked_repr(self)
+
+
+@dataclass(frozen=True, repr=False)
+class NumStatusPush:
+    """An X-number status push (1-100 numbers)."""
+
+    numbers: tuple[NumberStatus, ...]
+
+    def __repr__(self) -> str:
+        return f"NumStatusPush({list(self.numbers)!r})"
+
+
+Push = FeePush | CallEvent | SmsEvent | NumStatusPush
+
+# --------------------------------------------------------------------------------------------
+# Routing by body shape
+
+_VOICE_FEE_FIELDS = ("dynIVRStartTime", "dynIVRPath", "recordFileDownloadUrl")
+_VOICE_SERVICE_TYPES = ("001", "002")
+_PN_EVENT_FIELDS = ("subscriptionId", "notifyMode", "callRelDirection")
+_VOICE_EVENT_FIELDS = ("partyType", "displayCallerNum")
+
+
+def push_kind(body: Any) -> Literal["fee", "event", "sms", "numstatus"]:
+    """Which push ``body`` is, from its shape; raises :class:`PushFormatError` if none."""
+    if not isinstance(body, dict):
+        raise PushFormatError(f"a push is a JSON object, got {type(body).__name__}")
+    event_type = body.get("eventType")
+    if "feeLst" in body or event_type == "fee":
+        return "fee"
+    if "smsEvent" in body:
+        return "sms"
+    if "numInfo" in body or event_type == "numStatus":
+        return "numstatus"
+    if "statusInfo" in body:
+        return "event"
+    raise PushFormatError(
+        "not a recognised push: expected feeLst (CDRs), statusInfo (call event), "
+        "smsEvent (SMS) or numInfo (X-number status)"
+    )
+
+
+def fee_product(info: Mapping[str, Any]) -> Product:
+    """Guess the product of one FeeInfo: VoiceCall's service types or VoiceCall-only fields."""
+    if info.get("serviceType") in _VOICE_SERVICE_TYPES or any(k in info for k in _VOICE_FEE_FIELDS):
+        return "voicecall"
+    return "privatenumber"
+
+
+def detect_product(body: Mapping[str, Any]) -> Product | None:
+    """The product a push comes from, judged by shape; ``None`` when the shape is shared.
+
+    A fee push is VoiceCall only if every CDR in it looks like VoiceCall. A call event is
+    PrivateNumber when it is a ``callin`` or carries a binding/X-mode field, VoiceCall when it
+    carries ``partyType``/``displayCallerNum``; plain callout/alerting/answer events fit both.
+    SMS and X-number status exist only in PrivateNumber.
+    """
+    kind = push_kind(body)
+    if kind == "fee":
+        items = body.get("feeLst")
+        if (
+            isinstance(items, list)
+            and items
+            and all(isinstance(i, dict) and fee_product(i) == "voicecall" for i in items)
+        ):
+            return "voicecall"
+        return "privatenumber"
+    if kind == "event":
+        info = body.get("statusInfo")
+        if body.get("eventType") == "callin":
+            return "privatenumber"
+        if isinstance(info, dict):
+            if any(k in info for k in _PN_EVENT_FIELDS):
+                return "privatenumber"
+            if any(k in info for k in _VOICE_EVENT_FIELDS):
+                return "voicecall"
+        return None
+    return "privatenumber"
+
+
+def fee_items(body: Mapping[str, Any]) -> list[Any]:
+    """The ``feeLst`` list, checked for type and the documented cap of 50."""
+    items = body.get("feeLst")
+    if not isinstance(items, list):
+        raise PushFormatError(f"expected a list, got {type(items).__name__}", "feeLst")
+    if len(items) > MAX_FEE_ITEMS:
+        raise PushFormatError(f"{len(items)} items; at most {MAX_FEE_ITEMS} allowed", "feeLst")
+    # An empty feeLst is outside the documented 1-50 but carries nothing to lose; we accept it
+    # (tolerant choice) instead of making the platform retry it six times.
+    return items
+
+
+def num_items(body: Mapping[str, Any]) -> list[Any]:
+    """The ``numInfo`` list, checked for type and the documented cap of 100."""
+    items = body.get("numInfo")
+    if not isinstance(items, list):
+        raise PushFormatError(f"expected a list, got {type(items).__name__}", "numInfo")
+    if len(items) > MAX_NUM_INFO:
+        raise PushFormatError(f"{len(items)} items; at most {MAX_NUM_INFO} allowed", "numInfo")
+    return items
+
+
+def event_type_of(body: Mapping[str, Any]) -> str:
+    """The ``eventType`` of a call event, which must be a non-empty string."""
+    event_type = body.get("eventType")
+    if not isinstance(event_type, str) or not event_type:
+        raise PushFormatError("expected a non-empty string", "eventType")
+    return event_type
+
+
+def parse_event(body: Mapping[str, Any], product: Product | None = None) -> CallEvent:
+    """Parse a ``{"eventType":..,"statusInfo":{..}}`` body."""
+    event_type = event_type_of(body)
+    info = body.get("statusInfo")
+    values = convert(info, STATUS_FIELDS, "statusInfo")
+    values["product"] = product or detect_product(body) or "privatenumber"
+    cls = EVENT_CLASSES.get(event_type, CallEvent)
+    return cls(event_type=event_type, **values, raw=dict(info))  # type: ignore[arg-type]
+
+
+def parse_sms(body: Mapping[str, Any]) -> SmsEvent:
+    """Parse a ``{"appKey":..,"smsEvent":{..}}`` body."""
+    values = convert(body.get("smsEvent"), SMS_FIELDS, "smsEvent")
+    values["app_key"] = to_str(body.get("appKey"), "appKey")
+    mode = (values.get("notification_mode") or "").lower()
+    cls = SmsBlock if mode == "block" else SmsNotify if mode == "notify" else SmsEvent
+    return cls(**values, raw=dict(body))
+
+
+def parse_push(body: Any, product: Product | None = None) -> Push:
+    """Parse a decoded push body into its typed record (see the module docstring).
+
+    ``body`` may also be ``bytes``/``str`` JSON. ``product`` overrides the guess made from the
+    body's shape. Raises :class:`PushFormatError` for anything that is not a documented push.
+    """
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise PushFormatError(f"not JSON: {exc}") from None
+    kind = push_kind(body)
+    if kind == "fee":
+        items = fee_items(body)
+        guessed = product or detect_product(body)
+        return FeePush(
+            tuple(
+                Cdr.from_json(info, guessed, where=f"feeLst[{i}]") for i, info in enumerate(items)
+            )
+        )
+    if kind == "event":
+        return parse_event(body, product)
+    if kind == "sms":
+        return parse_sms(body)
+    numbers = tuple(
+        NumberStatus(**convert(item, NUM_FIELDS, f"numInfo[{i}]"))
+        for i, item in enumerate(num_items(body))
+    )
+    return NumStatusPush(numbers)

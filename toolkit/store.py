@@ -1,0 +1,562 @@
+"""The push store: CDRs, call events, SMS events and X-number status in SQLite.
+
+``Store()`` keeps its data in a temporary file (removed on :meth:`Store.close`), which is what a
+notebook wants; ``Store("calls.db")`` keeps it. A plain ``:memory:`` database cannot be used because
+readers need their own connections and WAL mode needs a file.
+
+Guarantees:
+
+* **Idempotent.** Every row has a ``dedupe_key`` (``UNIQUE``) and inserts ignore duplicates, so a
+  push the platform delivers three times is stored once. CDRs are keyed on ``icid`` when present,
+  else ``sessionId``; call events on session + type + time (+ the leg's numbers); SMS on
+  ``smsIdentifier`` + mode. X-number status is a change log: a repeat of a number's current status
+  is not stored again, a change is.
+* **Atomic.** One push (up to 50 CDRs) is written in one transaction, so it is stored whole or not
+  at all. :meth:`Store.write` may put several pushes in one transaction (group commit).
+* **Durable.** WAL mode with ``synchronous=NORMAL``: a committed transaction survives the process
+  being killed (the WAL is written before commit returns) but the last transactions may be lost if
+  the machine loses power before the next checkpoint. ``Store(path, synchronous="FULL")`` fsyncs
+  the WAL on every commit and survives power loss too, at some cost in latency.
+* **One writer, many readers.** Writes go through one connection behind a lock; each reading
+  thread gets its own connection, and WAL lets them read while a write is in progress.
+* **Read-since cursor.** ``seq`` is one sequence across all four tables, assigned inside the
+  write transaction, so a reader that has seen ``seq <= n`` never misses a row by asking for
+  ``seq > n`` later (rows commit in ``seq`` order).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any, Literal
+
+from . import events as ev
+from .errors import ToolkitError
+
+TABLES = ("cdrs", "events", "sms", "num_status")
+Table = Literal["cdrs", "events", "sms", "num_status"]
+
+# The cdrs columns are the contract with toolkit.frame; keep names and types in step with it.
+CDR_COLUMNS = (
+    "seq",
+    "dedupe_key",
+    "product",
+    "session_id",
+    "icid",
+    "app_key",
+    "direction",
+    "bind_num",
+    "subscription_id",
+    "caller_num",
+    "callee_num",
+    "fwd_display_num",
+    "fwd_dst_num",
+    "call_in_time",
+    "fwd_start_time",
+    "fwd_alerting_time",
+    "fwd_answer_time",
+    "call_end_time",
+    "fail_time",
+    "ul_fail_reason",
+    "fwd_unasw_rsn",
+    "sip_status_code",
+    "record_flag",
+    "service_type",
+    "extend_num",
+    "notify_mode",
+    "user_data",
+    "received_at",
+    "raw",
+)
+EVENT_COLUMNS = (
+    "seq",
+    "dedupe_key",
+    "product",
+    "event_type",
+    "session_id",
+    "timestamp",
+    "caller",
+    "called",
+    "subscription_id",
+    "state_code",
+    "state_desc",
+    "user_data",
+    "notify_mode",
+    "digit_info",
+    "call_rel_direction",
+    "party_type",
+    "received_at",
+    "raw",
+)
+SMS_COLUMNS = (
+    "seq",
+    "dedupe_key",
+    "app_key",
+    "sms_identifier",
+    "notification_mode",
+    "calling",
+    "called",
+    "virtual_number",
+    "event",
+    "time_stamp",
+    "subscription_id",
+    "send_result",
+    "user_data",
+    "sms_content",
+    "received_at",
+    "raw",
+)
+NUM_STATUS_COLUMNS = ("seq", "number", "status", "cause", "received_at", "raw")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cdrs (
+    seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, product TEXT, session_id TEXT, icid TEXT,
+    app_key TEXT, direction INTEGER, bind_num TEXT, subscription_id TEXT, caller_num TEXT,
+    callee_num TEXT, fwd_display_num TEXT, fwd_dst_num TEXT, call_in_time INTEGER,
+    fwd_start_time INTEGER, fwd_alerting_time INTEGER, fwd_answer_time INTEGER,
+    call_end_time INTEGER, fail_time INTEGER, ul_fail_reason INTEGER, fwd_unasw_rsn INTEGER,
+    sip_status_code INTEGER, record_flag INTEGER, service_type TEXT, extend_num TEXT,
+    notify_mode TEXT, user_data TEXT, received_at REAL, raw TEXT
+);
+CREATE INDEX IF NOT EXISTS cdrs_session ON cdrs (session_id);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, product TEXT, event_type TEXT,
+    session_id TEXT, timestamp INTEGER, caller TEXT, called TEXT, subscription_id TEXT,
+    state_code INTEGER, state_desc TEXT, user_data TEXT, notify_mode TEXT, digit_info TEXT,
+    call_rel_direction INTEGER, party_type TEXT, received_at REAL, raw TEXT
+);
+CREATE INDEX IF NOT EXISTS events_session ON events (session_id);
+CREATE TABLE IF NOT EXISTS sms (
+    seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, app_key TEXT, sms_identifier TEXT,
+    notification_mode TEXT, calling TEXT, called TEXT, virtual_number TEXT, event TEXT,
+    time_stamp REAL, subscription_id TEXT, send_result INTEGER, user_data TEXT,
+    sms_content TEXT, received_at REAL, raw TEXT
+);
+CREATE TABLE IF NOT EXISTS num_status (
+    seq INTEGER PRIMARY KEY, number TEXT, status TEXT, cause TEXT, received_at REAL, raw TEXT
+);
+CREATE INDEX IF NOT EXISTS num_status_number ON num_status (number, seq);
+"""
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "cdrs": CDR_COLUMNS,
+    "events": EVENT_COLUMNS,
+    "sms": SMS_COLUMNS,
+    "num_status": NUM_STATUS_COLUMNS,
+}
+_INSERT = {
+    t: f"INSERT OR IGNORE INTO {t} ({', '.join(c)}) VALUES ({', '.join('?' * len(c))})"
+    for t, c in _COLUMNS.items()
+}
+# ensure_ascii keeps lone surrogates (legal in JSON text, illegal in UTF-8) storable.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _epoch_int(value: Any, where: str) -> int | None:
+    epoch = ev.to_epoch(value, where)
+    return None if epoch is None else int(epoch)
+
+
+def _epoch_fields(
+    fields: Mapping[str, tuple[str, ev.Converter]], precise: bool = False
+) -> dict[str, tuple[str, ev.Converter]]:
+    # The same tables as the typed records, with times as epoch seconds instead of datetimes
+    # (whole seconds, as the platform sends them, except for SMS times which carry milliseconds).
+    to_epoch = ev.to_epoch if precise else _epoch_int
+    return {k: (a, to_epoch if c is ev.TIME else c) for k, (a, c) in fields.items()}
+
+
+_FEE = _epoch_fields(ev.FEE_FIELDS)
+_STATUS = _epoch_fields(ev.STATUS_FIELDS, precise=True)
+_SMS = _epoch_fields(ev.SMS_FIELDS, precise=True)
+
+
+class StoreError(ToolkitError):
+    """The store could not commit (database locked, disk full, I/O error). Safe to retry."""
+
+
+@dataclass
+class Batch:
+    """The rows of one push, validated and ready to insert (see :meth:`Store.prepare`).
+
+    Rows lack their ``seq``, which :meth:`Store.write` assigns inside the transaction.
+    """
+
+    cdrs: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    sms: list[tuple[Any, ...]] = field(default_factory=list)
+    num_status: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.cdrs) + len(self.events) + len(self.sms) + len(self.num_status)
+
+
+def _row(values: dict[str, Any], columns: tuple[str, ...], **fixed: Any) -> tuple[Any, ...]:
+    values.update(fixed)
+    return tuple(map(values.get, columns[1:]))
+
+
+def prepare(
+    body: Any, *, product: ev.Product | None = None, received_at: float | None = None
+) -> Batch:
+    """Validate a decoded push body and map it to rows; raises :class:`PushFormatError`.
+
+    This is the receiver's hot path: it reads the JSON once with the field tables of
+    :mod:`toolkit.events` (so typed records and rows always agree) and builds no objects.
+    """
+    now = time.time() if received_at is None else received_at
+    kind = ev.push_kind(body)
+    batch = Batch()
+    if kind == "fee":
+        items = ev.fee_items(body)
+        guessed = product or ev.detect_product(body)
+        for i, info in enumerate(items):
+            values = ev.convert(info, _FEE, f"feeLst[{i}]")
+            if not values.get("session_id"):
+                raise ev.PushFormatError("required", f"feeLst[{i}].sessionId")
+            key = ev.cdr_dedupe_key(values.get("icid"), values["session_id"])
+            batch.cdrs.append(
+                _row(
+                    values,
+                    CDR_COLUMNS,
+                    dedupe_key=key,
+                    product=guessed,
+                    received_at=now,
+                    raw=_dumps(info),
+                )
+            )
+    elif kind == "event":
+        event_type = ev.event_type_of(body)
+        info = body.get("statusInfo")
+        values = ev.convert(info, _STATUS, "statusInfo")
+        stamp = values.get("timestamp")
+        key = "|".join(
+            (
+                values.get("session_id") or "",
+                event_type,
+                "" if stamp is None else f"{stamp:.3f}",
+                values.get("caller") or "",
+                values.get("called") or "",
+            )
+        )
+        party = values.get("party_type")
+        batch.events.append(
+            _row(
+                values,
+                EVENT_COLUMNS,
+                dedupe_key=key,
+                event_type=event_type,
+                timestamp=None if stamp is None else int(stamp),
+                product=product or ev.detect_product(body) or "privatenumber",
+                party_type=None if party is None else str(party),
+                received_at=now,
+                raw=_dumps(info),
+            )
+        )
+    elif kind == "sms":
+        values = ev.convert(body.get("smsEvent"), _SMS, "smsEvent")
+        values["app_key"] = ev.to_str(body.get("appKey"), "appKey")
+        key = f"{values.get('sms_identifier') or ''}|{values.get('notification_mode') or ''}"
+        batch.sms.append(
+            _row(values, SMS_COLUMNS, dedupe_key=key, received_at=now, raw=_dumps(body))
+        )
+    else:
+        for i, item in enumerate(ev.num_items(body)):
+            values = ev.convert(item, ev.NUM_FIELDS, f"numInfo[{i}]")
+            batch.num_status.append(
+                _row(values, NUM_STATUS_COLUMNS, received_at=now, raw=_dumps(item))
+            )
+    return batch
+
+
+def _body_of(push: ev.Push) -> dict[str, Any]:
+    """Rebuild the JSON body of a typed push (from the raw JSON each record keeps)."""
+    if isinstance(push, ev.FeePush):
+        return {"eventType": "fee", "feeLst": [c.raw for c in push.cdrs]}
+    if isinstance(push, ev.CallEvent):
+        return {"eventType": push.event_type, "statusInfo": push.raw}
+    if isinstance(push, ev.SmsEvent):
+        return push.raw
+    if isinstance(push, ev.NumStatusPush):
+        items = [
+            {"number": n.number, "status": n.status, "cause": n.cause, **n.extra}
+            for n in push.numbers
+        ]
+        return {"eventType": "numStatus", "numInfo": items}
+    raise TypeError(f"not a push: {type(push).__name__}")
+
+
+class Store:
+    """SQLite store for pushes (see the module docstring for the guarantees).
+
+    ``path=None`` uses a temporary file that :meth:`close` deletes. ``synchronous`` is ``"NORMAL"``
+    (survives a crash of the process) or ``"FULL"`` (also survives power loss). ``timeout`` is how
+    long a write waits for a lock held by another process before :class:`StoreError`.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        timeout: float = 5.0,
+    ) -> None:
+        if synchronous.upper() not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
+        self._temp_dir: str | None = None
+        if path is None or str(path) == ":memory:":
+            self._temp_dir = tempfile.mkdtemp(prefix="toolkit-store-")
+            path = os.path.join(self._temp_dir, "pushes.sqlite3")
+        self.path = os.fspath(path)
+        self.synchronous = synchronous.upper()
+        self._timeout = timeout
+        self._write_lock = threading.Lock()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._local = threading.local()
+        self._closed = False
+        self._committed = threading.Condition()
+        try:
+            self._writer = self._connect()
+            self._writer.execute("PRAGMA journal_mode=WAL")
+            self._writer.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store at {self.path}: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        return conn
+
+    # -- writing ---------------------------------------------------------------------------
+
+    prepare = staticmethod(prepare)
+
+    def add(self, push: Any, *, product: ev.Product | None = None) -> int:
+        """Store one push (a decoded JSON body or a typed push); return the number of new rows."""
+        body = push if isinstance(push, Mapping) else _body_of(push)
+        return self.write([prepare(body, product=product)])[0]
+
+    def write(self, batches: Sequence[Batch]) -> list[int]:
+        """Insert several batches in one transaction; return the new rows of each batch.
+
+        Raises :class:`StoreError` when SQLite cannot commit (nothing is stored). A batch that
+        SQLite refuses for its content is impossible after :func:`prepare`; should it happen,
+        :meth:`write_each` isolates it so it cannot fail the others.
+        """
+        if self._closed:
+            raise StoreError("the store is closed")
+        with self._write_lock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"store unavailable: {exc}") from exc
+            try:
+                new = self._insert(conn, batches)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                # Locked, disk full, I/O error, corrupt file: the database, not the data, is at
+                # fault, so the caller should answer 503 and let the platform retry.
+                if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
+                    raise StoreError(f"store unavailable: {exc}") from exc
+                raise
+        with self._committed:
+            self._committed.notify_all()
+        return new
+
+    def write_each(self, batches: Sequence[Batch]) -> list[int | Exception]:
+        """Like :meth:`write`, but one failing batch does not fail the others.
+
+        All batches go in one transaction; if that fails for a reason other than the database
+        being unavailable, each batch is retried in its own transaction.
+        """
+        try:
+            return list(self.write(batches))
+        except StoreError as exc:
+            return [exc] * len(batches)
+        except Exception:
+            if len(batches) == 1:
+                raise
+        results: list[int | Exception] = []
+        for batch in batches:
+            try:
+                results.append(self.write([batch])[0])
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    def _insert(self, conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[int]:
+        # Inside the write transaction: no other writer can take a seq between here and COMMIT.
+        top = conn.execute(
+            "SELECT max(m) FROM (SELECT max(seq) m FROM cdrs UNION ALL SELECT max(seq) FROM events"
+            " UNION ALL SELECT max(seq) FROM sms UNION ALL SELECT max(seq) FROM num_status)"
+        ).fetchone()[0]
+        seqs = count((top or 0) + 1)
+        new: list[int] = []
+        for batch in batches:
+            before = conn.total_changes
+            for table in ("cdrs", "events", "sms"):
+                rows = getattr(batch, table)
+                if rows:
+                    numbered = [(s, *r) for s, r in zip(seqs, rows, strict=False)]
+                    conn.executemany(_INSERT[table], numbered)
+            for row in batch.num_status:
+                last = conn.execute(
+                    "SELECT status, cause FROM num_status WHERE number IS ? "
+                    "ORDER BY seq DESC LIMIT 1",
+                    (row[0],),
+                ).fetchone()
+                if last is None or tuple(last) != (row[1], row[2]):
+                    conn.execute(_INSERT["num_status"], (next(seqs), *row))
+            new.append(conn.total_changes - before)
+        return new
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError("the store is closed")
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only=ON")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a read-only query on this thread's reader connection; rows as plain dicts."""
+        try:
+            return [dict(r) for r in self._reader().execute(sql, params)]
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"store unavailable: {exc}") from exc
+
+    def rows(
+        self, table: Table, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of ``table`` with ``seq > since`` in ``seq`` order, as dicts of the columns.
+
+        ``limit`` caps how many rows are returned from ``since`` on; ``last`` keeps only the
+        newest ``last`` rows (still oldest first).
+        """
+        if table not in TABLES:
+            raise ValueError(f"table must be one of {TABLES}, not {table!r}")
+        if last is not None:
+            rows = self.query(
+                f"SELECT * FROM {table} WHERE seq > ? ORDER BY seq DESC LIMIT ?", (since, last)
+            )
+            return rows[::-1]
+        return self.query(
+            f"SELECT * FROM {table} WHERE seq > ? ORDER BY seq LIMIT ?",
+            (since, -1 if limit is None else limit),
+        )
+
+    def cdrs(self, since: int = 0, limit: int | None = None, *, last: int | None = None):
+        """CDR rows (the ``cdrs`` columns) with ``seq > since``."""
+        return self.rows("cdrs", since, limit, last=last)
+
+    def events(self, since: int = 0, limit: int | None = None, *, last: int | None = None):
+        """Call-event rows with ``seq > since``."""
+        return self.rows("events", since, limit, last=last)
+
+    def sms(self, since: int = 0, limit: int | None = None, *, last: int | None = None):
+        """SMS rows with ``seq > since``."""
+        return self.rows("sms", since, limit, last=last)
+
+    def num_status(self, since: int = 0, limit: int | None = None, *, last: int | None = None):
+        """X-number status rows (a change log) with ``seq > since``."""
+        return self.rows("num_status", since, limit, last=last)
+
+    def changes(
+        self, since: int = 0, limit: int = 1000, tables: Iterable[Table] = TABLES
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """New rows of several tables, merged in ``seq`` order: ``[(table, row), ...]``."""
+        merged: list[tuple[str, dict[str, Any]]] = []
+        for table in tables:
+            merged += [(table, r) for r in self.rows(table, since, limit)]
+        merged.sort(key=lambda item: item[1]["seq"])
+        return merged[:limit]
+
+    def count(self, table: Table = "cdrs") -> int:
+        """How many rows ``table`` holds."""
+        if table not in TABLES:
+            raise ValueError(f"table must be one of {TABLES}, not {table!r}")
+        return int(self.query(f"SELECT count(*) AS n FROM {table}")[0]["n"])
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of every table."""
+        return {t: self.count(t) for t in TABLES}  # type: ignore[arg-type]
+
+    def last_seq(self) -> int:
+        """The highest ``seq`` committed so far (0 for an empty store): a cursor for "from now"."""
+        row = self.query(
+            "SELECT max(m) AS m FROM (SELECT max(seq) m FROM cdrs UNION ALL SELECT max(seq) "
+            "FROM events UNION ALL SELECT max(seq) FROM sms UNION ALL SELECT max(seq) "
+            "FROM num_status)"
+        )
+        return int(row[0]["m"] or 0)
+
+    def wait(self, timeout: float) -> None:
+        """Sleep until a write commits in this process or ``timeout`` seconds pass."""
+        with self._committed:
+            self._committed.wait(timeout)
+
+    @staticmethod
+    def record(table: str, row: Mapping[str, Any]) -> Any:
+        """The typed record (:class:`~toolkit.events.Cdr`, ``CallEvent``...) for a stored row."""
+        raw = json.loads(row["raw"])
+        seq = row["seq"]
+        if table == "cdrs":
+            return dataclasses.replace(ev.Cdr.from_json(raw, row["product"]), seq=seq)
+        if table == "events":
+            body = {"eventType": row["event_type"], "statusInfo": raw}
+            return dataclasses.replace(ev.parse_event(body, row["product"]), seq=seq)
+        if table == "sms":
+            return dataclasses.replace(ev.parse_sms(raw), seq=seq)
+        values = ev.convert(raw, ev.NUM_FIELDS, "numInfo")
+        return ev.NumberStatus(**values, seq=seq)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every connection; a temporary store's file is deleted."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._write_lock:
+            self._writer.close()
+        with self._readers_lock:
+            for conn in self._readers:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._readers.clear()
+        if self._temp_dir:
+            shutil.rmtree(self._temp_dir, ignore_errors=True)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        kind = "temporary" if self._temp_dir else "file"
+        state = "closed" if self._closed else "open"
+        return f"Store({self.path!r}, {kind}, {state})"

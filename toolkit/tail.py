@@ -1,0 +1,198 @@
+"""Watch CDRs and events arrive: :func:`follow` in Python, ``python -m toolkit tail`` in a shell.
+
+``follow(store)`` yields typed records (:class:`~toolkit.events.Cdr`, call events, SMS, X-number
+status) as they are committed, each with its ``seq``, so a reader can resume where it stopped::
+
+    for cdr in follow(store, tables=("cdrs",)):
+        print(cdr.caller_num, cdr.talk_seconds)
+
+The command prints one line per CDR: end time (UTC), masked caller → X → callee, outcome, ring
+and talk seconds, and the hang-up codes with their meaning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from .numbers import mask
+from .store import TABLES, Store, StoreError, Table
+
+log = logging.getLogger(__name__)
+
+Stop = threading.Event | Callable[[], bool] | None
+
+
+def _stopped(stop: Stop) -> bool:
+    if stop is None:
+        return False
+    return stop.is_set() if isinstance(stop, threading.Event) else bool(stop())
+
+
+def follow_rows(
+    store: Store,
+    since: int | None = 0,
+    *,
+    poll: float = 0.5,
+    stop: Stop = None,
+    tables: Iterable[Table] = ("cdrs", "events"),
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Like :func:`follow` but yields ``(table, row)`` with the store's columns."""
+    wanted = tuple(tables)
+    unknown = set(wanted) - set(TABLES)
+    if unknown:
+        raise ValueError(f"tables must be among {TABLES}, not {sorted(unknown)}")
+    cursor = store.last_seq() if since is None else since
+    while True:
+        rows = store.changes(cursor, tables=wanted)
+        for table, row in rows:
+            cursor = row["seq"]
+            yield table, row
+        if _stopped(stop):
+            return
+        if not rows:
+            # Wakes at once for writes from this process; other writers are seen within `poll`.
+            store.wait(poll)
+
+
+def follow(
+    store: Store,
+    since: int | None = 0,
+    *,
+    poll: float = 0.5,
+    stop: Stop = None,
+    tables: Iterable[Table] = ("cdrs", "events"),
+) -> Iterator[Any]:
+    """Yield each record committed to ``store`` after ``seq == since``, oldest first, for ever.
+
+    ``since=None`` starts from now. ``stop`` (a ``threading.Event`` or a function returning
+    True) ends the generator once the records committed so far have been yielded. ``tables``
+    picks among ``"cdrs"``, ``"events"``, ``"sms"`` and ``"num_status"``.
+    """
+    for table, row in follow_rows(store, since, poll=poll, stop=stop, tables=tables):
+        try:
+            yield Store.record(table, row)
+        except ValueError as exc:  # a row written by another tool; the rest still flows
+            log.warning("skipping %s row seq=%s: %s", table, row.get("seq"), exc)
+
+
+# --------------------------------------------------------------------------------------------
+# One line per CDR
+
+
+def _explainer() -> Callable[[Mapping[str, Any]], tuple[str, str]] | None:
+    """``row -> (outcome, meaning)`` from :mod:`toolkit.codes`, or None if it is unavailable."""
+    try:
+        from .codes import explain
+    except ImportError:
+        return None
+
+    def outcome_and_meaning(row: Mapping[str, Any]) -> tuple[str, str]:
+        verdict = explain(row)
+        return verdict.outcome, verdict.text
+
+    return outcome_and_meaning
+
+
+def _seconds(start: Any, stop: Any) -> str:
+    return "-" if start is None or stop is None else f"{max(0, stop - start)}s"
+
+
+def _raw_codes(row: Mapping[str, Any]) -> str:
+    parts = [
+        f"{label} {row[col]}"
+        for label, col in (
+            ("release", "ul_fail_reason"),
+            ("Q.850", "fwd_unasw_rsn"),
+            ("SIP", "sip_status_code"),
+        )
+        if row.get(col) is not None
+    ]
+    return ", ".join(parts) or "no codes"
+
+
+def format_cdr(
+    row: Mapping[str, Any],
+    explainer: Callable[[Mapping[str, Any]], tuple[str, str]] | None = None,
+    *,
+    raw_numbers: bool = False,
+) -> str:
+    """One display line for a stored CDR row (numbers masked unless ``raw_numbers``)."""
+    show = (lambda n: n or "") if raw_numbers else mask
+    when = row.get("call_end_time") or row.get("fail_time") or row.get("call_in_time")
+    stamp = (
+        "????-??-?? ??:??:??"
+        if when is None
+        else datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    )
+    callee = row.get("fwd_dst_num") or row.get("callee_num")
+    parties = f"{show(row.get('caller_num'))} → {show(row.get('bind_num'))} → {show(callee)}"
+    answer, alerting = row.get("fwd_answer_time"), row.get("fwd_alerting_time")
+    ring = _seconds(alerting, answer or row.get("fail_time") or row.get("call_end_time"))
+    talk = _seconds(answer, row.get("call_end_time")) if answer is not None else "0s"
+    if explainer is not None:
+        try:
+            outcome, meaning = explainer(row)
+        except Exception:  # the decoder must never stop the tail
+            log.debug("could not explain seq=%s", row.get("seq"), exc_info=True)
+            outcome, meaning = "?", _raw_codes(row)
+    else:
+        ok = answer is not None and not row.get("ul_fail_reason")
+        outcome, meaning = ("answered" if ok else "not answered"), _raw_codes(row)
+    return f"{stamp}Z  {parties}  {outcome:<16} ring {ring:>5}  talk {talk:>6}  {meaning}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m toolkit tail``: print stored CDRs, newest last; ``--follow`` keeps watching."""
+    parser = argparse.ArgumentParser(
+        prog="python -m toolkit tail",
+        description="Print the CDRs in a receiver's store, one line each, newest last.",
+    )
+    parser.add_argument("--db", default="pushes.db", help="SQLite store (default pushes.db)")
+    parser.add_argument("-f", "--follow", action="store_true", help="keep printing new CDRs")
+    parser.add_argument(
+        "-n",
+        "--lines",
+        type=int,
+        default=None,
+        help="start with only the last N stored CDRs (default: all)",
+    )
+    parser.add_argument("--poll", type=float, default=0.5, help="seconds between checks")
+    parser.add_argument(
+        "--raw-numbers", action="store_true", help="show phone numbers in full (masked by default)"
+    )
+    args = parser.parse_args(argv)
+    if not os.path.exists(args.db):
+        print(f"no store at {args.db!r} (start a receiver with --db {args.db})", file=sys.stderr)
+        return 1
+    explainer = _explainer()
+    try:
+        with Store(args.db) as store:
+            rows = store.cdrs(last=args.lines) if args.lines is not None else store.cdrs()
+            for row in rows:
+                print(format_cdr(row, explainer, raw_numbers=args.raw_numbers), flush=True)
+            if args.follow:
+                since = rows[-1]["seq"] if rows else store.last_seq()
+                for _, row in follow_rows(store, since, poll=args.poll, tables=("cdrs",)):
+                    print(format_cdr(row, explainer, raw_numbers=args.raw_numbers), flush=True)
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:  # `tail ... | head`: the reader left, which is fine
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (swallow the final flush)
+        return 0
+    except StoreError as exc:
+        print(f"cannot read {args.db!r}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
