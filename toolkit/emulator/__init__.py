@@ -1,0 +1,21 @@
+"""A faithful local emulator of Huawei's PrivateNumber and VoiceCall platform.
+
+    from toolkit.emulator import Emulator
+    emu = Emulator("axb", fee_url="http://127.0.0.1:8080/fee")
+    client = emu.client()                     # in-process; emu.start() also serves HTTP
+    binding = client.axb.bind(caller_num="+8613800000001", callee_num="+8613900000002")
+    emu.place_call("+8613800000001", binding.relation_num, outcome="busy")
+
+Layout: ``backend`` (state and rules, no HTTP; per-mode rules in ``bindings`` and ``modes``),
+``calls`` (events and CDRs), ``voice`` (VoiceCall scenarios), ``messaging`` (SMS, number status),
+``delivery`` (signed pushes, retries, batching), ``app`` (WSGI routes), ``adapter`` (in-process
+requests transport), ``server`` (threaded HTTP server and CLI), ``emulator`` (the facade).
+"""
+
+from __future__ import annotations
+
+from .backend import Backend
+from .emulator import IN_PROCESS_URL, Emulator, every_mode
+from .errors import EmulatorError, PlatformError
+
+__all__ = ["IN_PROCESS_URL", "Backend", "Emulator", "EmulatorError", "PlatformError", "every_mode"]

@@ -1,0 +1,296 @@
+"""The emulator's WSGI app: route table, parsing, auth, and the one place errors become JSON.
+
+Platform routes (``/rest/...``) check the signing headers with :func:`toolkit.auth.verify` (both
+generations), read parameters from the JSON body (POST/PUT) or the query string (GET/DELETE),
+call the backend and answer its JSON envelope. Control routes live under ``/_emulator/`` and need
+no signature: health, reset, apps, bindings, calls, deliveries, placing calls, simulating traffic,
+SMS, number status and the recording files behind the record API's 301.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote
+
+from ..auth import NonceCache, verify
+from . import errors as e
+from .params import Params
+from .wav import recording
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
+
+MAX_BODY = 64 * 1024
+JSON_TYPE = "application/json;charset=UTF-8"
+CONTROL = "/_emulator"
+StartResponse = Callable[..., Any]
+
+PN_AXB = "/rest/caas/relationnumber/partners/v1.0"
+PN_AX = "/rest/provision/caas/privatenumber/v1.0"
+PN_AXE = "/rest/caas/extendnumber/v1.0"
+PN_AXYB = "/rest/omp/xyrelationnumber/v1.0"
+RECORD = "/rest/provision/voice/record/v1.0"
+CALL_STOP = "/rest/httpsessions/callStop/v2.0"
+
+# (method, path) -> backend operation (see backend.OPERATIONS)
+ROUTES: dict[tuple[str, str], str] = {
+    ("POST", PN_AXB): "axb.bind",
+    ("DELETE", PN_AXB): "axb.unbind",
+    ("PUT", PN_AXB): "axb.modify",
+    ("GET", PN_AXB): "axb.query",
+    ("POST", PN_AX): "ax.bind",
+    ("DELETE", PN_AX): "ax.unbind",
+    ("PUT", PN_AX): "ax.modify",
+    ("GET", PN_AX): "ax.query",
+    ("PUT", "/rest/caas/privatenumber/calleenumber/v1.0"): "ax.set_callee",
+    ("POST", PN_AXE): "axe.bind",
+    ("DELETE", PN_AXE): "axe.unbind",
+    ("PUT", PN_AXE): "axe.modify",
+    ("GET", PN_AXE): "axe.query",
+    ("GET", "/rest/caas/extendnumber/v2.0"): "axe.query_v2",
+    ("POST", PN_AXYB): "axyb.bind",
+    ("DELETE", PN_AXYB): "axyb.unbind",
+    ("GET", PN_AXYB): "axyb.query",
+    ("POST", "/rest/httpsessions/click2Call/v2.0"): "voice.click2call",
+    ("POST", "/rest/httpsessions/callnotify/v2.0"): "voice.notify",
+    ("POST", "/rest/httpsessions/callnotify/v1.0"): "voice.notify",
+    ("POST", "/rest/httpsessions/callVerify/v1.0"): "voice.verify",
+    ("GET", RECORD): "record",
+    ("POST", CALL_STOP): "stop_call",
+}
+_PATHS = {path for _, path in ROUTES}
+
+
+class Reply:
+    """A response before it is written: status, headers, body bytes."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(
+        self, status: int, body: bytes = b"", headers: list[tuple[str, str]] | None = None
+    ):
+        self.status, self.body, self.headers = status, body, headers or []
+
+    @classmethod
+    def json(cls, status: int, payload: Any) -> Reply:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return cls(status, body, [("Content-Type", JSON_TYPE)])
+
+
+_REASONS = {
+    200: "OK",
+    301: "Moved Permanently",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+}
+
+
+def error_response(exc: BaseException) -> Reply:
+    """The one place an exception becomes an HTTP answer: the platform's JSON envelope."""
+    if isinstance(exc, e.PlatformError):
+        return Reply.json(exc.status, exc.body())
+    if isinstance(exc, e.EmulatorError):
+        return Reply.json(400, {"resultcode": "1010002", "resultdesc": str(exc)})
+    # Never a traceback on the wire: a bug answers the platform's internal-error code.
+    return Reply.json(500, {"resultcode": "1010001", "resultdesc": "Internal system error."})
+
+
+class EmulatorApp:
+    """WSGI callable over one :class:`~toolkit.emulator.emulator.Emulator`."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.backend = emulator.backend
+        self.nonces = NonceCache()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            reply = self.dispatch(environ)
+        except Exception as exc:
+            reply = error_response(exc)
+        headers = [*reply.headers, ("Content-Length", str(len(reply.body)))]
+        start_response(f"{reply.status} {_REASONS.get(reply.status, 'Unknown')}", headers)
+        return [reply.body]
+
+    # ---- parsing ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def query(environ: dict[str, Any]) -> dict[str, str]:
+        return dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+
+    @staticmethod
+    def body(environ: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+        """The JSON object in the request body (size-checked)."""
+        raw_length = environ.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(raw_length)
+        except ValueError:
+            raise e.bad_body("Content-Length is not a number.") from None
+        if length > MAX_BODY or length < 0:
+            raise e.bad_body(f"body larger than {MAX_BODY} bytes.", 413)
+        data = environ["wsgi.input"].read(length) if length else b""
+        if not data.strip():
+            if required:
+                raise e.bad_body("body must be a JSON object.")
+            return {}
+        try:
+            payload = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise e.bad_body("body is not valid JSON.") from None
+        if not isinstance(payload, dict):
+            raise e.bad_body("body must be a JSON object.")
+        return payload
+
+    @staticmethod
+    def base_url(environ: dict[str, Any]) -> str:
+        host = environ.get("HTTP_HOST") or (
+            f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+        )
+        return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+
+    # ---- dispatch --------------------------------------------------------------------------------
+
+    def dispatch(self, environ: dict[str, Any]) -> Reply:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        path = environ.get("PATH_INFO", "") or "/"
+        if path.startswith("/sandbox/rest/"):
+            path = path[len("/sandbox") :]  # legacy debugging prefix (VoiceCall §1)
+        if path == CONTROL or path.startswith(CONTROL + "/"):
+            return self.control(method, path[len(CONTROL) :] or "/", environ)
+        operation = ROUTES.get((method, path))
+        if operation is None:
+            if path in _PATHS:
+                return Reply.json(405, {"resultcode": "1010006", "resultdesc": "Invalid REST API."})
+            raise e.unknown_api()
+        app_key = self.authenticate(environ)
+        if method in ("POST", "PUT"):
+            data = self.body(environ)
+            if operation.startswith("axyb."):
+                data = {**self.query(environ), **data}  # app_key travels in the query string
+            params = Params(data)
+        else:
+            params = Params(self.query(environ), from_query=True)
+        if operation == "record":
+            name = self.backend.record_location(app_key, params)
+            location = f"{self.base_url(environ)}{CONTROL}/recordings/{quote(name)}"
+            return Reply(301, b"", [("Location", location)])
+        if operation == "stop_call":
+            return Reply.json(200, self.backend.stop_call(app_key, params))
+        return Reply.json(200, self.backend.handle(app_key, operation, params))
+
+    def authenticate(self, environ: dict[str, Any]) -> str:
+        headers = {
+            name: environ[key]
+            for name, key in (
+                ("Authorization", "HTTP_AUTHORIZATION"),
+                ("X-AKSK", "HTTP_X_AKSK"),
+                ("X-WSSE", "HTTP_X_WSSE"),
+            )
+            if key in environ
+        }
+        verdict = verify(headers, self.backend.secret_for, nonces=self.nonces)
+        if not verdict.ok:
+            raise e.PlatformError(verdict.resultcode, verdict.message, verdict.status)
+        return verdict.app_key  # type: ignore[return-value]
+
+    # ---- control endpoints -----------------------------------------------------------------------
+
+    def control(self, method: str, path: str, environ: dict[str, Any]) -> Reply:
+        emu, backend = self.emulator, self.backend
+        q = self.query(environ)
+        if path.startswith("/recordings/") and method == "GET":
+            if not backend.has_recording(path[len("/recordings/") :]):
+                return Reply.json(
+                    404, {"resultcode": "1012007", "resultdesc": "The record does not exist."}
+                )
+            return Reply(200, recording(), [("Content-Type", "audio/wav")])
+        key = (method, path.rstrip("/") or "/")
+        if key == ("GET", "/health"):
+            with backend.lock:
+                return Reply.json(
+                    200,
+                    {
+                        "status": "ok",
+                        "apps": len(backend.apps),
+                        "bindings": len(backend.store.by_id),
+                        "calls": len(backend.calls),
+                    },
+                )
+        if key == ("POST", "/reset"):
+            emu.reset()
+            return Reply.json(200, {"status": "ok"})
+        if key == ("GET", "/apps"):
+            return Reply.json(200, {"apps": [a.describe() for a in list(backend.apps.values())]})
+        if key == ("GET", "/bindings"):
+            return Reply.json(200, {"bindings": backend.bindings(q.get("app_key"))})
+        if key == ("GET", "/calls"):
+            with backend.lock:
+                calls = [
+                    c.summary()
+                    for c in backend.calls.values()
+                    if q.get("app_key") in (None, c.app_key)
+                ]
+            return Reply.json(200, {"calls": calls})
+        if key == ("GET", "/deliveries"):
+            rows = emu.deliverer.attempts(
+                kind=q.get("kind"),
+                session_id=q.get("session_id"),
+                with_body=q.get("body") in ("1", "true"),
+            )
+            return Reply.json(200, {"deliveries": rows})
+        if key == ("POST", "/deliveries/flush"):
+            return Reply.json(200, {"idle": emu.wait_idle(_number(q.get("timeout"), 10.0))})
+        if method == "POST" and key[1] in ("/calls", "/simulate", "/sms", "/numbers/status"):
+            return self.control_post(key[1], self.body(environ, required=False))
+        raise e.unknown_api()
+
+    def control_post(self, path: str, body: dict[str, Any]) -> Reply:
+        emu = self.emulator
+        if path == "/calls":
+            unknown = set(body) - {"caller", "called", "extension", "outcome", "talk_seconds"}
+            if unknown:
+                raise e.EmulatorError(f"unknown fields: {', '.join(sorted(unknown))}")
+            for name in ("caller", "called"):
+                if name not in body:
+                    raise e.EmulatorError(f"{name} is required")
+            call = emu.place_call(
+                body["caller"],
+                body["called"],
+                body.get("extension"),
+                body.get("outcome"),
+                body.get("talk_seconds"),
+            )
+            return Reply.json(200, call)
+        if path == "/simulate":
+            n, seed = body.get("calls", 0), body.get("seed")
+            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+                raise e.EmulatorError("seed must be an integer")
+            calls = emu.simulate(n, seed=seed)
+            return Reply.json(200, {"calls": calls})
+        if path == "/sms":
+            args = [body.get(k) for k in ("sender", "to", "text")]
+            return Reply.json(200, emu.send_sms(*args))
+        status = body.get("status")
+        return Reply.json(
+            200,
+            emu.set_number_status(
+                body.get("number"),
+                status,  # type: ignore[arg-type]
+                body.get("cause"),
+            ),
+        )
+
+
+def _number(text: str | None, default: float) -> float:
+    try:
+        return min(60.0, max(0.0, float(text))) if text else default
+    except ValueError:
+        return default

@@ -1,0 +1,433 @@
+"""The emulated platform's state and rules. No HTTP here: the WSGI app and the notebook API both
+call :class:`Backend`, so the rules live in one place.
+
+Operations take the platform's own field names in a :class:`~toolkit.emulator.params.Params`
+and return the response fields; refusals are :class:`~toolkit.emulator.errors.PlatformError`.
+Time comes from an injectable clock (epoch seconds), so expiry is testable without sleeping.
+Pushes leave through a :class:`Pushes` object (the delivery worker, or nothing).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from . import errors as e
+from .bindings import AxbRules, AxRules, Store
+from .calls import Call, build_call, profile_for, session_id, stop
+from .messaging import Messaging
+from .model import AREAS, MODES, App, Route, XNumber, utc
+from .modes import AxeRules, AxybRules
+from .params import Params
+from .voice import VoiceRules
+
+Clock = Callable[[], float]
+_GLOBAL = re.compile(r"\+\d{3,30}")
+
+# operation name -> (mode of the app allowed to call it, rules attribute, method)
+OPERATIONS: dict[str, tuple[str, str, str]] = {
+    **{f"axb.{op}": ("axb", "axb", op) for op in ("bind", "unbind", "modify", "query")},
+    **{f"ax.{op}": ("ax", "ax", op) for op in ("bind", "unbind", "modify", "query", "set_callee")},
+    **{f"axe.{op}": ("axe", "axe", op) for op in ("bind", "unbind", "modify", "query", "query_v2")},
+    **{f"axyb.{op}": ("axyb", "axyb", op) for op in ("bind", "unbind", "query")},
+    **{f"voice.{op}": ("voice", "voice", op) for op in ("click2call", "notify", "verify")},
+}
+
+
+class Pushes(Protocol):
+    """Where the backend sends what the platform pushes (implemented by the delivery worker)."""
+
+    def play(self, call: Call) -> None:
+        """Play a call's steps back in (scaled) real time, pushing events and its CDR."""
+
+    def push(self, app: App, kind: str, url: str, body: dict[str, Any]) -> None:
+        """Deliver one signed push with retries."""
+
+    def ask(self, app: App, kind: str, url: str, body: dict[str, Any]) -> Any:
+        """Deliver one Block-mode push synchronously and return the parsed JSON reply (or None)."""
+
+    def elapsed(self, call: Call) -> float:
+        """Simulated seconds since the call reached X."""
+
+
+class NullPushes:
+    """Pushes that go nowhere: calls end at once. Used by a bare :class:`Backend`."""
+
+    def play(self, call: Call) -> None:
+        call.ended = True
+
+    def push(self, app: App, kind: str, url: str, body: dict[str, Any]) -> None:
+        return None
+
+    def ask(self, app: App, kind: str, url: str, body: dict[str, Any]) -> Any:
+        return None
+
+    def elapsed(self, call: Call) -> float:
+        return call.end_offset
+
+
+class Backend:
+    """Apps, numbers, bindings, calls and recordings of one emulated platform."""
+
+    def __init__(self, *, clock: Clock = time.time, seed: int | None = None) -> None:
+        self.clock = clock
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.lock = threading.RLock()
+        self.apps: dict[str, App] = {}
+        self.store = Store(self._new_id)
+        self.axb, self.ax = AxbRules(self.store), AxRules(self.store)
+        self.axe, self.axyb = AxeRules(self.store), AxybRules(self.store)
+        self.voice = VoiceRules(self)
+        self.messaging = Messaging(self)
+        self.calls: dict[str, Call] = {}
+        self.recordings: dict[tuple[str, str], str] = {}
+        self.pushes: Pushes = NullPushes()
+        self.scripted: deque[str] = deque()
+        self._seq = 0
+        self._taken: set[str] = set()
+
+    # ---- apps and numbers ------------------------------------------------------------------
+
+    def add_app(
+        self,
+        mode: str = "axb",
+        *,
+        app_key: str | None = None,
+        app_secret: str | None = None,
+        numbers: int | Iterable[str] = 10,
+        extension_length: int = 4,
+        status_url: str | None = None,
+        fee_url: str | None = None,
+        sms_url: str | None = None,
+        sms_block_url: str | None = None,
+        numstatus_url: str | None = None,
+        record_enabled: bool = True,
+    ) -> App:
+        """Create an app of ``mode`` with its own number pool (random credentials unless given)."""
+        mode = mode.lower()
+        if mode not in MODES:
+            raise e.EmulatorError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if not 1 <= extension_length <= 4:
+            raise e.EmulatorError("extension_length must be 1-4 digits")
+        with self.lock:
+            key = app_key or secrets.token_hex(12)
+            if key in self.apps:
+                raise e.EmulatorError("an app with this app_key exists already")
+            pool = (
+                self._new_numbers(numbers, fixed=mode == "voice")
+                if isinstance(numbers, int)
+                else list(numbers)
+            )
+            app = App(
+                key,
+                app_secret or secrets.token_urlsafe(24),
+                mode,
+                {n: XNumber(n, AREAS[i % len(AREAS)]) for i, n in enumerate(pool)},
+                extension_length,
+                status_url,
+                fee_url,
+                sms_url,
+                sms_block_url,
+                numstatus_url,
+                record_enabled,
+            )
+            self._taken.update(pool)
+            self.apps[key] = app
+            return app
+
+    def _new_numbers(self, count: int, *, fixed: bool) -> list[str]:
+        out: list[str] = []
+        while len(out) < count:
+            # X: virtual-operator 170 range; VoiceCall display numbers: Shenzhen fixed lines.
+            n = (
+                f"+86755{self.rng.randrange(10**8):08d}"
+                if fixed
+                else f"+86170{self.rng.randrange(10**8):08d}"
+            )
+            if n not in self._taken and n not in out:
+                out.append(n)
+        return out
+
+    def secret_for(self, app_key: str) -> str | None:
+        """The APP_Secret of a key (``None`` if unknown), for signature checks."""
+        app = self.apps.get(app_key)
+        return app.app_secret if app else None
+
+    def owner_of(self, number: str) -> App | None:
+        return next((a for a in self.apps.values() if number in a.numbers), None)
+
+    def _new_id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def now(self) -> float:
+        return self.clock()
+
+    # ---- API operations ----------------------------------------------------------------------
+
+    def handle(self, app_key: str, operation: str, params: Params) -> dict[str, Any]:
+        """Run one API operation for an authenticated app; return the success envelope."""
+        mode, rules, method = OPERATIONS[operation]
+        with self.lock:
+            app = self.apps[app_key]
+            if app.mode != mode:
+                raise e.wrong_mode()
+            now = self.clock()
+            self.store.sweep(now, self.axyb.drop_yb)
+            out = getattr(getattr(self, rules), method)(app, params, now)
+        return {"resultcode": "0", "resultdesc": "Success", **out}
+
+    def record_location(self, app_key: str, params: Params) -> str:
+        """Check a recording exists for this app; return its file name (for the 301 Location)."""
+        name = params.text("fileName", required=True, max_len=256)
+        domain = params.text("recordDomain", required=True, max_len=128)
+        with self.lock:
+            if self.recordings.get((app_key, name)) != domain:  # type: ignore[arg-type]
+                raise e.not_found()
+        return name  # type: ignore[return-value]
+
+    def has_recording(self, name: str) -> bool:
+        with self.lock:
+            return any(file == name for _, file in self.recordings)
+
+    def stop_call(self, app_key: str, params: Params) -> dict[str, Any]:
+        """End a live call (both parties released)."""
+        # Samples send "sessionid", the PN text says "sessionId": unconfirmed, we accept both.
+        name = "sessionid" if params.has("sessionid") else "sessionId"
+        sid = params.text(name, required=True, max_len=256)
+        signal = params.text("signal", required=True, max_len=128)
+        if signal != "call_stop":
+            raise e.invalid("signal", "must be call_stop.")
+        with self.lock:
+            call = self.calls.get(sid)  # type: ignore[arg-type]
+            if call is None or call.app_key != app_key or call.ended:
+                # The code for an already ended call is undocumented: "record does not exist".
+                raise e.not_found()
+            stop(call, max(0.0, min(self.pushes.elapsed(call), call.end_offset)))
+            call.generation += 1
+            self.pushes.play(call)
+        return {"resultcode": "0", "resultdesc": "Success"}
+
+    # ---- calls -------------------------------------------------------------------------------
+
+    def script(self, *outcomes: str) -> None:
+        """Queue outcomes for the next calls that do not name one (VoiceCall calls included)."""
+        for outcome in outcomes:
+            profile_for(outcome, self.rng)  # refuse unknown names now
+        with self.lock:
+            self.scripted.extend(outcomes)
+
+    def next_outcome(self, outcome: str | None) -> str | None:
+        if outcome is None and self.scripted:
+            return self.scripted.popleft()
+        return outcome
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def place_call(
+        self,
+        caller: str,
+        called: str,
+        extension: str | None = None,
+        outcome: str | None = None,
+        talk_seconds: int | None = None,
+    ) -> Call:
+        """A caller dials X (``called``); the call is routed through the bindings and played."""
+        if not isinstance(caller, str) or not _GLOBAL.fullmatch(caller):
+            raise e.EmulatorError("caller must be a number in global format, e.g. +8613800000001")
+        if not isinstance(called, str) or not _GLOBAL.fullmatch(called):
+            raise e.EmulatorError("called must be a privacy number in global format")
+        if extension is not None and (not isinstance(extension, str) or not extension.isdigit()):
+            raise e.EmulatorError("extension must be a string of digits")
+        if talk_seconds is not None and (
+            isinstance(talk_seconds, bool) or not isinstance(talk_seconds, int) or talk_seconds < 0
+        ):
+            raise e.EmulatorError("talk_seconds must be a non-negative integer")
+        with self.lock:
+            app = self.owner_of(called)
+            if app is None or app.mode == "voice":
+                raise e.EmulatorError("called is not a privacy number of this emulator")
+            profile = profile_for(self.next_outcome(outcome), self.rng)
+            now = self.clock()
+            seq = self.next_seq()
+            sid = session_id(self.rng, now, seq)
+        route = self._x_route(app, caller, called, sid, now) if app.mode == "x" else None
+        with self.lock:
+            self.store.sweep(now, self.axyb.drop_yb)
+            if route is None:
+                route = self._route(app, caller, called, extension, now)
+            if route.release is None and route.party_fixed_line:
+                route.release = 8023  # fixed lines may only receive calls from X
+            call = build_call(
+                route, profile, talk_seconds=talk_seconds, start=now, rng=self.rng, seq=seq, sid=sid
+            )
+            if app.mode == "x":
+                call.meta["callin_sent"] = True  # the Block callin was answered synchronously
+            self._register(call)
+        return call
+
+    def _route(
+        self, app: App, caller: str, called: str, extension: str | None, now: float
+    ) -> Route:
+        if not app.numbers[called].usable:
+            return Route(app, caller, called, release=8055)
+        if app.mode == "axb":
+            return self.axb.route(app, caller, called, now)
+        if app.mode == "ax":
+            return self.ax.route(app, caller, called, now)
+        if app.mode == "axe":
+            return self.axe.route(app, caller, called, extension, now)
+        return self.axyb.route(app, caller, called, now)
+
+    def _x_route(self, app: App, caller: str, x: str, sid: str, now: float) -> Route:
+        """X mode: push ``callin`` in Block mode and route by the customer's reply."""
+        route = Route(
+            app, caller, x, x_mode=True, direction=0, extra={"areaCode": app.numbers[x].area_code}
+        )
+        if not app.numbers[x].usable:
+            route.release = 8055
+            return route
+        body = {
+            "eventType": "callin",
+            "statusInfo": {
+                "sessionId": sid,
+                "timestamp": utc(now),
+                "caller": caller,
+                "called": x,
+                "notifyMode": "Block",
+            },
+        }
+        reply = self.pushes.ask(app, "status", app.status_url, body) if app.status_url else None
+        return apply_block_reply(route, reply)
+
+    def _register(self, call: Call) -> None:
+        call.meta["app_obj"] = self.apps[call.app_key]
+        self.calls[call.session_id] = call
+        name = call.cdr.get("recordObjectName")
+        if name:
+            self.recordings[(call.app_key, name)] = call.cdr["recordDomain"]
+        self.pushes.play(call)
+
+    def simulate(self, n: int, seed: int | None = None, app_key: str | None = None) -> list[Call]:
+        """Place ``n`` realistic calls over the current bindings (seeded: same seed, same calls)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise e.EmulatorError("calls must be a non-negative integer")
+        with self.lock:
+            rng = random.Random(seed) if seed is not None else self.rng
+            bindings = [
+                b
+                for b in self.store.by_id.values()
+                if (app_key is None or b.app_key == app_key) and b.mode != "x"
+            ]
+            if not bindings and n:
+                raise e.EmulatorError("no bindings to call through: bind some numbers first")
+            bindings.sort(key=lambda b: b.subscription_id)
+            plans = [self._traffic(rng, rng.choice(bindings)) for _ in range(n)]
+        return [self.place_call(*plan) for plan in plans]
+
+    def _traffic(self, rng: random.Random, b: Any) -> tuple[str, str, str | None, str | None]:
+        """Who calls whom for one simulated call through binding ``b`` (mostly valid calls)."""
+        stranger = f"+86139{rng.randrange(10**8):08d}"
+        if rng.random() < 0.03:  # someone dials a number that is no longer bound
+            spare = [n for n in self.apps[b.app_key].numbers if n not in (b.x, b.y)]
+            if spare and b.mode in ("axb", "ax"):
+                return stranger, rng.choice(spare), None, None
+        if b.mode == "axb":
+            return (b.a, b.x, None, None) if rng.random() < 0.6 else (b.b, b.x, None, None)
+        if b.mode == "ax":
+            if b.temp_callee and rng.random() < 0.3:
+                return b.a, b.x, None, None
+            return stranger, b.x, None, None
+        if b.mode == "axe":
+            return stranger, b.x, b.extension, None
+        if b.b and rng.random() < 0.5:
+            return b.a, b.y, None, None
+        return (b.b or stranger), b.x, None, None
+
+    # ---- messaging, number status, inspection ---------------------------------------------------
+
+    def send_sms(self, sender: str, to: str, text: str) -> dict[str, Any]:
+        """An SMS from ``sender`` to privacy number ``to``, forwarded and pushed per the mode."""
+        return self.messaging.send_sms(sender, to, text)
+
+    def set_number_status(
+        self, number: str, status: str, cause: str | None = None
+    ) -> dict[str, Any]:
+        """Change an X number's status and push ``numStatus`` (spec §10.4)."""
+        return self.messaging.set_number_status(number, status, cause)
+
+    def bindings(self, app_key: str | None = None) -> list[dict[str, Any]]:
+        """Every live binding, as its mode's query API shows it, plus ``mode``/``appKey``."""
+        with self.lock:
+            self.store.sweep(self.clock(), self.axyb.drop_yb)
+            rules = {"axb": self.axb, "ax": self.ax, "axe": self.axe, "axyb": self.axyb}
+            return [
+                {"mode": b.mode, "appKey": b.app_key, **rules[b.mode].item(b)}
+                for b in self.store.by_id.values()
+                if app_key in (None, b.app_key)
+            ]
+
+    def reset(self) -> None:
+        """Forget bindings, calls, recordings and number statuses; apps and keys stay."""
+        with self.lock:
+            self.store.clear()
+            for rules in (self.axb, self.ax, self.axe, self.axyb):
+                rules.clear()
+            self.calls.clear()
+            self.recordings.clear()
+            self.scripted.clear()
+            for app in self.apps.values():
+                for number in app.numbers.values():
+                    number.status, number.cause = "5", None
+
+
+def apply_block_reply(route: Route, reply: Any) -> Route:
+    """Read the customer's Block reply to ``callin``: connect, close, or anything else (8014).
+
+    Unconfirmed whether ``connectInfo``/``closeInfo`` are one-element arrays (samples) or
+    objects (perhaps the doc): we accept both.
+    """
+    if not isinstance(reply, dict):
+        route.release = 8014
+        return route
+    operation = reply.get("operation")
+    if operation == "close":
+        route.release = 8017
+        info = reply.get("closeInfo")
+        info = info[0] if isinstance(info, list) and info else info
+        if isinstance(info, dict) and isinstance(info.get("userData"), str):
+            route.user_data = info["userData"]
+        return route
+    info = reply.get("connectInfo")
+    info = info[0] if isinstance(info, list) and info else info
+    if operation != "connect" or not isinstance(info, dict):
+        route.release = 8014
+        return route
+    callee, display = info.get("calleeNum"), info.get("displayCalleeNum", route.called)
+    max_duration = info.get("maxDuration", 0)
+    valid = (
+        isinstance(callee, str)
+        and _GLOBAL.fullmatch(callee)
+        and isinstance(display, str)
+        and _GLOBAL.fullmatch(display)
+        and isinstance(max_duration, int)
+        and not isinstance(max_duration, bool)
+        and 0 <= max_duration <= 1440
+    )
+    if not valid:
+        route.release = 8014  # invalid values make the platform release the call (spec §10.1)
+        return route
+    route.dest, route.display, route.max_duration = callee, display, max_duration
+    route.record = str(info.get("recordFlag", "false")).lower() == "true"
+    if isinstance(info.get("userData"), str):
+        route.user_data = info["userData"]
+    return route

@@ -1,0 +1,279 @@
+"""The notebook-facing :class:`Emulator`: one object holding the backend, the delivery worker,
+the WSGI app and (once started) the HTTP server, with clients wired to it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import requests
+
+from .adapter import WSGIAdapter
+from .app import EmulatorApp
+from .backend import Backend, Clock
+from .calls import Call
+from .delivery import Deliverer
+from .model import App
+from .server import WSGIServer
+
+IN_PROCESS_URL = "http://emulator.invalid"
+
+
+class Emulator:
+    """A local stand-in for Huawei's PrivateNumber and VoiceCall platform.
+
+    Without :meth:`start` it answers in-process (clients from :meth:`client` use a requests
+    adapter that calls the WSGI app directly); after :meth:`start` it also listens on
+    ``host:port`` (port 0 = a free port) and :attr:`url` is its HTTP address. Pushes (call events,
+    CDRs, SMS, number status) go to the URLs given here, signed with the app's key and secret.
+
+    ``time_scale`` is real seconds per simulated second: calls last ``talk * time_scale`` and the
+    retries after 1, 4, 9, 106, 203 and 300 minutes are compressed alike (0 = all at once).
+    ``seed`` makes numbers, ids and traffic reproducible; ``clock`` (epoch seconds) drives binding
+    expiry and the times written in events and CDRs.
+    """
+
+    def __init__(
+        self,
+        mode: str = "axb",
+        *,
+        app_key: str | None = None,
+        app_secret: str | None = None,
+        time_scale: float = 0.01,
+        seed: int | None = None,
+        status_url: str | None = None,
+        fee_url: str | None = None,
+        sms_url: str | None = None,
+        numstatus_url: str | None = None,
+        numbers: int = 10,
+        extension_length: int = 4,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        push_timeout: float = 5.0,
+        clock: Clock = time.time,
+    ) -> None:
+        self.backend = Backend(clock=clock, seed=seed)
+        self.deliverer = Deliverer(time_scale=time_scale, timeout=push_timeout)
+        self.backend.pushes = self.deliverer
+        self.default_app = self.backend.add_app(
+            mode,
+            app_key=app_key,
+            app_secret=app_secret,
+            numbers=numbers,
+            extension_length=extension_length,
+            status_url=status_url,
+            fee_url=fee_url,
+            sms_url=sms_url,
+            numstatus_url=numstatus_url,
+        )
+        self.wsgi_app = EmulatorApp(self)
+        self.host, self.port = host, port
+        self._server: WSGIServer | None = None
+        self._voice_app: App | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Listen on HTTP (``host``, ``port``; 0 picks a free port). Returns ``self``."""
+        if self._server is None:
+            self._server = WSGIServer(self.wsgi_app, self.host, self.port).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the HTTP server (if started) and the delivery worker."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        self.deliverer.stop()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def started(self) -> bool:
+        return self._server is not None
+
+    @property
+    def url(self) -> str:
+        """The HTTP base URL once started; before that, the in-process address clients use."""
+        return self._server.url if self._server is not None else IN_PROCESS_URL
+
+    @property
+    def app_key(self) -> str:
+        return self.default_app.app_key
+
+    @property
+    def app_secret(self) -> str:
+        return self.default_app.app_secret
+
+    @property
+    def mode(self) -> str:
+        return self.default_app.mode
+
+    @property
+    def numbers(self) -> list[str]:
+        """The default app's privacy numbers (X), in pool order."""
+        return list(self.default_app.numbers)
+
+    def __repr__(self) -> str:  # never the secret
+        where = self.url if self.started else "in-process"
+        return f"Emulator(mode={self.mode!r}, app_key={self.app_key!r}, url={where!r})"
+
+    # ---- clients -----------------------------------------------------------------------------
+
+    def session(self) -> requests.Session:
+        """A requests session that reaches this emulator in-process (and over HTTP once started)."""
+        session = requests.Session()
+        session.mount(IN_PROCESS_URL, WSGIAdapter(self.wsgi_app))
+        return session
+
+    def _app(self, app: App | str | None) -> App:
+        if app is None:
+            return self.default_app
+        return self.backend.apps[app if isinstance(app, str) else app.app_key]
+
+    def client(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Any:
+        """A :class:`toolkit.client.PrivateNumberClient` for ``app`` (default: the first app)."""
+        from ..client import PrivateNumberClient
+
+        chosen = self._app(app)
+        return PrivateNumberClient(
+            base_url=self.url,
+            app_key=chosen.app_key,
+            app_secret=chosen.app_secret,
+            auth_scheme=auth_scheme,
+            session=self.session(),
+        )
+
+    def voice_client(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Any:
+        """A :class:`toolkit.voice.VoiceClient`; a VoiceCall app is created on first use."""
+        from ..voice import VoiceClient
+
+        if app is None:
+            if self.default_app.mode == "voice":
+                self._voice_app = self.default_app
+            if self._voice_app is None:
+                d = self.default_app
+                self._voice_app = self.add_app("voice", status_url=d.status_url, fee_url=d.fee_url)
+            app = self._voice_app
+        chosen = self._app(app)
+        return VoiceClient(
+            base_url=self.url,
+            app_key=chosen.app_key,
+            app_secret=chosen.app_secret,
+            auth_scheme=auth_scheme,
+            session=self.session(),
+        )
+
+    def add_app(self, mode: str, **options: Any) -> App:
+        """Another app (own mode, key, secret, numbers, push URLs), e.g. to show every mode."""
+        return self.backend.add_app(mode, **options)
+
+    @property
+    def voice_app(self) -> App:
+        """The VoiceCall app used by :meth:`voice_client` (created on first use)."""
+        if self._voice_app is None:
+            self.voice_client()
+        return self._voice_app  # type: ignore[return-value]
+
+    # ---- traffic -----------------------------------------------------------------------------
+
+    def place_call(
+        self,
+        caller: str,
+        called: str,
+        extension: str | None = None,
+        outcome: str | None = None,
+        talk_seconds: int | None = None,
+    ) -> dict[str, Any]:
+        """``caller`` dials privacy number ``called`` (AXE: then keys ``extension``).
+
+        ``outcome`` scripts the result (answered, busy, no-answer, powered-off, rejected,
+        caller-abandon, throttled, error); by default it is drawn from the seeded mix. Returns
+        the ``sessionId`` and the release code (``stateCode``/``ulFailReason``) the call carries.
+        """
+        return _placed(self.backend.place_call(caller, called, extension, outcome, talk_seconds))
+
+    def simulate(self, n: int, seed: int | None = None) -> list[dict[str, Any]]:
+        """Place ``n`` realistic calls over the current bindings of every app."""
+        return [_placed(c) for c in self.backend.simulate(n, seed=seed)]
+
+    def script(self, *outcomes: str) -> None:
+        """Fix the outcomes of the next calls that do not name one (VoiceCall calls too)."""
+        self.backend.script(*outcomes)
+
+    def send_sms(self, sender: str, to: str, text: str) -> dict[str, Any]:
+        """``sender`` texts privacy number ``to``; forwarded per the mode's rules, pushes sent."""
+        return self.backend.send_sms(sender, to, text)
+
+    def set_number_status(
+        self, number: str, status: str, cause: str | None = None
+    ) -> dict[str, Any]:
+        """Change an X number's status (5 normal, 9 suspended, 10 unavailable, 11 frozen)."""
+        return self.backend.set_number_status(number, status, cause)
+
+    def stop_call(self, session_id: str) -> None:
+        """End a live call, as the stop-call API does."""
+        from .params import Params
+
+        call = self.backend.calls.get(session_id)
+        key = call.app_key if call else self.app_key
+        self.backend.stop_call(key, Params({"sessionId": session_id, "signal": "call_stop"}))
+
+    # ---- inspection --------------------------------------------------------------------------
+
+    def wait_idle(self, timeout: float = 10.0, *, retries: bool = False) -> bool:
+        """Wait until calls have played and pushes were attempted (``retries``: retried too)."""
+        return self.deliverer.wait_idle(timeout, retries=retries)
+
+    flush = wait_idle
+
+    def bindings(self, app: App | str | None = None) -> list[dict[str, Any]]:
+        """Live bindings (all apps unless one is named)."""
+        return self.backend.bindings(None if app is None else self._app(app).app_key)
+
+    def calls(self) -> list[dict[str, Any]]:
+        with self.backend.lock:
+            return [c.summary() for c in self.backend.calls.values()]
+
+    def cdr(self, session_id: str) -> dict[str, Any]:
+        """The CDR (FeeInfo) of one call, as it is (or will be) pushed."""
+        return dict(self.backend.calls[session_id].cdr)
+
+    def events(self, session_id: str) -> list[dict[str, Any]]:
+        """The call events of one call, as pushed: ``{"eventType":..., "statusInfo":...}``."""
+        call = self.backend.calls[session_id]
+        return [{"eventType": s.event, "statusInfo": dict(s.info)} for s in call.steps]
+
+    def deliveries(
+        self, kind: str | None = None, *, with_body: bool = False
+    ) -> list[dict[str, Any]]:
+        """Every push attempt: kind, url, attempt number, HTTP status, ok, session ids."""
+        return self.deliverer.attempts(kind=kind, with_body=with_body)
+
+    def reset(self) -> None:
+        """Forget bindings, calls and recordings (apps and credentials stay)."""
+        self.backend.reset()
+
+
+def _placed(call: Call) -> dict[str, Any]:
+    return {"sessionId": call.session_id, "releaseCode": call.release, "outcome": call.outcome}
+
+
+def every_mode(
+    emulator: Emulator, modes: Iterable[str] = ("axb", "ax", "axe", "axyb")
+) -> dict[str, App]:
+    """One app per mode (reusing the default app for its own mode), for notebooks that tour them."""
+    apps = {emulator.mode: emulator.default_app}
+    for mode in modes:
+        if mode not in apps:
+            apps[mode] = emulator.add_app(
+                mode,
+                status_url=emulator.default_app.status_url,
+                fee_url=emulator.default_app.fee_url,
+            )
+    return apps
