@@ -18,7 +18,7 @@ from typing import Any
 
 from .decode import CodeInfo, decode
 from .outcomes import OUTCOME_LABELS
-from .rules import NO_VERDICT, combine, verdict
+from .rules import combine, verdict
 
 # Generic advice when the table row has no action of its own (our suggestion, not the spec's).
 _CATEGORY_ACTION = {
@@ -208,4 +208,4 @@ def _details(
     return f" ({', '.join(parts)})" if parts else ""
 
 
-__all__ = ["NO_VERDICT", "Explanation", "classify", "explain", "explain_push"]
+__all__ = ["Explanation", "classify", "explain", "explain_push"]
