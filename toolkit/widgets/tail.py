@@ -1,0 +1,364 @@
+"""CdrTail: a live table of the newest CDRs and call events, with outcomes and running counters.
+
+Rows are read from a :class:`toolkit.store.Store` with its read-since cursor; CDRs are typed by
+:meth:`Store.record <toolkit.store.Store.record>` (ring and talk seconds) and explained by
+:func:`toolkit.codes.explain` (outcome and cause). The panel adds no rules of its own.
+
+Two ways to update it:
+
+- ``tail.start()`` runs a background thread that polls the store and redraws by setting widget
+  traits (``HTML.value``), which ipywidgets sends from any thread; ``tail.stop()`` joins it.
+  The thread never uses ``with output:``, which is not thread-safe.
+- ``tail.poll_once()`` (alias ``refresh()``) reads and redraws synchronously, for notebooks that
+  run headless and for tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter, deque
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from ..codes import OUTCOMES, explain
+from ..errors import ToolkitError
+from ..numbers import normalize
+from ..store import Store, StoreError
+from ._common import MessageArea, describe_error, html_table, outcome_label
+
+if TYPE_CHECKING:
+    from ..receiver import Receiver
+
+log = logging.getLogger("toolkit.widgets")
+
+ALL = "all"
+_COLUMNS = (
+    ("time", "time (UTC)"),
+    ("kind", "record"),
+    ("caller", "caller"),
+    ("x", "X"),
+    ("callee", "callee"),
+    ("outcome", "outcome"),
+    ("cause", "cause"),
+    ("ring", "ring s"),
+    ("talk", "talk s"),
+)
+_NUMBER_COLUMNS = ("caller", "x", "callee")
+
+
+class CdrTail(widgets.VBox):
+    """The newest CDRs and call events of a store, newest first, with filters and counters.
+
+    ``source`` is a :class:`~toolkit.store.Store` or a :class:`~toolkit.receiver.Receiver` (its
+    store is read, and a stopped receiver is reported). ``since`` is the store cursor to start
+    after (0: everything already stored; ``None``: only what arrives from now on). ``max_rows``
+    bounds the table; counters cover every CDR read.
+
+    Public children: ``table`` (HTML), ``counters`` (HTML), ``pause`` (ToggleButton),
+    ``outcome`` (Dropdown: ``"all"`` or one of :data:`~toolkit.codes.OUTCOMES`), ``x_number``
+    (Text, any typing of an X number), ``show_events`` (Checkbox), ``message``. Methods:
+    :meth:`poll_once`/:meth:`refresh`, :meth:`start`, :meth:`stop`; properties ``calls``,
+    ``answered``, ``answer_rate``, ``rows`` (the displayed rows) and ``running``.
+    """
+
+    def __init__(
+        self,
+        source: Store | Receiver,
+        *,
+        since: int | None = 0,
+        max_rows: int = 50,
+        interval: float = 0.5,
+    ) -> None:
+        self.receiver = None if isinstance(source, Store) else source
+        self.store: Store = source if isinstance(source, Store) else source.store
+        self.max_rows = max_rows
+        self.interval = interval
+        self._lock = threading.RLock()
+        self._cursor: int | None = since
+        # Kept beyond max_rows so that a filter still finds rows; bounded all the same.
+        self._entries: deque[dict[str, Any]] = deque(maxlen=max(10 * max_rows, 500))
+        self._by_outcome_x: Counter[tuple[str, str]] = Counter()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._shown_problem = False
+
+        self.table = widgets.HTML()
+        self.counters = widgets.HTML()
+        self.message = MessageArea()
+        self.pause = widgets.ToggleButton(description="Pause", icon="pause", value=False)
+        self.outcome = widgets.Dropdown(
+            options=[("all outcomes", ALL)] + [(outcome_label(o), o) for o in OUTCOMES],
+            value=ALL,
+            description="outcome",
+        )
+        self.x_number = widgets.Text(description="X number", placeholder="any")
+        self.show_events = widgets.Checkbox(value=True, description="call events")
+        self.pause.observe(self._on_pause, names="value")
+        for control in (self.outcome, self.x_number, self.show_events):
+            control.observe(lambda _: self._redraw(), names="value")
+        self._redraw()
+        super().__init__(
+            [
+                widgets.HBox([self.pause, self.outcome, self.x_number, self.show_events]),
+                self.counters,
+                self.message,
+                self.table,
+            ]
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def poll_once(self) -> int:
+        """Read what the store committed since the last read and redraw; returns the new rows.
+
+        Paused: nothing is read (the cursor stays, so nothing is lost on resume). Problems
+        (closed store, stopped receiver) become a message, never an exception.
+        """
+        if self.pause.value:
+            return 0
+        with self._lock:
+            try:
+                if self._cursor is None:
+                    self._cursor = self.store.last_seq()
+                changes = self.store.changes(self._cursor, tables=("cdrs", "events"))
+            except ToolkitError as exc:
+                self._problem(_store_problem(exc))
+                return 0
+            for table, row in changes:
+                self._cursor = row["seq"]
+                self._add(table, row)
+        self._check_receiver()
+        if changes:
+            self._redraw()
+        return len(changes)
+
+    refresh = poll_once
+
+    def start(self) -> CdrTail:
+        """Poll in a background thread until :meth:`stop`; returns self. Idempotent."""
+        if self.running:
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="cdr-tail", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the background thread and wait for it to end."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        """True while the background thread is polling."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+            except Exception as exc:  # a broken row must not kill the tail silently
+                self.message.error(exc)
+            if self.store_closed:
+                self._problem(_CLOSED)
+                return
+            # Wakes at once on a commit from this process; the stop flag is checked within
+            # `interval`, which bounds how long stop() waits.
+            try:
+                self.store.wait(self.interval)
+            except Exception:  # a closed store cannot be waited on; poll on the timer instead
+                self._stop.wait(self.interval)
+
+    @property
+    def store_closed(self) -> bool:
+        """True once the store was closed (no more rows can arrive)."""
+        try:
+            self.store.last_seq()
+        except StoreError:
+            return True
+        return False
+
+    # -- counters ------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> int:
+        """CDRs read that match the current filters."""
+        return sum(self._matching_counts().values())
+
+    @property
+    def answered(self) -> int:
+        """Answered CDRs among :attr:`calls`."""
+        return self._matching_counts()["answered"]
+
+    @property
+    def answer_rate(self) -> float | None:
+        """answered / calls, or ``None`` before the first CDR."""
+        calls = self.calls
+        return self.answered / calls if calls else None
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The rows on display (newest first), raw numbers included: do not print them."""
+        return self._visible()[: self.max_rows]
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _add(self, table: str, row: dict[str, Any]) -> None:
+        entry = _cdr_entry(row) if table == "cdrs" else _event_entry(row)
+        self._entries.append(entry)
+        if table == "cdrs":
+            self._by_outcome_x[(entry["outcome"], entry["x"] or "")] += 1
+
+    def _x_filter(self) -> str | None:
+        """The X number to filter on, normalised like the platform writes it; '' if invalid."""
+        typed = self.x_number.value.strip()
+        if not typed:
+            return None
+        try:
+            return normalize(typed, param="x_number")
+        except ToolkitError as exc:
+            self.message.error(exc)
+            return ""
+
+    def _matching_counts(self) -> Counter[str]:
+        wanted_x = self._x_filter()
+        wanted_outcome = self.outcome.value
+        counts: Counter[str] = Counter()
+        with self._lock:
+            for (outcome, x), n in self._by_outcome_x.items():
+                if wanted_x is not None and x != wanted_x:
+                    continue
+                if wanted_outcome != ALL and outcome != wanted_outcome:
+                    continue
+                counts[outcome] += n
+        return counts
+
+    def _visible(self) -> list[dict[str, Any]]:
+        wanted_x = self._x_filter()
+        wanted_outcome = self.outcome.value
+        with self._lock:
+            entries = list(self._entries)
+        shown = []
+        for entry in reversed(entries):
+            if entry["kind"] != "CDR" and not self.show_events.value:
+                continue
+            if wanted_outcome != ALL and entry["outcome"] != wanted_outcome:
+                continue
+            if wanted_x is not None and wanted_x not in (entry["x"], entry["callee"]):
+                continue
+            shown.append(entry)
+        return shown
+
+    def _redraw(self) -> None:
+        calls, answered = self.calls, self.answered
+        rate = f"{answered / calls:.0%}" if calls else "n/a"
+        state = " · paused" if self.pause.value else ""
+        self.counters.value = (
+            f"<b>{calls}</b> calls · <b>{answered}</b> answered · answer rate <b>{rate}</b>{state}"
+        )
+        self.table.value = html_table(
+            self.rows,
+            _COLUMNS,
+            numbers=_NUMBER_COLUMNS,
+            outcome="outcome",
+            empty="no CDRs or events yet" if not self._entries else "nothing matches the filters",
+        )
+
+    def _on_pause(self, change: dict[str, Any]) -> None:
+        self.pause.description = "Resume" if change["new"] else "Pause"
+        self.pause.icon = "play" if change["new"] else "pause"
+        if change["new"]:
+            self._redraw()
+        else:
+            self.poll_once()
+            self._redraw()
+
+    def _check_receiver(self) -> None:
+        receiver = self.receiver
+        if receiver is None:
+            return
+        # Receiver has no public "running" flag; a started receiver has a live server thread.
+        running = getattr(receiver, "running", None)
+        if running is None:
+            thread = getattr(receiver, "_thread", None)
+            running = thread is not None and thread.is_alive()
+        if not running:
+            self._problem(
+                "The receiver is stopped: no new CDRs will arrive. Start it with receiver.start()."
+            )
+        elif self._shown_problem:
+            self._shown_problem = False
+            self.message.clear()
+
+    def _problem(self, text: str) -> None:
+        self._shown_problem = True
+        self.message.error(text)
+
+
+_CLOSED = "The store is closed (was the receiver stopped?): no new CDRs will arrive."
+
+
+def _store_problem(exc: BaseException) -> str:
+    if isinstance(exc, StoreError) and "closed" in str(exc):
+        return _CLOSED
+    return describe_error(exc)
+
+
+def _time(epoch: Any) -> str:
+    if epoch is None:
+        return ""
+    return datetime.fromtimestamp(float(epoch), timezone.utc).strftime("%m-%d %H:%M:%S")
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
+def _cdr_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """A display row for one stored CDR (raw numbers; the table masks them)."""
+    try:
+        cdr = Store.record("cdrs", row)
+        ring, talk = _seconds(cdr.ring_seconds), _seconds(cdr.talk_seconds)
+    except ValueError:  # a row another tool wrote badly: show it without durations
+        ring = talk = ""
+    verdict = explain(row)
+    when = row.get("call_end_time") or row.get("fail_time") or row.get("call_in_time")
+    return {
+        "seq": row["seq"],
+        "time": _time(when),
+        "kind": "CDR",
+        "caller": row.get("caller_num"),
+        "x": row.get("bind_num"),
+        "callee": row.get("fwd_dst_num") or row.get("callee_num"),
+        "outcome": verdict.outcome,
+        "cause": verdict.text,
+        "ring": ring,
+        "talk": talk,
+    }
+
+
+def _event_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """A display row for one call event; only a disconnect carries an outcome and a cause."""
+    outcome = cause = None
+    if row.get("state_code") is not None:
+        verdict = explain(row)
+        outcome, cause = verdict.outcome, verdict.text
+    elif row.get("state_desc"):
+        cause = row["state_desc"]
+    return {
+        "seq": row["seq"],
+        "time": _time(row.get("timestamp")),
+        "kind": str(row.get("event_type") or "event"),
+        "caller": row.get("caller"),
+        "x": None,
+        "callee": row.get("called"),
+        "outcome": outcome,
+        "cause": cause,
+        "ring": "",
+        "talk": "",
+    }
