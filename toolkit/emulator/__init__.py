@@ -17,5 +17,14 @@ from __future__ import annotations
 from .backend import Backend
 from .emulator import IN_PROCESS_URL, Emulator, every_mode
 from .errors import EmulatorError, PlatformError
+from .model import ManualClock
 
-__all__ = ["IN_PROCESS_URL", "Backend", "Emulator", "EmulatorError", "PlatformError", "every_mode"]
+__all__ = [
+    "IN_PROCESS_URL",
+    "Backend",
+    "Emulator",
+    "EmulatorError",
+    "ManualClock",
+    "PlatformError",
+    "every_mode",
+]

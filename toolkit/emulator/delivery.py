@@ -102,7 +102,7 @@ class Deliverer:
         self.log: deque[Attempt] = deque(maxlen=log_size)
         self._ids = itertools.count(1)
         self._seq = itertools.count()
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._heap: list[tuple[float, int, Callable[[], None], str | None]] = []
         self._buffers: dict[tuple[str, str, str], list[tuple[float, Call]]] = {}
         self._cond = threading.Condition()
         self._lanes = [queue.SimpleQueue[_Push | None]() for _ in range(max(1, workers))]
@@ -165,10 +165,15 @@ class Deliverer:
         gen = call.generation
         with self._cond:
             self._ensure_started()
+            if gen:  # a stop-call rewrite: drop the steps scheduled for the old timeline
+                kept = [job for job in self._heap if job[3] != call.session_id]
+                self._busy -= len(self._heap) - len(kept)
+                self._heap = kept
+                heapq.heapify(self._heap)
             for index in range(done, len(call.steps)):
                 due = max(now, t0 + call.steps[index].offset * self.time_scale)
-                self._at(due, lambda i=index: self._step(call, gen, i))
-            self._cond.notify()
+                self._at(due, lambda i=index: self._step(call, gen, i), call.session_id)
+            self._cond.notify_all()
 
     def push(
         self,
@@ -219,10 +224,10 @@ class Deliverer:
 
     # ---- scheduler -----------------------------------------------------------------------------
 
-    def _at(self, due: float, fn: Callable[[], None]) -> None:
+    def _at(self, due: float, fn: Callable[[], None], owner: str | None = None) -> None:
         # caller holds self._cond
         self._busy += 1
-        heapq.heappush(self._heap, (due, next(self._seq), fn))
+        heapq.heappush(self._heap, (due, next(self._seq), fn, owner))
 
     def _step(self, call: Call, gen: int, index: int) -> None:
         if call.generation != gen or index != call.meta["emitted"]:
@@ -323,6 +328,7 @@ class Deliverer:
                                 time.monotonic() + delay,
                                 next(self._seq),
                                 lambda j=job: self._retry(j),
+                                None,
                             ),
                         )
                         self._cond.notify_all()

@@ -148,3 +148,18 @@ class Route:
     x_mode: bool = False
     party_fixed_line: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ManualClock:
+    """A clock for tests and notebooks: stands still until :meth:`advance` moves it."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward and return the new time."""
+        self.now += seconds
+        return self.now
