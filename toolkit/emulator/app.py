@@ -170,6 +170,9 @@ class EmulatorApp:
             if path in _PATHS:
                 return Reply.json(405, {"resultcode": "1010006", "resultdesc": "Invalid REST API."})
             raise e.unknown_api()
+        declared = environ.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > MAX_BODY:  # refused before reading or auth
+            raise e.bad_body(f"body larger than {MAX_BODY} bytes.", 413)
         app_key = self.authenticate(environ)
         if method in ("POST", "PUT"):
             data = self.body(environ)

@@ -29,6 +29,7 @@ from .params import Params
 from .voice import VoiceRules
 
 Clock = Callable[[], float]
+MAX_SIMULATE = 100_000  # per request: a typo must not queue a billion calls
 _GLOBAL = re.compile(r"\+\d{3,30}")
 
 # operation name -> (mode of the app allowed to call it, rules attribute, method)
@@ -319,8 +320,8 @@ class Backend:
 
     def simulate(self, n: int, seed: int | None = None, app_key: str | None = None) -> list[Call]:
         """Place ``n`` realistic calls over the current bindings (seeded: same seed, same calls)."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise e.EmulatorError("calls must be a non-negative integer")
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_SIMULATE:
+            raise e.EmulatorError(f"calls must be an integer from 0 to {MAX_SIMULATE}")
         with self.lock:
             rng = random.Random(seed) if seed is not None else self.rng
             bindings = [

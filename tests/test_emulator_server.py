@@ -1,0 +1,89 @@
+"""The threaded server (port 0, keep-alive, bad input over a real socket) and the CLI."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from toolkit.emulator import Emulator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_start_stop_and_repr_hides_secret() -> None:
+    emu = Emulator("axb", app_key="key123", app_secret="very-secret-value")
+    assert emu.url == "http://emulator.invalid" and not emu.started
+    with emu:
+        assert emu.url.startswith("http://127.0.0.1:") and emu.started
+        assert "very-secret-value" not in repr(emu) and "key123" in repr(emu)
+        with urllib.request.urlopen(emu.url + "/_emulator/health") as r:
+            assert json.load(r)["status"] == "ok"
+    assert not emu.started
+
+
+def test_credentials_random_per_instance() -> None:
+    one, two = Emulator(), Emulator()
+    assert one.app_key != two.app_key and one.app_secret != two.app_secret
+
+
+def test_keep_alive_and_oversized_body(served_emulator: Emulator) -> None:
+    host, port = served_emulator.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    for _ in range(3):  # three requests on one connection
+        conn.request("GET", "/_emulator/health")
+        response = conn.getresponse()
+        assert response.status == 200 and json.loads(response.read())["status"] == "ok"
+    conn.request("POST", "/rest/caas/relationnumber/partners/v1.0", body=b"x" * 100_000,
+                 headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    assert response.status == 413 and json.loads(response.read())["resultcode"] == "1010002"
+    conn.close()
+    with urllib.request.urlopen(served_emulator.url + "/_emulator/health") as r:
+        assert r.status == 200  # the server is fine afterwards
+
+
+def test_unknown_path_over_http_is_json_404(served_emulator: Emulator) -> None:
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(served_emulator.url + "/nope")
+    assert info.value.code == 404 and json.load(info.value)["resultcode"] == "1010006"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_cli_prints_three_lines_and_stops_cleanly(sig: int) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "toolkit", "emulator", "--port", "0", "--app-key", "K1",
+         "--app-secret", "S1", "--mode", "axe", "--time-scale", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        url = proc.stdout.readline().strip()  # type: ignore[union-attr]
+        assert url.startswith("http://127.0.0.1:")
+        assert proc.stdout.readline().strip() == "APP_KEY=K1"  # type: ignore[union-attr]
+        assert proc.stdout.readline().strip() == "APP_SECRET=S1"  # type: ignore[union-attr]
+        with urllib.request.urlopen(url + "/_emulator/apps") as r:
+            assert json.load(r)["apps"][0]["mode"] == "axe"
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err and not re.search(r"\+86\d{11}", out)  # masked
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_cli_refuses_bad_arguments() -> None:
+    from toolkit.emulator.server import main
+
+    with pytest.raises(SystemExit):
+        main(["--mode", "nonsense"])
+    assert main(["--time-scale", "-1"]) == 2
