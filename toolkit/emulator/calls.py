@@ -368,7 +368,7 @@ def _cdr(
 def stop(call: Call, elapsed: float) -> None:
     """Cut a live call at ``elapsed`` simulated seconds (stop-call API): later steps are dropped,
     the call ends with :data:`STOP_CODE` and the CDR is rewritten to match."""
-    route: Route = call.meta["route"]
+    route: Route | None = call.meta.get("route")  # VoiceCall calls have no PN route
     start = call.start
     kept = [s for s in call.steps if s.offset <= elapsed and s.event != "disconnect"]
     last = next(s for s in call.steps if s.event == "disconnect")
@@ -406,5 +406,5 @@ def stop(call: Call, elapsed: float) -> None:
             cdr.pop(name, None)
         cdr.update(failTime=utc(start + elapsed), fwdUnaswRsn=0, sipStatusCode=0, recordFlag=0)
         call.outcome = "caller-abandoned"
-    if route.x_mode:
+    if route is not None and route.x_mode:
         cdr["callDuration"] = int(elapsed - call.answer_offset) if answered else 0  # type: ignore[operator]
