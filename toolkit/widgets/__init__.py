@@ -12,31 +12,11 @@ and calling ``.click()``. This package imports ipywidgets and is only imported o
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-_PANELS = {
-    "BindingPanel": "toolkit.widgets.binding",
-    "CdrTail": "toolkit.widgets.tail",
-    "CauseDecoder": "toolkit.widgets.decoder",
-    "OutcomeDashboard": "toolkit.widgets.dashboard",
-}
+# Imported directly: the panel modules load pandas and matplotlib only inside the functions
+# that need them, so this import costs ipywidgets and nothing heavier.
+from .binding import BindingPanel
+from .dashboard import OutcomeDashboard
+from .decoder import CauseDecoder
+from .tail import CdrTail
 
 __all__ = ["BindingPanel", "CauseDecoder", "CdrTail", "OutcomeDashboard"]
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy so that the decoder alone does not pull pandas and matplotlib in with the dashboard.
-    module = _PANELS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'toolkit.widgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-if TYPE_CHECKING:
-    from .binding import BindingPanel
-    from .dashboard import OutcomeDashboard
-    from .decoder import CauseDecoder
-    from .tail import CdrTail
