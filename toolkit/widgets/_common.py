@@ -25,9 +25,10 @@ log = logging.getLogger("toolkit.widgets")
 T = TypeVar("T")
 Tone = Literal["info", "ok", "error"]
 
-# Anything that looks like a phone number inside free text (an error message, a traceback):
-# optional "+", then 7 or more digits. Ids and result codes are shorter or carry letters.
-_NUMBER_IN_TEXT = re.compile(r"\+?\d{7,}")
+# A phone number inside free text (an error message, a traceback, a cause): "+" and 4 or more
+# digits, or 8 or more bare digits, standing alone. Result codes (7 digits) stay readable, and
+# digit runs inside ids ("05805975-ed2f-...", "1200_1029_...") are not numbers, so not touched.
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w+\-])(?:\+\d{4,}|\d{8,})(?![\w\-])")
 _TONE_STYLE = {
     "info": "color:#333",
     "ok": "color:#1b6e3a",
@@ -37,19 +38,8 @@ GENERIC_ERROR = "Something unexpected went wrong; details are in the 'toolkit.wi
 
 
 def scrub(text: str) -> str:
-    """Mask every number-like run in free text, keeping short codes such as ``1012010`` whole.
-
-    Result codes are 7 digits, so only runs that the toolkit could have received as a *phone
-    number* are masked: those with a ``+`` or with 8 digits and more.
-    """
-
-    def _mask(match: re.Match[str]) -> str:
-        value = match.group(0)
-        if not value.startswith("+") and len(value) < 8:
-            return value
-        return mask(value)
-
-    return _NUMBER_IN_TEXT.sub(_mask, text)
+    """Mask every phone-number-like run in free text with :func:`toolkit.numbers.mask`."""
+    return _NUMBER_IN_TEXT.sub(lambda match: mask(match.group(0)), text)
 
 
 def describe_error(exc: BaseException) -> str:
