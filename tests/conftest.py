@@ -4,6 +4,7 @@ sink (a stdlib HTTP server that records what it receives and answers as scripted
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -32,14 +33,24 @@ class PushSink:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - stdlib name
+            def setup(self) -> None:
+                super().setup()
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 with sink.cond:
                     action = sink.script.pop(0) if sink.script else 200
-                    sink.received.append({"path": self.path, "headers": dict(self.headers),
-                                          "body": json.loads(raw), "answer": action,
-                                          "at": time.monotonic()})
+                    sink.received.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": json.loads(raw),
+                            "answer": action,
+                            "at": time.monotonic(),
+                        }
+                    )
                     sink.cond.notify_all()
                     reply = sink.reply
                 if action == "hang":

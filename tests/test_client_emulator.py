@@ -27,8 +27,15 @@ def client_for(emu: Emulator, mode: str, **kw: Any) -> PrivateNumberClient:
 
 
 def test_axb_bind_query_modify_unbind(client: PrivateNumberClient) -> None:
-    bound = client.axb.bind(A, B, duration=3600, max_duration=30, record_flag=True,
-                            caller_hint_tone="a.wav", user_data="order-1")
+    bound = client.axb.bind(
+        A,
+        B,
+        duration=3600,
+        max_duration=30,
+        record_flag=True,
+        caller_hint_tone="a.wav",
+        user_data="order-1",
+    )
     assert bound.subscription_id and bound.relation_num.startswith("+86")
     page = client.axb.query(bound.subscription_id)
     item = page.relation_num_list[0]
@@ -45,8 +52,9 @@ def test_axb_bind_query_modify_unbind(client: PrivateNumberClient) -> None:
         client.axb.query(bound.subscription_id)
 
 
-def test_axb_unbind_by_relation_num_and_iter(client: PrivateNumberClient,
-                                            any_emulator: Emulator) -> None:
+def test_axb_unbind_by_relation_num_and_iter(
+    client: PrivateNumberClient, any_emulator: Emulator
+) -> None:
     x = any_emulator.numbers[0]
     for i in range(23):
         client.axb.bind(f"+86135{i:08d}", f"+86136{i:08d}", relation_num=x)
@@ -61,7 +69,9 @@ def test_axb_area_code_and_no_free_number(any_emulator: Emulator) -> None:
     with pytest.raises(NoFreeNumberError) as info:
         client.axb.bind(A, C, area_code="0755")
     assert info.value.resultcode == "1012008"
-    assert client.axb.bind("+8613300000001", C, area_code="010", area_match_mode=1).relation_num == x
+    assert (
+        client.axb.bind("+8613300000001", C, area_code="010", area_match_mode=1).relation_num == x
+    )
 
 
 def test_ax_operations(any_emulator: Emulator) -> None:
@@ -85,12 +95,16 @@ def test_ax_operations(any_emulator: Emulator) -> None:
 
 def test_axe_operations(any_emulator: Emulator) -> None:
     client = client_for(any_emulator, "axe", extension_length=2)
-    bound = client.axe.bind(A, area_code="0755", callback_tone="bye.wav", time_unit=1,
-                            bind_expired_time=60)
+    bound = client.axe.bind(
+        A, area_code="0755", callback_tone="bye.wav", time_unit=1, bind_expired_time=60
+    )
     assert bound.extend_num == "01" and bound.bind_num == A_WIRE
     got = client.axe.query(virtual_num=bound.virtual_num, extend_num=bound.extend_num)
-    assert (got.subscription_id, got.callback_tone, got.time_unit) == (bound.subscription_id,
-                                                                       "bye.wav", "1")
+    assert (got.subscription_id, got.callback_tone, got.time_unit) == (
+        bound.subscription_id,
+        "bye.wav",
+        "1",
+    )
     client.axe.modify(bound.subscription_id, callback_num=C, display_num_mode=1)
     got = client.axe.query(bound.subscription_id)
     assert (got.callback_num, got.display_num_mode) == (C, "1") and "callbackTone" not in got
@@ -118,12 +132,17 @@ def test_axe_no_idle_extension(any_emulator: Emulator) -> None:
 
 def test_axyb_operations(any_emulator: Emulator) -> None:
     client = client_for(any_emulator, "axyb")
-    ax = client.axyb.bind_ax(A, area_code="0755", duration=3600, call_direction=0,
-                             pre_voice_x="x.wav")
+    ax = client.axyb.bind_ax(
+        A, area_code="0755", duration=3600, call_direction=0, pre_voice_x="x.wav"
+    )
     yb = client.axyb.bind_yb(ax.subscription_id, B, yb_duration=600)
     item = client.axyb.query(relation_num=ax.relation_number).xy_relation_num_list[0]
     assert (item.num_x, item.num_y, item.num_b, item.yb_duration) == (
-        ax.relation_number, yb.relation_number, B_WIRE, 600)
+        ax.relation_number,
+        yb.relation_number,
+        B_WIRE,
+        600,
+    )
     client.axyb.unbind_yb(b_num=B)
     assert client.axyb.query(ax.subscription_id).xy_relation_num_list[0].num_y == ""
     client.axyb.bind_yb(ax.subscription_id, C)
@@ -169,8 +188,12 @@ def test_stop_call(any_emulator: Emulator) -> None:
 def test_auth_errors(any_emulator: Emulator) -> None:
     good = any_emulator.client(auth_scheme="wsse")
     assert good.axb.bind(A, B).resultcode == "0"
-    bad = PrivateNumberClient(base_url=any_emulator.url, app_key=any_emulator.app_key,
-                              app_secret="wrong", session=any_emulator.session())
+    bad = PrivateNumberClient(
+        base_url=any_emulator.url,
+        app_key=any_emulator.app_key,
+        app_secret="wrong",
+        session=any_emulator.session(),
+    )
     with pytest.raises(AuthError) as info:
         bad.axb.query(relation_num=any_emulator.numbers[0])
     assert (info.value.resultcode, info.value.status) == ("1010010", 401)
@@ -180,14 +203,22 @@ def test_voice_client(any_emulator: Emulator) -> None:
     voice = any_emulator.voice_client()
     display = next(iter(any_emulator.voice_app.numbers))
     any_emulator.script("answered", "busy", "answered")
-    call = voice.click2call(A, B, display_nbr=display, max_duration=10, record_flag=True,
-                            return_idle_port=True, user_data="c2c",
-                            status_url="http://127.0.0.1:9/status")
+    call = voice.click2call(
+        A,
+        B,
+        display_nbr=display,
+        max_duration=10,
+        record_flag=True,
+        return_idle_port=True,
+        user_data="c2c",
+        status_url="http://127.0.0.1:9/status",
+    )
     assert call.session_id and call.idle_port == 100
     cdr = any_emulator.cdr(call.session_id)
     assert (cdr["serviceType"], cdr["fwdDstNum"], cdr["userData"]) == ("002", B_WIRE, "c2c")
-    note = voice.call_notify(B, [Segment.tts("T1", "0930"), Segment.voice("menu.wav", collect=1)],
-                             display_nbr=display)
+    note = voice.call_notify(
+        B, [Segment.tts("T1", "0930"), Segment.voice("menu.wav", collect=1)], display_nbr=display
+    )
     assert any_emulator.cdr(note.session_id)["ulFailReason"] == 8102
     verify = voice.call_verify(B, "123456", display_nbr=display, pre_tone="pre.wav", times=2)
     events = [e["eventType"] for e in any_emulator.events(verify.session_id)]

@@ -53,7 +53,10 @@ def test_axb_user_number_at_most_once_per_x(backend: Backend) -> None:
     x = next(iter(app.numbers))
     op(backend, app, "axb.bind", callerNum=A, calleeNum=B, relationNum=x)
     op(backend, app, "axb.bind", callerNum=C, calleeNum=D, relationNum=x)  # AXB + CXD is fine
-    assert refused(backend, app, "axb.bind", callerNum=B, calleeNum=C, relationNum=x).resultcode == "1012010"
+    assert (
+        refused(backend, app, "axb.bind", callerNum=B, calleeNum=C, relationNum=x).resultcode
+        == "1012010"
+    )
     # without relationNum there is no other X, so no free number
     assert refused(backend, app, "axb.bind", callerNum=B, calleeNum=C).resultcode == "1012008"
 
@@ -62,8 +65,14 @@ def test_axb_capacity_of_one_x(backend: Backend) -> None:
     app = backend.add_app("axb", numbers=1)
     x = next(iter(app.numbers))
     for i in range(AXB_MAX_PAIRS):
-        op(backend, app, "axb.bind", callerNum=f"+86135{i:08d}", calleeNum=f"+86136{i:08d}",
-           relationNum=x)
+        op(
+            backend,
+            app,
+            "axb.bind",
+            callerNum=f"+86135{i:08d}",
+            calleeNum=f"+86136{i:08d}",
+            relationNum=x,
+        )
     err = refused(backend, app, "axb.bind", callerNum=A, calleeNum=B, relationNum=x)
     assert (err.resultcode, err.status) == ("1012008", 403)
     assert AXB_MAX_PAIRS == 5000
@@ -74,20 +83,36 @@ def test_axb_x_chosen_by_area_code(backend: Backend) -> None:
     out = op(backend, app, "axb.bind", callerNum=A, calleeNum=B, areaCode="010")
     assert app.numbers[out["relationNum"]].area_code == "010"
     # the only 010 number already holds A: strict match fails, non-strict falls back
-    assert refused(backend, app, "axb.bind", callerNum=A, calleeNum=C, areaCode="010").resultcode == "1012008"
-    other = op(backend, app, "axb.bind", callerNum=A, calleeNum=C, areaCode="010", areaMatchMode="1")
+    assert (
+        refused(backend, app, "axb.bind", callerNum=A, calleeNum=C, areaCode="010").resultcode
+        == "1012008"
+    )
+    other = op(
+        backend, app, "axb.bind", callerNum=A, calleeNum=C, areaCode="010", areaMatchMode="1"
+    )
     assert app.numbers[other["relationNum"]].area_code != "010"
 
 
 def test_axb_relation_num_wins_and_must_be_owned(backend: Backend) -> None:
     app = backend.add_app("axb", numbers=4)
     x = list(app.numbers)[2]
-    assert op(backend, app, "axb.bind", callerNum=A, calleeNum=B, relationNum=x, areaCode="010")["relationNum"] == x
-    assert refused(backend, app, "axb.bind", callerNum=C, calleeNum=D,
-                   relationNum="+8617099999999").resultcode == "1012001"
+    assert (
+        op(backend, app, "axb.bind", callerNum=A, calleeNum=B, relationNum=x, areaCode="010")[
+            "relationNum"
+        ]
+        == x
+    )
+    assert (
+        refused(
+            backend, app, "axb.bind", callerNum=C, calleeNum=D, relationNum="+8617099999999"
+        ).resultcode
+        == "1012001"
+    )
 
 
-def test_axb_duration_expiry_and_modify_restarts_timer(backend: Backend, clock: ManualClock) -> None:
+def test_axb_duration_expiry_and_modify_restarts_timer(
+    backend: Backend, clock: ManualClock
+) -> None:
     app = backend.add_app("axb")
     sid = op(backend, app, "axb.bind", callerNum=A, calleeNum=B, duration=60)["subscriptionId"]
     clock.advance(50)
@@ -121,7 +146,9 @@ def test_axb_duration_zero_never_expires(backend: Backend, clock: ManualClock) -
         ({"callerNum": 8613800000001, "calleeNum": B}, "callerNum"),
     ],
 )
-def test_malformed_parameters_name_the_parameter(backend: Backend, fields: dict, param: str) -> None:
+def test_malformed_parameters_name_the_parameter(
+    backend: Backend, fields: dict, param: str
+) -> None:
     app = backend.add_app("axb")
     err = refused(backend, app, "axb.bind", **fields)
     assert (err.resultcode, err.status) == ("1010002", 403)
@@ -139,8 +166,13 @@ def test_axb_unbind_and_not_found(backend: Backend) -> None:
     app = backend.add_app("axb")
     out = op(backend, app, "axb.bind", callerNum=A, calleeNum=B)
     op(backend, app, "axb.unbind", subscriptionId=out["subscriptionId"])
-    assert refused(backend, app, "axb.unbind", subscriptionId=out["subscriptionId"]).resultcode == "1012007"
-    assert refused(backend, app, "axb.unbind", relationNum=out["relationNum"]).resultcode == "1012007"
+    assert (
+        refused(backend, app, "axb.unbind", subscriptionId=out["subscriptionId"]).resultcode
+        == "1012007"
+    )
+    assert (
+        refused(backend, app, "axb.unbind", relationNum=out["relationNum"]).resultcode == "1012007"
+    )
     assert refused(backend, app, "axb.unbind").resultcode == "1010002"
     # the pair can be bound again once unbound
     op(backend, app, "axb.bind", callerNum=A, calleeNum=B, relationNum=out["relationNum"])
@@ -153,7 +185,9 @@ def test_axb_query_pages(backend: Backend) -> None:
         op(backend, app, "axb.bind", callerNum=f"+86135{i:08d}", calleeNum=f"+86136{i:08d}")
     page = op(backend, app, "axb.query", relationNum=x, pageIndex=3, pageSize=10)
     assert (page["totalCount"], len(page["relationNumList"]), page["pageSize"]) == (25, 5, 10)
-    assert op(backend, app, "axb.query", relationNum=x, pageSize=5)["pageSize"] == 50  # out of range
+    assert (
+        op(backend, app, "axb.query", relationNum=x, pageSize=5)["pageSize"] == 50
+    )  # out of range
     one = op(backend, app, "axb.query", relationNum=x, callerNum="+8613500000003")
     assert [i["calleeNum"] for i in one["relationNumList"]] == ["+8613600000003"]
 
@@ -162,11 +196,23 @@ def test_axb_modify_swaps_party_and_checks_conflicts(backend: Backend) -> None:
     app = backend.add_app("axb", numbers=1)
     first = op(backend, app, "axb.bind", callerNum=A, calleeNum=B)
     op(backend, app, "axb.bind", callerNum=C, calleeNum=D)
-    assert refused(backend, app, "axb.modify", subscriptionId=first["subscriptionId"],
-                   calleeNum=C).resultcode == "1012010"
-    op(backend, app, "axb.modify", subscriptionId=first["subscriptionId"], calleeNum="+8613300000005",
-       userData="order-9")
-    item = op(backend, app, "axb.query", subscriptionId=first["subscriptionId"])["relationNumList"][0]
+    assert (
+        refused(
+            backend, app, "axb.modify", subscriptionId=first["subscriptionId"], calleeNum=C
+        ).resultcode
+        == "1012010"
+    )
+    op(
+        backend,
+        app,
+        "axb.modify",
+        subscriptionId=first["subscriptionId"],
+        calleeNum="+8613300000005",
+        userData="order-9",
+    )
+    item = op(backend, app, "axb.query", subscriptionId=first["subscriptionId"])["relationNumList"][
+        0
+    ]
     assert (item["calleeNum"], item["userData"]) == ("+8613300000005", "order-9")
 
 
@@ -182,7 +228,10 @@ def test_ax_one_a_per_x_and_five_x_per_a(backend: Backend) -> None:
         op(backend, app, "ax.bind", origNum=A, privateNum=x)
     assert refused(backend, app, "ax.bind", origNum=A, privateNum=xs[5]).resultcode == "1011003"
     assert len(op(backend, app, "ax.query", origNum=A)["privateNumList"]) == 5
-    assert refused(backend, app, "ax.bind", origNum=B, privateNum="+8617099999999").resultcode == "1011001"
+    assert (
+        refused(backend, app, "ax.bind", origNum=B, privateNum="+8617099999999").resultcode
+        == "1011001"
+    )
 
 
 def test_ax_area_code_needs_private_num_type(backend: Backend) -> None:
@@ -191,8 +240,12 @@ def test_ax_area_code_needs_private_num_type(backend: Backend) -> None:
     assert err.resultdesc.startswith("Invalid request.privateNumType")
     out = op(backend, app, "ax.bind", origNum=A, areaCode="021", privateNumType="mobile-virtual")
     assert app.numbers[out["privateNum"]].area_code == "021"
-    assert refused(backend, app, "ax.bind", origNum=B, areaCode="021",
-                   privateNumType="mobile-virtual").resultcode == "1011002"
+    assert (
+        refused(
+            backend, app, "ax.bind", origNum=B, areaCode="021", privateNumType="mobile-virtual"
+        ).resultcode
+        == "1011002"
+    )
 
 
 def test_ax_temporary_callee_validity(backend: Backend, clock: ManualClock) -> None:
@@ -220,8 +273,10 @@ def test_ax_unbind_by_private_num(backend: Backend) -> None:
 def test_axe_extensions_unique_and_exhausted(backend: Backend) -> None:
     app = backend.add_app("axe", numbers=1, extension_length=1)
     x = next(iter(app.numbers))
-    got = [op(backend, app, "axe.bind", bindNum=f"+86135{i:08d}", virtualNum=x)["extendNum"]
-           for i in range(9)]
+    got = [
+        op(backend, app, "axe.bind", bindNum=f"+86135{i:08d}", virtualNum=x)["extendNum"]
+        for i in range(9)
+    ]
     assert got == [str(i) for i in range(1, 10)]
     err = refused(backend, app, "axe.bind", bindNum=A, virtualNum=x)
     assert (err.resultcode, err.resultdesc) == ("1020167", "No idle extend Number.")
@@ -230,24 +285,32 @@ def test_axe_extensions_unique_and_exhausted(backend: Backend) -> None:
 def test_axe_requested_extension_and_length(backend: Backend) -> None:
     app = backend.add_app("axe", extension_length=2)
     x = next(iter(app.numbers))
-    assert op(backend, app, "axe.bind", bindNum=A, virtualNum=x, extendNum="42")["extendNum"] == "42"
-    assert refused(backend, app, "axe.bind", bindNum=B, virtualNum=x, extendNum="42").resultcode == "1016002"
+    assert (
+        op(backend, app, "axe.bind", bindNum=A, virtualNum=x, extendNum="42")["extendNum"] == "42"
+    )
+    assert (
+        refused(backend, app, "axe.bind", bindNum=B, virtualNum=x, extendNum="42").resultcode
+        == "1016002"
+    )
     assert refused(backend, app, "axe.bind", bindNum=A, virtualNum=x).resultcode == "1016002"
-    assert refused(backend, app, "axe.bind", bindNum=B, virtualNum=x,
-                   extendNum="123").resultdesc.startswith("Invalid request.extendNum")
+    assert refused(
+        backend, app, "axe.bind", bindNum=B, virtualNum=x, extendNum="123"
+    ).resultdesc.startswith("Invalid request.extendNum")
 
 
 def test_axe_callback_tone_xor_number(backend: Backend) -> None:
     app = backend.add_app("axe")
-    err = refused(backend, app, "axe.bind", bindNum=A, areaCode="0755", callbackTone="t.wav",
-                  callbackNum=B)
+    err = refused(
+        backend, app, "axe.bind", bindNum=A, areaCode="0755", callbackTone="t.wav", callbackNum=B
+    )
     assert err.resultcode == "1010002" and "callbackNum" in err.resultdesc
 
 
 def test_axe_binding_expiry_in_minutes(backend: Backend, clock: ManualClock) -> None:
     app = backend.add_app("axe")
-    sid = op(backend, app, "axe.bind", bindNum=A, areaCode="0755", timeUnit="1",
-             bindExpiredTime=2)["subscriptionId"]
+    sid = op(backend, app, "axe.bind", bindNum=A, areaCode="0755", timeUnit="1", bindExpiredTime=2)[
+        "subscriptionId"
+    ]
     clock.advance(119)
     assert op(backend, app, "axe.query", subscriptionId=sid)["bindNum"] == A
     clock.advance(1)
@@ -266,7 +329,9 @@ def test_axe_query_v2_cursor_paging(backend: Backend) -> None:
         assert page["nextCusor"] == page["nextCursor"]
         cursor = page["nextCusor"]
     assert seen == [f"{i:02d}" for i in range(1, 26)]
-    assert refused(backend, app, "axe.query_v2", virtualNum=x, cursor="12_x").resultcode == "1010002"
+    assert (
+        refused(backend, app, "axe.query_v2", virtualNum=x, cursor="12_x").resultcode == "1010002"
+    )
 
 
 # ---- AXYB -----------------------------------------------------------------------------------
@@ -274,20 +339,40 @@ def test_axe_query_v2_cursor_paging(backend: Backend) -> None:
 
 def test_axyb_two_steps_and_yb_only_unbind(backend: Backend) -> None:
     app = backend.add_app("axyb")
-    ax = op(backend, app, "axyb.bind", origNum=A, areaCode="0755", duration=3600, app_key=app.app_key)
-    yb = op(backend, app, "axyb.bind", subscriptionId=ax["subscriptionId"], origNum=B, ybDuration=7200)
-    assert ax["subscriptionId"] == yb["subscriptionId"] and ax["relationNumber"] != yb["relationNumber"]
+    ax = op(
+        backend, app, "axyb.bind", origNum=A, areaCode="0755", duration=3600, app_key=app.app_key
+    )
+    yb = op(
+        backend, app, "axyb.bind", subscriptionId=ax["subscriptionId"], origNum=B, ybDuration=7200
+    )
+    assert (
+        ax["subscriptionId"] == yb["subscriptionId"]
+        and ax["relationNumber"] != yb["relationNumber"]
+    )
     item = op(backend, app, "axyb.query", relationNum=ax["relationNumber"])["xyRelationNumList"][0]
     assert (item["numA"], item["numX"], item["numY"], item["numB"]) == (
-        A, ax["relationNumber"], yb["relationNumber"], B)
+        A,
+        ax["relationNumber"],
+        yb["relationNumber"],
+        B,
+    )
     assert item["ybDuration"] == 3600  # capped at the AX duration
-    assert refused(backend, app, "axyb.bind", subscriptionId=ax["subscriptionId"],
-                   origNum=C).resultcode == "1012010"
+    assert (
+        refused(
+            backend, app, "axyb.bind", subscriptionId=ax["subscriptionId"], origNum=C
+        ).resultcode
+        == "1012010"
+    )
     op(backend, app, "axyb.unbind", yNum=yb["relationNumber"])
-    item = op(backend, app, "axyb.query", subscriptionId=ax["subscriptionId"])["xyRelationNumList"][0]
+    item = op(backend, app, "axyb.query", subscriptionId=ax["subscriptionId"])["xyRelationNumList"][
+        0
+    ]
     assert (item["numY"], item["numB"]) == ("", "")
     op(backend, app, "axyb.unbind", subscriptionId=ax["subscriptionId"])
-    assert refused(backend, app, "axyb.query", subscriptionId=ax["subscriptionId"]).resultcode == "1012007"
+    assert (
+        refused(backend, app, "axyb.query", subscriptionId=ax["subscriptionId"]).resultcode
+        == "1012007"
+    )
 
 
 def test_axyb_duration_rules_and_app_key(backend: Backend) -> None:
@@ -295,7 +380,10 @@ def test_axyb_duration_rules_and_app_key(backend: Backend) -> None:
     assert refused(backend, app, "axyb.bind", origNum=A, duration=30).resultcode == "1010002"
     assert refused(backend, app, "axyb.bind", origNum=A, app_key="other").resultcode == "1010003"
     sid = op(backend, app, "axyb.bind", origNum=A)["subscriptionId"]
-    assert op(backend, app, "axyb.query", subscriptionId=sid)["xyRelationNumList"][0]["duration"] == 7200
+    assert (
+        op(backend, app, "axyb.query", subscriptionId=sid)["xyRelationNumList"][0]["duration"]
+        == 7200
+    )
 
 
 def test_reset_keeps_apps(backend: Backend) -> None:

@@ -43,8 +43,9 @@ def events(call: Any) -> list[str]:
         ("throttled", ["callin", "disconnect"], 7001, 0, 0),
     ],
 )
-def test_event_sequence_and_codes_per_outcome(backend: Backend, outcome: str, sequence: list[str],
-                                              code: int, q850: int, sip: int) -> None:
+def test_event_sequence_and_codes_per_outcome(
+    backend: Backend, outcome: str, sequence: list[str], code: int, q850: int, sip: int
+) -> None:
     _, bound = bind_axb(backend)
     call = backend.place_call(A, bound["relationNum"], outcome=outcome)
     assert events(call) == sequence
@@ -68,10 +69,20 @@ def test_cdr_has_every_documented_field(backend: Backend) -> None:
     cdr = call.cdr
     for name in REQUIRED:
         assert cdr[name] not in (None, "")
-    for name in ("callInTime", "fwdStartTime", "fwdAlertingTime", "fwdAnswerTime", "callEndTime",
-                 "recordStartTime"):
+    for name in (
+        "callInTime",
+        "fwdStartTime",
+        "fwdAlertingTime",
+        "fwdAnswerTime",
+        "callEndTime",
+        "recordStartTime",
+    ):
         assert TIME.fullmatch(cdr[name]), name
-    assert (cdr["direction"], cdr["fwdDstNum"], cdr["fwdDisplayNum"]) == (1, B, bound["relationNum"])
+    assert (cdr["direction"], cdr["fwdDstNum"], cdr["fwdDisplayNum"]) == (
+        1,
+        B,
+        bound["relationNum"],
+    )
     assert (cdr["subscriptionId"], cdr["mptyId"]) == (bound["subscriptionId"],) * 2
     assert cdr["recordFlag"] == 1 and cdr["recordObjectName"].endswith(".wav")
     assert cdr["recordDomain"] and cdr["recordBucketName"].startswith("sp-")
@@ -101,8 +112,9 @@ def test_unbound_x_is_8014_with_empty_subscription(backend: Backend) -> None:
 
 def test_fixed_line_party_calling_x_is_8023(backend: Backend) -> None:
     app = backend.add_app("axb")
-    out = backend.handle(app.app_key, "axb.bind",
-                         Params({"callerNum": "+8675528000001", "calleeNum": B}))
+    out = backend.handle(
+        app.app_key, "axb.bind", Params({"callerNum": "+8675528000001", "calleeNum": B})
+    )
     assert backend.place_call("+8675528000001", out["relationNum"]).release == 8023
     assert backend.place_call(B, out["relationNum"], outcome="answered").release == 0
 
@@ -120,14 +132,22 @@ def test_x_status_unavailable_blocks_calls_and_bindings(backend: Backend) -> Non
     backend.set_number_status(bound["relationNum"], "9")
     assert backend.place_call(A, bound["relationNum"]).release == 8055
     with pytest.raises(Exception, match="1012102"):
-        backend.handle(app.app_key, "axb.bind", Params(
-            {"callerNum": S, "calleeNum": "+8613300000001", "relationNum": bound["relationNum"]}))
+        backend.handle(
+            app.app_key,
+            "axb.bind",
+            Params(
+                {"callerNum": S, "calleeNum": "+8613300000001", "relationNum": bound["relationNum"]}
+            ),
+        )
 
 
 def test_ax_routes(backend: Backend) -> None:
     app = backend.add_app("ax")
-    x = backend.handle(app.app_key, "ax.bind", Params({"origNum": A, "areaCode": "0755",
-                                                       "privateNumType": "mobile-virtual"}))["privateNum"]
+    x = backend.handle(
+        app.app_key,
+        "ax.bind",
+        Params({"origNum": A, "areaCode": "0755", "privateNumType": "mobile-virtual"}),
+    )["privateNum"]
     inbound = backend.place_call(S, x, outcome="answered")
     assert (inbound.cdr["fwdDstNum"], inbound.cdr["direction"]) == (A, 0)
     assert backend.place_call(A, x).release == 8013
@@ -135,8 +155,11 @@ def test_ax_routes(backend: Backend) -> None:
 
 def test_axe_collects_extension_and_calls_back(backend: Backend) -> None:
     app = backend.add_app("axe", extension_length=2)
-    out = backend.handle(app.app_key, "axe.bind",
-                         Params({"bindNum": A, "areaCode": "0755", "callbackTone": "bye.wav"}))
+    out = backend.handle(
+        app.app_key,
+        "axe.bind",
+        Params({"bindNum": A, "areaCode": "0755", "callbackTone": "bye.wav"}),
+    )
     x, ext = out["virtualNum"], out["extendNum"]
     assert backend.place_call(A, x).release == 8019  # nobody to call back yet
     call = backend.place_call(S, x, extension=ext, outcome="answered")
@@ -165,8 +188,13 @@ def test_axyb_routes_through_x_and_y(backend: Backend) -> None:
 def test_place_call_refuses_bad_input(backend: Backend) -> None:
     app = backend.add_app("axb")
     x = next(iter(app.numbers))
-    for args in [("13800000001", x), (A, "+8617099999999"), (A, x, None, "maybe"),
-                 (A, x, None, None, -1), (A, x, "1a")]:
+    for args in [
+        ("13800000001", x),
+        (A, "+8617099999999"),
+        (A, x, None, "maybe"),
+        (A, x, None, None, -1),
+        (A, x, "1a"),
+    ]:
         with pytest.raises(EmulatorError):
             backend.place_call(*args)
 
@@ -174,8 +202,10 @@ def test_place_call_refuses_bad_input(backend: Backend) -> None:
 def test_simulate_is_seeded_and_uses_every_outcome(backend: Backend) -> None:
     def run(seed: int) -> list[tuple[int, str]]:
         fresh = Backend(clock=ManualClock(), seed=11)
-        for mode, fields in (("axb", {"callerNum": A, "calleeNum": B}),
-                             ("axe", {"bindNum": A, "areaCode": "0755"})):
+        for mode, fields in (
+            ("axb", {"callerNum": A, "calleeNum": B}),
+            ("axe", {"bindNum": A, "areaCode": "0755"}),
+        ):
             app = fresh.add_app(mode)
             fresh.handle(app.app_key, f"{mode}.bind", Params(fields))
         return [(c.release, c.outcome) for c in fresh.simulate(400, seed=seed)]
@@ -183,7 +213,9 @@ def test_simulate_is_seeded_and_uses_every_outcome(backend: Backend) -> None:
     first = run(5)
     assert first == run(5) and first != run(6)
     assert {o for _, o in first} <= set(OUTCOMES)
-    assert {"answered", "busy", "no-answer", "rejected", "caller-abandoned"} <= {o for _, o in first}
+    assert {"answered", "busy", "no-answer", "rejected", "caller-abandoned"} <= {
+        o for _, o in first
+    }
     with pytest.raises(EmulatorError):
         Backend().simulate(3)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -16,8 +17,7 @@ MINUTE = 1 / 60_000  # time_scale at which one simulated minute lasts 1 ms
 
 def make(sink: Any, **kw: Any) -> Emulator:
     kw.setdefault("time_scale", 0)
-    return Emulator("axb", seed=5, status_url=sink.url + "/status", fee_url=sink.url + "/fee",
-                    **kw)
+    return Emulator("axb", seed=5, status_url=sink.url + "/status", fee_url=sink.url + "/fee", **kw)
 
 
 def bind(emu: Emulator) -> str:
@@ -70,7 +70,7 @@ def test_retry_schedule_with_time_scale(sink: Any) -> None:
         assert [d["nextRetryIn"] for d in fee] == [60, 240, 540, 6360, 12180, 18000, None]
         assert not any(d["ok"] for d in fee) and {d["status"] for d in fee} == {500}
         arrivals = [r["at"] for r in sink.received]
-        gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(arrivals)]
         assert gaps[-1] > gaps[0]  # 300 minutes vs 1 minute, scaled
     finally:
         emu.stop()
@@ -146,8 +146,9 @@ def test_voicecall_status_pushes_are_not_retried(sink: Any) -> None:
 
 
 def test_sms_and_number_status_pushes(sink: Any) -> None:
-    emu = Emulator("axb", seed=5, time_scale=0, status_url=sink.url + "/status",
-                   sms_url=sink.url + "/sms")
+    emu = Emulator(
+        "axb", seed=5, time_scale=0, status_url=sink.url + "/status", sms_url=sink.url + "/sms"
+    )
     try:
         x = bind(emu)
         sent = emu.send_sms(A, x, "hello")
@@ -159,15 +160,19 @@ def test_sms_and_number_status_pushes(sink: Any) -> None:
         assert (event["notificationMode"], event["calling"], event["called"]) == ("Notify", A, B)
         assert event["timeStamp"].endswith("Z") and "." in event["timeStamp"]
         (num,) = sink.bodies("/status")  # no numStatus URL: the call-status address is used
-        assert num == {"eventType": "numStatus", "numInfo": [{"number": x, "status": "10", "cause": "2"}]}
+        assert num == {
+            "eventType": "numStatus",
+            "numInfo": [{"number": x, "status": "10", "cause": "2"}],
+        }
     finally:
         emu.stop()
 
 
 def test_ax_sms_block_when_no_at_number(sink: Any) -> None:
     emu = Emulator("ax", seed=5, time_scale=0, sms_url=sink.url + "/sms")
-    sink.reply = {"actions": [{"operation": "vNumberRoute",
-                               "message": {"called": B, "calling": A}}]}
+    sink.reply = {
+        "actions": [{"operation": "vNumberRoute", "message": {"called": B, "calling": A}}]
+    }
     try:
         x = emu.client().ax.bind(A, area_code="0755")["privateNum"]
         assert emu.send_sms(A, x, "hi@+8613700000003")["called"] == "+8613700000003"
@@ -190,14 +195,21 @@ def test_ax_sms_block_when_no_at_number(sink: Any) -> None:
         ({"operation": "connect", "connectInfo": [{"calleeNum": B, "maxDuration": 60}]}, 0, B),
         ({"operation": "connect", "connectInfo": {"calleeNum": B}}, 0, B),
         ({"operation": "close", "closeInfo": [{"userData": "flag"}]}, 8017, None),
-        ({"operation": "connect", "connectInfo": [{"calleeNum": B, "maxDuration": 7200}]}, 8014, None),
+        (
+            {"operation": "connect", "connectInfo": [{"calleeNum": B, "maxDuration": 7200}]},
+            8014,
+            None,
+        ),
         ("garbage", 8014, None),
     ],
 )
-def test_x_mode_routes_by_block_reply(sink: Any, reply: Any, release: int, dest: str | None) -> None:
+def test_x_mode_routes_by_block_reply(
+    sink: Any, reply: Any, release: int, dest: str | None
+) -> None:
     sink.reply = reply
-    emu = Emulator("x", seed=5, time_scale=0, status_url=sink.url + "/status",
-                   fee_url=sink.url + "/fee")
+    emu = Emulator(
+        "x", seed=5, time_scale=0, status_url=sink.url + "/status", fee_url=sink.url + "/fee"
+    )
     try:
         placed = emu.place_call(A, emu.numbers[0], outcome="answered")
         assert placed["releaseCode"] == release

@@ -25,17 +25,34 @@ class Raw:
     def __init__(self, emu: Emulator) -> None:
         self.emu, self.session = emu, emu.session()
 
-    def send(self, method: str, path: str, *, body: Any = None, data: bytes | None = None,
-             params: dict[str, str] | None = None, headers: dict[str, str] | None = None,
-             scheme: str = "aksk", signed: bool = True, **kw: Any) -> requests.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        data: bytes | None = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        scheme: str = "aksk",
+        signed: bool = True,
+        **kw: Any,
+    ) -> requests.Response:
         h = {"Content-Type": "application/json;charset=UTF-8"}
         if signed:
             h.update(sign_headers(self.emu.app_key, self.emu.app_secret, scheme))  # type: ignore[arg-type]
         h.update(headers or {})
         if body is not None:
             data = json.dumps(body).encode()
-        return self.session.request(method, self.emu.url + path, data=data, params=params,
-                                    headers=h, allow_redirects=False, **kw)
+        return self.session.request(
+            method,
+            self.emu.url + path,
+            data=data,
+            params=params,
+            headers=h,
+            allow_redirects=False,
+            **kw,
+        )
 
 
 @pytest.fixture
@@ -69,10 +86,17 @@ def test_legacy_wsse_signature_is_accepted(raw: Raw) -> None:
         ({"Authorization": ""}, 400, "1023006"),
         ({"Authorization": 'AKSK profile="UsernameToken",type="Appkey"'}, 400, "1023007"),
         ({"Authorization": 'AKSK realm="X",profile="UsernameToken",type="Appkey"'}, 400, "1023009"),
-        ({"Authorization": 'AKSK realm="SDP",profile="UsernameToken",type="Other"'}, 400, "1023011"),
+        (
+            {"Authorization": 'AKSK realm="SDP",profile="UsernameToken",type="Other"'},
+            400,
+            "1023011",
+        ),
         ({"X-AKSK": ""}, 400, "1023033"),
-        ({"X-AKSK": 'UsernameToken Username="k",Nonce="abc",Created="2024-01-01T00:00:00Z"'},
-         400, "1023037"),
+        (
+            {"X-AKSK": 'UsernameToken Username="k",Nonce="abc",Created="2024-01-01T00:00:00Z"'},
+            400,
+            "1023037",
+        ),
     ],
 )
 def test_header_errors(raw: Raw, headers: dict[str, str], status: int, code: str) -> None:
@@ -86,8 +110,9 @@ def test_bad_digest_stale_created_and_unknown_key(raw: Raw, any_emulator: Emulat
     assert (r.status_code, r.json()["resultcode"]) == (401, "1010010")
     import time
 
-    stale = sign_headers(any_emulator.app_key, any_emulator.app_secret,
-                         created=format_created(time.time() - 3600))
+    stale = sign_headers(
+        any_emulator.app_key, any_emulator.app_secret, created=format_created(time.time() - 3600)
+    )
     r = raw.send("GET", AXB, params={"subscriptionId": "x"}, headers=stale)
     assert (r.status_code, r.json()["resultcode"]) == (401, "1010013")
     r = raw.send("GET", AXB, params={"subscriptionId": "x"}, headers=sign_headers("nokey", "s"))
@@ -96,15 +121,24 @@ def test_bad_digest_stale_created_and_unknown_key(raw: Raw, any_emulator: Emulat
 
 def test_replayed_nonce_is_refused(raw: Raw, any_emulator: Emulator) -> None:
     fixed = sign_headers(any_emulator.app_key, any_emulator.app_secret, nonce="ABC123")
-    assert raw.send("POST", AXB, body={"callerNum": A, "calleeNum": B}, headers=fixed).status_code == 200
+    assert (
+        raw.send("POST", AXB, body={"callerNum": A, "calleeNum": B}, headers=fixed).status_code
+        == 200
+    )
     again = raw.send("GET", AXB, params={"subscriptionId": "x"}, headers=fixed)
     assert again.status_code == 401
 
 
 @pytest.mark.parametrize(
     ("data", "status"),
-    [(b"not json", 400), (b"[1, 2]", 400), (b"", 400), (b"\xff\xfe", 400), (b'"text"', 400),
-     (b"{" + b" " * (MAX_BODY + 10) + b"}", 413)],
+    [
+        (b"not json", 400),
+        (b"[1, 2]", 400),
+        (b"", 400),
+        (b"\xff\xfe", 400),
+        (b'"text"', 400),
+        (b"{" + b" " * (MAX_BODY + 10) + b"}", 413),
+    ],
 )
 def test_malformed_bodies(raw: Raw, data: bytes, status: int) -> None:
     r = raw.send("POST", AXB, data=data)
@@ -131,26 +165,34 @@ def test_wrong_mode_answer(raw: Raw) -> None:
 
 def test_recording_redirect_and_file(raw: Raw, any_emulator: Emulator) -> None:
     x = raw.send("POST", AXB, body={"callerNum": A, "calleeNum": B, "recordFlag": "true"}).json()[
-        "relationNum"]
+        "relationNum"
+    ]
     placed = any_emulator.place_call(A, x, outcome="answered", talk_seconds=30)
     cdr = any_emulator.cdr(placed["sessionId"])
-    r = raw.send("GET", "/rest/provision/voice/record/v1.0",
-                 params={"fileName": cdr["recordObjectName"], "recordDomain": cdr["recordDomain"]})
+    r = raw.send(
+        "GET",
+        "/rest/provision/voice/record/v1.0",
+        params={"fileName": cdr["recordObjectName"], "recordDomain": cdr["recordDomain"]},
+    )
     assert r.status_code == 301 and r.content == b""
     wav = raw.session.get(r.headers["Location"])
     assert wav.headers["Content-Type"] == "audio/wav"
     assert wav.content[:4] == b"RIFF" and wav.content[8:12] == b"WAVE"
     assert int.from_bytes(wav.content[20:22], "little") == 6  # A-law
     assert int.from_bytes(wav.content[24:28], "little") == 8000
-    missing = raw.send("GET", "/rest/provision/voice/record/v1.0",
-                       params={"fileName": "nope.wav", "recordDomain": cdr["recordDomain"]})
+    missing = raw.send(
+        "GET",
+        "/rest/provision/voice/record/v1.0",
+        params={"fileName": "nope.wav", "recordDomain": cdr["recordDomain"]},
+    )
     assert (missing.status_code, missing.json()["resultcode"]) == (403, "1012007")
 
 
 def test_control_endpoints(raw: Raw, any_emulator: Emulator) -> None:
     x = raw.send("POST", AXB, body={"callerNum": A, "calleeNum": B}).json()["relationNum"]
-    placed = raw.send("POST", "/_emulator/calls", signed=False,
-                      body={"caller": A, "called": x, "outcome": "busy"}).json()
+    placed = raw.send(
+        "POST", "/_emulator/calls", signed=False, body={"caller": A, "called": x, "outcome": "busy"}
+    ).json()
     assert placed["releaseCode"] == 8102 and placed["sessionId"]
     sim = raw.send("POST", "/_emulator/simulate", signed=False, body={"calls": 20, "seed": 4})
     assert len(sim.json()["calls"]) == 20
@@ -161,8 +203,12 @@ def test_control_endpoints(raw: Raw, any_emulator: Emulator) -> None:
     assert raw.send("GET", "/_emulator/deliveries", signed=False).json() == {"deliveries": []}
     apps = raw.send("GET", "/_emulator/apps", signed=False).json()["apps"]
     assert "appSecret" not in json.dumps(apps) and any_emulator.app_secret not in json.dumps(apps)
-    bad = raw.send("POST", "/_emulator/calls", signed=False,
-                   body={"caller": A, "called": x, "outcome": "sleepy"})
+    bad = raw.send(
+        "POST",
+        "/_emulator/calls",
+        signed=False,
+        body={"caller": A, "called": x, "outcome": "sleepy"},
+    )
     assert bad.status_code == 400 and "outcome" in bad.json()["resultdesc"]
     assert raw.send("POST", "/_emulator/calls", signed=False, body={"caller": A}).status_code == 400
     assert raw.send("POST", "/_emulator/reset", signed=False).json() == {"status": "ok"}
@@ -170,26 +216,65 @@ def test_control_endpoints(raw: Raw, any_emulator: Emulator) -> None:
 
 
 def test_stop_call_accepts_both_spellings(raw: Raw, any_emulator: Emulator) -> None:
-    r = raw.send("POST", "/rest/httpsessions/callStop/v2.0",
-                 body={"sessionId": "nope", "signal": "call_stop"})
+    r = raw.send(
+        "POST",
+        "/rest/httpsessions/callStop/v2.0",
+        body={"sessionId": "nope", "signal": "call_stop"},
+    )
     assert (r.status_code, r.json()["resultcode"]) == (403, "1012007")
-    r = raw.send("POST", "/rest/httpsessions/callStop/v2.0", body={"sessionid": "x", "signal": "stop"})
+    r = raw.send(
+        "POST", "/rest/httpsessions/callStop/v2.0", body={"sessionid": "x", "signal": "stop"}
+    )
     assert r.json()["resultdesc"].startswith("Invalid request.signal")
 
 
-_PATHS = sorted({path for _, path in ROUTES} | {"/_emulator/calls", "/_emulator/simulate",
-                                                "/_emulator/sms", "/_emulator/numbers/status"})
+_PATHS = sorted(
+    {path for _, path in ROUTES}
+    | {"/_emulator/calls", "/_emulator/simulate", "/_emulator/sms", "/_emulator/numbers/status"}
+)
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=12,
 )
-_field_names = st.sampled_from(["callerNum", "calleeNum", "relationNum", "duration", "maxDuration",
-                                "subscriptionId", "origNum", "privateNum", "bindNum", "extendNum",
-                                "virtualNum", "areaCode", "callDirection", "recordFlag", "userData",
-                                "preVoice", "sessionid", "signal", "playInfoList", "caller",
-                                "called", "calls", "seed", "outcome", "cursor", "limit", "fileName",
-                                "recordDomain", "displayNbr", "calleeNbr", "number", "status"])
+_field_names = st.sampled_from(
+    [
+        "callerNum",
+        "calleeNum",
+        "relationNum",
+        "duration",
+        "maxDuration",
+        "subscriptionId",
+        "origNum",
+        "privateNum",
+        "bindNum",
+        "extendNum",
+        "virtualNum",
+        "areaCode",
+        "callDirection",
+        "recordFlag",
+        "userData",
+        "preVoice",
+        "sessionid",
+        "signal",
+        "playInfoList",
+        "caller",
+        "called",
+        "calls",
+        "seed",
+        "outcome",
+        "cursor",
+        "limit",
+        "fileName",
+        "recordDomain",
+        "displayNbr",
+        "calleeNbr",
+        "number",
+        "status",
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -201,18 +286,24 @@ def fuzz_target() -> Any:
     emu.stop()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
     path=st.sampled_from(_PATHS),
-    body=st.one_of(st.binary(max_size=64),
-                   st.dictionaries(_field_names, _json_values, max_size=6).map(
-                       lambda d: json.dumps(d).encode())),
+    body=st.one_of(
+        st.binary(max_size=64),
+        st.dictionaries(_field_names, _json_values, max_size=6).map(
+            lambda d: json.dumps(d).encode()
+        ),
+    ),
     query=st.dictionaries(_field_names, st.text(max_size=16), max_size=4),
     app_index=st.integers(0, 4),
 )
-def test_fuzz_never_500(fuzz_target: Any, method: str, path: str, body: bytes,
-                        query: dict[str, str], app_index: int) -> None:
+def test_fuzz_never_500(
+    fuzz_target: Any, method: str, path: str, body: bytes, query: dict[str, str], app_index: int
+) -> None:
     emu, raw = fuzz_target
     app = list(emu.backend.apps.values())[app_index]
     headers = sign_headers(app.app_key, app.app_secret)

@@ -42,8 +42,12 @@ def test_keep_alive_and_oversized_body(served_emulator: Emulator) -> None:
         conn.request("GET", "/_emulator/health")
         response = conn.getresponse()
         assert response.status == 200 and json.loads(response.read())["status"] == "ok"
-    conn.request("POST", "/rest/caas/relationnumber/partners/v1.0", body=b"x" * 100_000,
-                 headers={"Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        "/rest/caas/relationnumber/partners/v1.0",
+        body=b"x" * 100_000,
+        headers={"Content-Type": "application/json"},
+    )
     response = conn.getresponse()
     assert response.status == 413 and json.loads(response.read())["resultcode"] == "1010002"
     conn.close()
@@ -61,9 +65,28 @@ def test_unknown_path_over_http_is_json_404(served_emulator: Emulator) -> None:
 def test_cli_prints_three_lines_and_stops_cleanly(sig: int) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "toolkit", "emulator", "--port", "0", "--app-key", "K1",
-         "--app-secret", "S1", "--mode", "axe", "--time-scale", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "emulator",
+            "--port",
+            "0",
+            "--app-key",
+            "K1",
+            "--app-secret",
+            "S1",
+            "--mode",
+            "axe",
+            "--time-scale",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     try:
         url = proc.stdout.readline().strip()  # type: ignore[union-attr]
         assert url.startswith("http://127.0.0.1:")

@@ -1,0 +1,90 @@
+"""Emulator figures, one line each:
+
+* bind+unbind round trips per second through the toolkit's client, in-process and over HTTP;
+* seconds from placing N simulated calls to the last CDR stored (acknowledged) by a local
+  receiver, with only the fee URL set (no status pushes) and with status pushes on.
+
+Run: ``python benchmarks/emulator.py [--calls 10000] [--status-calls 10000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from toolkit.emulator import Emulator
+from toolkit.receiver import Receiver
+
+A, B = "+8613800000001", "+8613900000002"
+
+
+def round_trips(server: bool, seconds: float = 3.0) -> float:
+    emu = Emulator("axb", time_scale=0, seed=1)
+    if server:
+        emu.start()
+    try:
+        client = emu.client()
+        x = emu.numbers[0]
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            sid = client.axb.bind(A, B, relation_num=x).subscription_id
+            client.axb.unbind(sid)
+            done += 1
+        return done / (time.perf_counter() - start)
+    finally:
+        emu.stop()
+
+
+def calls_to_cdrs(n: int, *, status: bool) -> tuple[float, int, int]:
+    """(seconds, CDRs stored, pushes attempted) for n simulated calls."""
+    receiver = Receiver().start()
+    emu = Emulator(
+        "axb",
+        time_scale=0,
+        seed=1,
+        fee_url=receiver.url + "/fee",
+        status_url=receiver.url + "/status" if status else None,
+    )
+    try:
+        client = emu.client()
+        for i in range(200):
+            client.axb.bind(f"+86135{i:08d}", f"+86136{i:08d}")
+        start = time.perf_counter()
+        emu.simulate(n, seed=2)
+        deadline = start + 600
+        while receiver.store.count("cdrs") < n and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - start
+        emu.wait_idle(60)
+        return elapsed, receiver.store.count("cdrs"), len(emu.deliveries())
+    finally:
+        emu.stop()
+        receiver.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=10_000)
+    parser.add_argument("--status-calls", type=int, default=10_000)
+    args = parser.parse_args()
+    print(
+        f"bind+unbind round trips/s, in-process:        {round_trips(False):8.0f}  (target >= 500)"
+    )
+    print(
+        f"bind+unbind round trips/s, HTTP (keep-alive): {round_trips(True):8.0f}  (target >= 500)"
+    )
+    secs, stored, pushes = calls_to_cdrs(args.calls, status=False)
+    print(
+        f"{args.calls} calls -> last CDR stored, fee pushes only: {secs:6.2f} s "
+        f"({stored} CDRs, {pushes} pushes; target <= 10 s)"
+    )
+    if args.status_calls:
+        secs, stored, pushes = calls_to_cdrs(args.status_calls, status=True)
+        print(
+            f"{args.status_calls} calls -> last CDR stored, status pushes on: {secs:6.2f} s "
+            f"({stored} CDRs, {pushes} pushes)"
+        )
+
+
+if __name__ == "__main__":
+    main()
