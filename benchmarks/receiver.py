@@ -6,7 +6,7 @@ run, to a naive Flask receiver (``request.get_json()``, one INSERT and COMMIT pe
 defaults). For both it prints CDRs/s and the p50/p99 time from sending a push to its 200, checks
 that every CDR was stored exactly once, and prints the ratio.
 
-    python benchmarks/receiver.py [--pushes 100] [--baseline-pushes 10] [--senders 4]
+    python benchmarks/receiver.py [--pushes 150] [--baseline-pushes 10] [--senders 4]
 
 Loopback only; bounded by push counts and a deadline per sender.
 """
@@ -14,6 +14,7 @@ Loopback only; bounded by push counts and a deadline per sender.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import multiprocessing as mp
@@ -132,7 +133,7 @@ def run_load(url: str, name: str, pushes: int, senders: int) -> dict[str, float]
 
 
 def stored(db: str, table: str, key: str) -> tuple[int, int]:
-    with sqlite3.connect(db) as conn:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
         rows, distinct = conn.execute(
             f"SELECT count(*), count(DISTINCT {key}) FROM {table} WHERE {key} NOT LIKE '%warmup%'"
         ).fetchone()
@@ -196,7 +197,7 @@ def report(name: str, result: dict[str, float], rows: tuple[int, int]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pushes", type=int, default=100, help="pushes per sender (toolkit)")
+    parser.add_argument("--pushes", type=int, default=150, help="pushes per sender (toolkit)")
     parser.add_argument(
         "--baseline-pushes",
         type=int,

@@ -32,6 +32,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -650,18 +651,20 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, StoreError) as exc:
         print(f"cannot start the receiver: {exc}", file=sys.stderr)
         return 1
-    stop = threading.Event()
+    stopping: list[int] = []
 
     def _on_signal(signum: int, frame: Any) -> None:
-        stop.set()
+        # Only record the signal: taking a lock here (e.g. Event.set) can deadlock with the main
+        # thread if the signal lands while it holds that same lock.
+        stopping.append(signum)
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     print(receiver.url, flush=True)
     mode = "verifying signatures" if args.app_secret else "accepting unsigned pushes"
     log.info("receiving pushes at %s into %s, %s", receiver.url, args.db, mode)
-    while not stop.wait(0.5):
-        pass
+    while not stopping:
+        time.sleep(0.2)
     receiver.stop()
     log.info("stopped; the store holds %s", _summary(args.db))
     return 0

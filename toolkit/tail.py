@@ -49,7 +49,14 @@ def follow_rows(
     unknown = set(wanted) - set(TABLES)
     if unknown:
         raise ValueError(f"tables must be among {TABLES}, not {sorted(unknown)}")
+    # "Now" is when follow is called, not when the caller first iterates (maybe much later).
     cursor = store.last_seq() if since is None else since
+    return _follow_rows(store, cursor, poll, stop, wanted)
+
+
+def _follow_rows(
+    store: Store, cursor: int, poll: float, stop: Stop, wanted: tuple[Table, ...]
+) -> Iterator[tuple[str, dict[str, Any]]]:
     while True:
         rows = store.changes(cursor, tables=wanted)
         for table, row in rows:
@@ -76,7 +83,11 @@ def follow(
     True) ends the generator once the records committed so far have been yielded. ``tables``
     picks among ``"cdrs"``, ``"events"``, ``"sms"`` and ``"num_status"``.
     """
-    for table, row in follow_rows(store, since, poll=poll, stop=stop, tables=tables):
+    return _typed(follow_rows(store, since, poll=poll, stop=stop, tables=tables))
+
+
+def _typed(rows: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[Any]:
+    for table, row in rows:
         try:
             yield Store.record(table, row)
         except ValueError as exc:  # a row written by another tool; the rest still flows
