@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -237,3 +238,24 @@ def test_stop_call_rewrites_a_live_call() -> None:
             emu.stop_call(placed["sessionId"])  # already ended
     finally:
         emu.stop()
+
+
+def test_simulate_spreads_calls_over_past_days_busier_by_day() -> None:
+    clock = ManualClock()
+    fresh = Backend(clock=clock, seed=3)
+    app = fresh.add_app("axb")
+    fresh.handle(app.app_key, "axb.bind", Params({"callerNum": A, "calleeNum": B}))
+    now = clock()
+    calls = fresh.simulate(2000, seed=9, span=7 * 86_400)
+    starts = [c.start for c in calls]
+    assert starts == sorted(starts)
+    assert now - 7 * 86_400 < min(starts) and max(starts) <= now
+    assert max(starts) - min(starts) > 6 * 86_400
+    beijing_hours = [int((t + 8 * 3600) // 3600) % 24 for t in starts]
+    night = sum(h in (1, 2, 3, 4) for h in beijing_hours)
+    evening = sum(h in (18, 19, 20, 21) for h in beijing_hours)
+    assert evening > 4 * night
+    # CDR times follow the backdated start
+    assert calls[0].cdr["callInTime"] == time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(starts[0]))
+    with pytest.raises(EmulatorError):
+        fresh.simulate(1, span=-1)

@@ -273,10 +273,12 @@ class EmulatorApp:
             )
             return Reply.json(200, call)
         if path == "/simulate":
-            n, seed = body.get("calls", 0), body.get("seed")
+            n, seed, days = body.get("calls", 0), body.get("seed"), body.get("days", 0)
             if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
                 raise e.EmulatorError("seed must be an integer")
-            calls = emu.simulate(n, seed=seed)
+            if isinstance(days, bool) or not isinstance(days, int | float):
+                raise e.EmulatorError("days must be a number")
+            calls = emu.simulate(n, seed=seed, days=days)
             return Reply.json(200, {"calls": calls})
         if path == "/sms":
             args = [body.get(k) for k in ("sender", "to", "text")]

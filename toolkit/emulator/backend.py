@@ -30,6 +30,19 @@ from .voice import VoiceRules
 
 Clock = Callable[[], float]
 MAX_SIMULATE = 100_000  # per request: a typo must not queue a billion calls
+MAX_SPAN = 31 * 86_400  # the console keeps 31 days of records; older traffic is not interesting
+# Relative call volume per Beijing hour (00-23): quiet nights, busy mornings and evenings.
+_HOURLY = (2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 10, 11, 12, 12, 11, 11, 12, 13, 12, 9, 6, 3)
+_BEIJING = 8 * 3600
+
+
+def _daytime(rng: random.Random, end: float, span: float) -> float:
+    """A start time in ``(end - span, end]`` drawn with the :data:`_HOURLY` weights."""
+    peak = max(_HOURLY)
+    while True:
+        t = end - rng.random() * span
+        if rng.random() * peak < _HOURLY[int((t + _BEIJING) // 3600) % 24]:
+            return t
 _GLOBAL = re.compile(r"\+\d{3,30}")
 
 # operation name -> (mode of the app allowed to call it, rules attribute, method)
@@ -241,8 +254,13 @@ class Backend:
         extension: str | None = None,
         outcome: str | None = None,
         talk_seconds: int | None = None,
+        at: float | None = None,
     ) -> Call:
-        """A caller dials X (``called``); the call is routed through the bindings and played."""
+        """A caller dials X (``called``); the call is routed through the bindings and played.
+
+        ``at`` backdates the call to that epoch (default: the clock's now), so that simulated
+        traffic can fill a past day or week; bindings are still resolved as they are now.
+        """
         if not isinstance(caller, str) or not _GLOBAL.fullmatch(caller):
             raise e.EmulatorError("caller must be a number in global format, e.g. +8613800000001")
         if not isinstance(called, str) or not _GLOBAL.fullmatch(called):
@@ -258,7 +276,7 @@ class Backend:
             if app is None or app.mode == "voice":
                 raise e.EmulatorError("called is not a privacy number of this emulator")
             profile = profile_for(self.next_outcome(outcome), self.rng)
-            now = self.clock()
+            now = self.clock() if at is None else at
             seq = self.next_seq()
             sid = session_id(self.rng, now, seq)
         route = self._x_route(app, caller, called, sid, now) if app.mode == "x" else None
@@ -318,10 +336,22 @@ class Backend:
             self.recordings[(call.app_key, name)] = call.cdr["recordDomain"]
         self.pushes.play(call)
 
-    def simulate(self, n: int, seed: int | None = None, app_key: str | None = None) -> list[Call]:
-        """Place ``n`` realistic calls over the current bindings (seeded: same seed, same calls)."""
+    def simulate(
+        self,
+        n: int,
+        seed: int | None = None,
+        app_key: str | None = None,
+        span: float = 0.0,
+    ) -> list[Call]:
+        """Place ``n`` realistic calls over the current bindings (seeded: same seed, same calls).
+
+        With ``span`` (seconds) the calls start over the ``span`` before now, more of them in
+        the Beijing daytime and evening than at night, instead of all at the current time.
+        """
         if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_SIMULATE:
             raise e.EmulatorError(f"calls must be an integer from 0 to {MAX_SIMULATE}")
+        if isinstance(span, bool) or not isinstance(span, int | float) or not 0 <= span <= MAX_SPAN:
+            raise e.EmulatorError(f"span must be a number of seconds from 0 to {MAX_SPAN}")
         with self.lock:
             rng = random.Random(seed) if seed is not None else self.rng
             bindings = [
@@ -333,7 +363,9 @@ class Backend:
                 raise e.EmulatorError("no bindings to call through: bind some numbers first")
             bindings.sort(key=lambda b: b.subscription_id)
             plans = [self._traffic(rng, rng.choice(bindings)) for _ in range(n)]
-        return [self.place_call(*plan) for plan in plans]
+            end = self.clock()
+            starts = sorted(_daytime(rng, end, span) for _ in plans) if span else [None] * n
+        return [self.place_call(*plan, at=at) for plan, at in zip(plans, starts, strict=True)]
 
     def _traffic(self, rng: random.Random, b: Any) -> tuple[str, str, str | None, str | None]:
         """Who calls whom for one simulated call through binding ``b`` (mostly valid calls)."""

@@ -198,9 +198,16 @@ class Emulator:
         """
         return _placed(self.backend.place_call(caller, called, extension, outcome, talk_seconds))
 
-    def simulate(self, n: int, seed: int | None = None) -> list[dict[str, Any]]:
-        """Place ``n`` realistic calls over the current bindings of every app."""
-        return [_placed(c) for c in self.backend.simulate(n, seed=seed)]
+    def simulate(
+        self, n: int, seed: int | None = None, *, days: float = 0.0
+    ) -> list[dict[str, Any]]:
+        """Place ``n`` realistic calls over the current bindings of every app.
+
+        With ``days`` the calls are spread over that many days before now (busier by day than
+        by night), e.g. ``simulate(5000, seed=1, days=7)`` for a week of traffic to chart.
+        """
+        calls = self.backend.simulate(n, seed=seed, span=days * 86_400)
+        return [_placed(c) for c in calls]
 
     def script(self, *outcomes: str) -> None:
         """Fix the outcomes of the next calls that do not name one (VoiceCall calls too)."""
