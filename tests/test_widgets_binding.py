@@ -140,7 +140,10 @@ def test_ax_bind_and_temporary_callee(panel: BindingPanel) -> None:
     assert "✓" in panel.callee_preview.value
     panel.set_callee_button.click()
     assert panel.message.text.startswith("Temporary callee of")
-    assert "4001234567" not in panel.message.text
+    assert panel.message.text.endswith("set to +86400***4567.")
+    panel.mode.value = "axb"
+    assert panel.set_callee() is None
+    assert "AX feature" in panel.message.text
 
 
 def test_axe_and_axyb_bind(panel: BindingPanel) -> None:
@@ -196,3 +199,10 @@ def test_a_single_client_offers_every_mode_and_the_platform_says_which(emulator)
     panel.mode.value = "ax"
     assert panel.bind(orig_num=A, area_code="0755") is None
     assert panel.message.text.startswith("1010040")
+
+
+def test_query_without_a_locator_says_what_to_give(panel: BindingPanel) -> None:
+    sent = count_requests(panel, "axb")
+    assert panel.query() is None
+    assert panel.message.text == "relation_num: give a subscription id or the X number to query"
+    assert sent == []

@@ -119,6 +119,7 @@ _COLUMNS = (
     ("e", "ext", "3em"),
 )
 _NUMBER_COLUMNS = frozenset({"a", "b", "x", "y"})
+_QUERY_BY = "give a subscription id or the X number to query"
 _LABEL_STYLE = {"description_width": "7em"}
 
 
@@ -388,13 +389,13 @@ class BindingPanel(widgets.VBox):
         v = self._form_values()
         if mode == "axb":
             if "relation_num" not in v:
-                raise _need("relation_num", "give a subscription id or the X number to query")
+                raise ValidationError("relation_num", _QUERY_BY)
             return list(ops.iter_bindings(v["relation_num"]))
         if mode == "ax":
             return [ops.query(orig_num=v.get("orig_num"), private_num=v.get("private_num"))]
         if mode == "axe":
             if "virtual_num" not in v:
-                raise _need("virtual_num", "give a subscription id or the X number to query")
+                raise ValidationError("virtual_num", _QUERY_BY)
             if "extend_num" in v:
                 return [ops.query(virtual_num=v["virtual_num"], extend_num=v["extend_num"])]
             return list(ops.iter_bindings(v["virtual_num"]))
@@ -410,14 +411,17 @@ class BindingPanel(widgets.VBox):
 
     def _set_callee_now(self) -> Record | None:
         sid = self.subscription_id.value.strip()
+        if self.mode.value != "ax":
+            self.message.info("The temporary callee is an AX feature: choose the AX mode first.")
+            return None
         if not sid:
             self.message.info("Bind an AX number first, or give its subscription id.")
             return None
         duration = _clean("duration", self.callee_duration.value)
-        answer = self.clients["ax"].ax.set_callee(
-            self.callee.value, subscription_id=sid, duration=duration
-        )
-        self.message.ok(f"Temporary callee of {sid} set to {mask(self.callee.value)}.")
+        callee = self.callee.value
+        answer = self.client.ax.set_callee(callee, subscription_id=sid, duration=duration)
+        shown = mask(_normalized(callee, "callee_num", allow_service=True))
+        self.message.ok(f"Temporary callee of {sid} set to {shown}.")
         return answer
 
     def _remember(
@@ -489,12 +493,16 @@ def _typed_row(values: Mapping[str, Any]) -> dict[str, Any]:
         column = _FIELD_COLUMN.get(key)
         if column is None:
             continue
-        if key in NUMBER_FIELDS:
-            # The platform accepted it, so a failure here only means "show it as typed" (masked).
-            with contextlib.suppress(ToolkitError):
-                value = normalize(value, param=key)
-        row[column] = value
+        row[column] = _normalized(value, key) if key in NUMBER_FIELDS else value
     return row
+
+
+def _normalized(value: str, key: str, *, allow_service: bool = False) -> str:
+    """``value`` as the client sent it; as typed if it does not normalise (it is masked anyway,
+    and the platform, not the panel, decides what it accepts)."""
+    with contextlib.suppress(ToolkitError):
+        return normalize(value, param=key, allow_service=allow_service)
+    return value
 
 
 def _preview(target: widgets.HTML, raw: str, key: str, allow_service: bool = False) -> None:
@@ -560,7 +568,3 @@ def _describe_row(row: Mapping[str, Any]) -> str:
     if row.get("e"):
         parts.append(f"ext {row['e']}")
     return ", ".join(parts) + f" ({row.get('subscription_id')})"
-
-
-def _need(param: str, message: str) -> ValidationError:
-    return ValidationError(param, message)
