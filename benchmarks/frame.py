@@ -15,8 +15,8 @@ The CDRs are synthetic but shaped like real traffic (daytime peak in Beijing tim
 with uneven load, three apps in AXB/AXE/X mode, every outcome with the codes the spec pairs with
 it). Seeding goes through :class:`toolkit.store.Store` like real pushes and takes a few minutes for
 a million CDRs, so the database and the JSON file are cached in ``--cache`` (default: the system
-temp dir), keyed by seed and size. ``--image`` also renders the dashboard of the first 20,000 CDRs
-to that path (the picture in the README).
+temp dir), keyed by seed and size. ``--image`` also renders the dashboard of the first week in
+Beijing time to that path (the picture in the README).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -278,11 +279,15 @@ def main(argv: list[str] | None = None) -> int:
     cdr_frame(db, end="2000-01-01")  # load the code tables once, like any second call would
     hand_s, hand = _timed(hand_written, dump)
     del hand
-    frame_s, frame = _timed(cdr_frame, db)
+    # The machine is shared: the median of three runs of the (quick) frame path is steadier.
+    runs = [_timed(cdr_frame, db) for _ in range(3)]
+    frame_s = statistics.median(seconds for seconds, _ in runs)
+    frame = runs[-1][1]
+    del runs
     assert len(frame) == args.n, len(frame)
     print(
-        f"store -> typed frame: {frame_s:.2f} s for {args.n:,} CDRs; hand-written json.load + "
-        f"json_normalize + to_datetime: {hand_s:.2f} s; ratio {hand_s / frame_s:.1f}x"
+        f"store -> typed frame: {frame_s:.2f} s for {args.n:,} CDRs (median of 3); hand-written "
+        f"json.load + json_normalize + to_datetime: {hand_s:.2f} s; ratio {hand_s / frame_s:.1f}x"
     )
     summary_s, _ = _timed(summaries, frame)
     print(
@@ -295,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         small = cdr_frame(
             db, end=pd.Timestamp(START + 7 * 86400, unit="s", tz="UTC"), tz="Asia/Shanghai"
         )
-        render(small.head(20_000), args.image, dpi=60)
+        render(small, args.image, dpi=60)
         print(f"wrote {args.image} ({args.image.stat().st_size / 1024:.0f} KB)")
     return 0
 

@@ -55,13 +55,23 @@ def test_outcome_mix_counts_and_shares(day):
 def test_time_keys(day):
     assert analysis.answer_rate(day, "weekday")["calls"].to_dict() == {"Fri": 4}
     days = analysis.answer_rate(day, "day").index
-    assert list(days) == [pd.Timestamp("2024-03-01", tz="Asia/Shanghai")]
-    assert analysis.answer_rate(day, "week").index[0] == pd.Timestamp(
-        "2024-02-26", tz="Asia/Shanghai"
-    )
-    assert analysis.answer_rate(day, "month").index[0] == pd.Timestamp(
-        "2024-03-01", tz="Asia/Shanghai"
-    )
+    assert list(days) == [pd.Timestamp("2024-03-01")]  # the local (Beijing) date
+    assert analysis.answer_rate(day, "week").index[0] == pd.Timestamp("2024-02-26")
+    assert analysis.answer_rate(day, "month").index[0] == pd.Timestamp("2024-03-01")
+    late = cdr_frame(fee(start=15 * 3600 + 1800), tz="Asia/Shanghai")  # 17:30 UTC = 01:30 +8
+    assert analysis.answer_rate(late, "day").index[0] == pd.Timestamp("2024-03-02")
+
+
+def test_calendar_buckets_survive_daylight_saving():
+    # 2024-03-10 02:30 does not exist in New York and 2024-11-03 01:30 happens twice.
+    calls = [
+        fee(0, callInTime="2024-03-10 07:30:00"),
+        fee(1, callInTime="2024-11-03 05:30:00"),
+        fee(2, callInTime="2024-11-03 06:30:00"),
+    ]
+    df = cdr_frame(calls, tz="America/New_York")
+    assert analysis.answer_rate(df, "day")["calls"].tolist() == [1, 2]
+    assert analysis.answer_rate(df, "hour")["calls"].to_dict() == {1: 2, 3: 1}
 
 
 def test_grouping_by_a_series_or_an_unknown_name(day):

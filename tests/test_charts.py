@@ -107,9 +107,36 @@ def test_cause_pareto_folds_the_tail_into_other():
 def test_ring_and_talk_distributions(day):
     ring = charts.plot_ring_time(day)
     assert len([p for p in ring.patches if isinstance(p, StepPatch)]) == 3  # one per outcome
+    steps = [p for p in ring.patches if isinstance(p, StepPatch)]
+    assert sorted(p.get_data().values.sum() for p in steps) == [1, 1, 2]
     talk = charts.plot_talk_time(day)
-    assert len([p for p in talk.patches if isinstance(p, StepPatch)]) == 1
+    (step,) = [p for p in talk.patches if isinstance(p, StepPatch)]
+    assert step.get_data().values.sum() == 2  # both answered calls, the longest in the last bin
     assert len(talk.lines) == 2  # median and p90 markers
+
+
+def test_ring_time_of_every_outcome():
+    # the last outcomes in OUTCOMES order once broke the (outcome, bin) counting
+    codes = [
+        (8102, 17),
+        (8101, 19),
+        (7503, 21),
+        (8104, 20),
+        (7502, 16),
+        (8014, 0),
+        (8047, 0),
+        (7508, 38),
+    ]
+    calls = [
+        fee(i, talk=None, ring=i + 1, ulFailReason=u, fwdUnaswRsn=q, sipStatusCode=0)
+        for i, (u, q) in enumerate(codes)
+    ]
+    df = cdr_frame([fee(99), *calls])
+    assert set(df["outcome"]) == set(OUTCOME_COLORS)
+    ax = charts.plot_ring_time(df, top=9)
+    steps = [p for p in ax.patches if isinstance(p, StepPatch)]
+    assert len(steps) == 9
+    assert sum(p.get_data().values.sum() for p in steps) == 9
 
 
 def test_heatmap_has_one_cell_per_weekday_and_hour(day):

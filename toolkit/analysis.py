@@ -3,9 +3,10 @@ ring and talk times, billed minutes, and SMS segment counts.
 
 Every summary takes the frame and an optional ``by``: a column name (``"bind_num"``,
 ``"direction"``, ``"mode"``, ``"subscription_id"`` ...), one of the time keys ``"hour"`` (hour of
-day), ``"day"``, ``"weekday"``, ``"week"`` and ``"month"`` (read from ``start_time`` in the
-frame's display zone), the aliases ``"x_number"`` and ``"subscription"``, a Series aligned with the
-frame, or a list of these. ``by=None`` summarises the whole frame in one row labelled ``"all"``.
+day), ``"day"``, ``"weekday"``, ``"week"`` and ``"month"``, the aliases ``"x_number"`` and
+``"subscription"``, a Series aligned with the frame, or a list of these. Time keys read
+``start_time`` as wall-clock time in the frame's display zone, so a day is a local day.
+``by=None`` summarises the whole frame in one row labelled ``"all"``.
 
 Empty frames give empty results with the same columns; rates over no calls are NaN, never an error.
 """
@@ -43,7 +44,7 @@ def group_keys(frame: pd.DataFrame, by: By) -> list[pd.Series]:
         if isinstance(item, pd.Series):
             keys.append(item)
         elif item in TIME_KEYS:
-            keys.append(_time_key(frame["start_time"], item))
+            keys.append(_time_key(frame, item))
         elif ALIASES.get(item, item) in frame.columns:
             keys.append(frame[ALIASES.get(item, item)])
         else:
@@ -51,25 +52,33 @@ def group_keys(frame: pd.DataFrame, by: By) -> list[pd.Series]:
     return keys
 
 
-def _time_key(start: pd.Series, key: str) -> pd.Series:
+def wall_clock(frame: pd.DataFrame) -> pd.Series:
+    """``start_time`` as naive wall-clock time of the frame's display zone.
+
+    Calendar buckets (hours, days, weeks, months) are cut on wall-clock time: flooring an aware
+    time can hit a daylight-saving hour that happens twice or never, which would drop calls.
+    """
+    start = frame["start_time"]
+    return start.dt.tz_localize(None) if getattr(start.dtype, "tz", None) else start
+
+
+def _time_key(frame: pd.DataFrame, key: str) -> pd.Series:
     import pandas as pd
 
+    local = wall_clock(frame)
     if key == "hour":
-        return start.dt.hour.rename("hour")
+        return local.dt.hour.rename("hour")
     if key == "weekday":
+        codes = local.dt.day_of_week.fillna(-1).astype("int8")
         return pd.Series(
-            pd.Categorical.from_codes(start.dt.day_of_week.fillna(-1).astype("int8"), WEEKDAYS),
-            index=start.index,
-            name="weekday",
+            pd.Categorical.from_codes(codes, WEEKDAYS), index=frame.index, name="weekday"
         )
-    # Calendar periods in the display zone: floor to local midnight, keep the zone.
+    day = local.dt.floor("D")
     if key == "day":
-        return start.dt.floor("D", ambiguous="NaT", nonexistent="shift_forward").rename("day")
-    if key == "week":
-        day = start.dt.floor("D", ambiguous="NaT", nonexistent="shift_forward")
-        return (day - pd.to_timedelta(start.dt.day_of_week, unit="D")).rename("week")
-    day = start.dt.floor("D", ambiguous="NaT", nonexistent="shift_forward")
-    return (day - pd.to_timedelta(start.dt.day - 1, unit="D")).rename("month")
+        return day.rename("day")
+    if key == "week":  # weeks start on Monday
+        return (day - pd.to_timedelta(local.dt.day_of_week, unit="D")).rename("week")
+    return (day - pd.to_timedelta(local.dt.day - 1, unit="D")).rename("month")
 
 
 def _grouped(frame: pd.DataFrame, by: By, columns: Any) -> Any:
@@ -240,4 +249,5 @@ __all__ = [
     "group_keys",
     "outcome_mix",
     "sms_segments",
+    "wall_clock",
 ]

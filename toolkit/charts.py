@@ -127,12 +127,8 @@ def _bucket(span: Any) -> str:
 
 
 def _hours(frame: pd.DataFrame) -> pd.Series:
-    """Start times floored to the hour, in the frame's display zone."""
-    return (
-        frame["start_time"]
-        .dt.floor("h", ambiguous="NaT", nonexistent="shift_forward")
-        .rename("hour")
-    )
+    """Start times floored to the hour, as wall-clock time of the frame's display zone."""
+    return analysis.wall_clock(frame).dt.floor("h").rename("hour")
 
 
 def _time_ticks(ax: Axes, index: pd.Index, freq: str) -> None:
@@ -210,17 +206,23 @@ def _distribution(
     keep = ~np.isnan(values)
     if not keep.any():
         return _no_data(ax, title, xlabel, ylabel)
-    outcome = frame["outcome"].to_numpy()[keep]
+    # Outcome codes as plain ints (int8 would overflow in the 2-D index below).
+    outcome = frame["outcome"].cat.codes.to_numpy().astype(np.int64)[keep]
+    categories = list(frame["outcome"].cat.categories)
     values = values[keep]
-    high = max(float(np.percentile(values, 99)), 1.0)
+    p50, p90, p99 = np.percentile(values, [50, 90, 99])
+    high = max(float(p99), 1.0)
     edges = np.linspace(0.0, high, bins + 1)
-    clipped = np.minimum(values, high)  # the last bin also holds the long tail
-    names, counts = np.unique(outcome.astype(str), return_counts=True)
-    shown = [str(n) for n in names[np.argsort(-counts, kind="stable")][:top]]
-    for name in shown:
-        heights, _ = np.histogram(clipped[outcome == name], bins=edges)
+    bin_of = np.minimum(np.searchsorted(edges, values, side="right") - 1, bins - 1)
+    # One pass for every outcome: a 2-D count of (outcome, bin); the last bin holds the tail.
+    counts = np.bincount(outcome * bins + bin_of, minlength=len(categories) * bins)
+    counts = counts.reshape(len(categories), bins)
+    order = np.argsort(-counts.sum(axis=1), kind="stable")
+    shown = [i for i in order[:top] if counts[i].sum() > 0]
+    for i in shown:
+        name = categories[i]
         ax.stairs(
-            heights,
+            counts[i],
             edges,
             color=OUTCOME_COLORS.get(name, OTHER_COLOR),
             fill=len(shown) == 1,
@@ -228,8 +230,7 @@ def _distribution(
             linewidth=1.6,
             label=OUTCOME_LABELS.get(name, name),
         )
-    for q, style in ((50, "--"), (90, ":")):
-        at = float(np.percentile(values, q))
+    for at, q, style in ((p50, 50, "--"), (p90, 90, ":")):
         ax.axvline(at, color="#333333", linestyle=style, linewidth=1, label=f"p{q} = {at:.0f} s")
     ax.set_title(title)
     ax.set_xlabel(xlabel)

@@ -31,12 +31,13 @@ is ``VoiceCall``; ``notifyMode`` (sent only in X mode, always ``Block``) means `
 ``<NA>`` unless ``app_modes`` maps app keys to modes (every app has exactly one mode, so that
 mapping is exact and wins over the inference).
 
-**Speed.** Loading a store is the hot path (a million CDRs in a few seconds). SQLite filters rows
+**Speed.** Loading a store is the hot path (a million CDRs in about 3 s). SQLite filters rows
 (time range, X number, and answered/unanswered for an outcome filter), computes the derived
-integers, and hands each chunk of rows over as a few long strings that numpy and ``str.split``
-parse in C: creating a Python object per value, which ``cursor.fetchall()`` does, would cost
-several times more than everything else together. Outcomes and causes are decoded once per
-distinct combination of codes, not once per row; numbers are masked once per distinct number.
+integers, and hands each chunk of rows over as one long string per column, which numpy and
+``str.split`` parse in C: creating a Python object per value, as ``cursor.fetchall()`` does, would
+cost several times more than everything else together. Chunks of a store file are read by a few
+threads at once (SQLite works without the GIL). Outcomes and causes are decoded once per distinct
+combination of codes, not once per row; numbers are masked once per distinct number.
 """
 
 from __future__ import annotations
@@ -154,7 +155,8 @@ _INTEGER_KINDS = frozenset(
 _NULL = -(2**63)  # SQL NULL in code columns (see _absent); viewed as datetime64 it is NaT
 _SEP = "\x1f"  # ASCII unit separator: joins text values; a value containing it is re-read
 _SORTED_CATEGORIES = 10_000
-_CHUNK = 250_000  # rows per SQLite round trip: bounds the size of the strings SQLite builds
+_CHUNK = 250_000  # seq values per statement: bounds the strings SQLite builds
+_WORKERS = min(4, os.cpu_count() or 1)  # threads reading chunks of a store file
 
 Source = Any  # Store | str | os.PathLike | Mapping | Iterable[Mapping]
 
@@ -196,11 +198,11 @@ def cdr_frame(
     mode_sql, mode_params = _mode_sql(app_modes)
     query = _Query(wanted, mode_sql, mode_params, where, params)
 
-    conn, cleanup = _connect(source)
+    conn, path = _connect(source)
     try:
-        values = query.run(conn)
+        values = query.run(conn, path)
     finally:
-        cleanup()
+        conn.close()
     frame = _build(values, zone, raw_numbers)
     if outcomes is not None:
         frame = frame[frame["outcome"].isin(outcomes).to_numpy()].reset_index(drop=True)
@@ -319,19 +321,22 @@ def _mode_sql(app_modes: Mapping[str, str] | None) -> tuple[str, list[Any]]:
 # -- sources ---------------------------------------------------------------------------------
 
 
-def _connect(source: Source) -> tuple[sqlite3.Connection, Any]:
-    """An SQLite connection holding a ``cdrs`` table for ``source``, and how to let it go."""
-    path = getattr(source, "path", None)
-    if path is not None and hasattr(source, "add"):  # a Store
-        return _open_file(path, "source")
+def _connect(source: Source) -> tuple[sqlite3.Connection, str | None]:
+    """An SQLite connection holding a ``cdrs`` table for ``source``, and the file it reads
+    (``None`` for push bodies, which live in memory)."""
+    from .store import Store
+
+    if isinstance(source, Store):
+        # A connection of our own: the store's readers hand out dict rows, we want none at all.
+        return _open_file(source.path), source.path
     if isinstance(source, str | os.PathLike):
         if _is_sqlite(source):
-            return _open_file(source, "source")
-        return _from_rows(_rows_from_bodies(_read_json(source)))
+            return _open_file(source), os.fspath(source)
+        return _from_rows(_rows_from_bodies(_read_json(source))), None
     if isinstance(source, Mapping):
         source = [source]
     if isinstance(source, Iterable):
-        return _from_rows(_rows_from_bodies(source))
+        return _from_rows(_rows_from_bodies(source)), None
     raise ValidationError(
         "source", f"expected a Store, a path or push bodies, got {type(source).__name__}"
     )
@@ -345,7 +350,7 @@ def _is_sqlite(path: str | os.PathLike[str]) -> bool:
         raise ValidationError("source", f"cannot read {os.fspath(path)!r}: {exc}") from exc
 
 
-def _open_file(path: str | os.PathLike[str], param: str) -> tuple[sqlite3.Connection, Any]:
+def _open_file(path: str | os.PathLike[str]) -> sqlite3.Connection:
     conn = sqlite3.connect(os.fspath(path), check_same_thread=False)
     conn.execute("PRAGMA query_only=ON")  # the store is someone else's: never write to it
     # Reading through a memory map skips copying every page into SQLite's cache: a third
@@ -356,8 +361,8 @@ def _open_file(path: str | os.PathLike[str], param: str) -> tuple[sqlite3.Connec
     ).fetchone()
     if not has_table:
         conn.close()
-        raise ValidationError(param, f"{os.fspath(path)!r} has no cdrs table (not a store?)")
-    return conn, conn.close
+        raise ValidationError("source", f"{os.fspath(path)!r} has no cdrs table (not a store?)")
+    return conn
 
 
 def _read_json(path: str | os.PathLike[str]) -> list[Any]:
@@ -412,7 +417,7 @@ def _rows_one_by_one(body: Any) -> tuple[list[tuple[Any, ...]], int]:
     return rows, bad
 
 
-def _from_rows(rows: Iterable[tuple[Any, ...]]) -> tuple[sqlite3.Connection, Any]:
+def _from_rows(rows: Iterable[tuple[Any, ...]]) -> sqlite3.Connection:
     """An in-memory ``cdrs`` table, so push bodies go through the same queries as a store."""
     from .store import CDR_COLUMNS
 
@@ -420,7 +425,7 @@ def _from_rows(rows: Iterable[tuple[Any, ...]]) -> tuple[sqlite3.Connection, Any
     conn.execute(f"CREATE TABLE cdrs (seq INTEGER PRIMARY KEY, {', '.join(CDR_COLUMNS[1:])})")
     marks = ", ".join("?" * (len(CDR_COLUMNS) - 1))
     conn.executemany(f"INSERT INTO cdrs ({', '.join(CDR_COLUMNS[1:])}) VALUES ({marks})", rows)
-    return conn, conn.close
+    return conn
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -466,11 +471,7 @@ class _Query:
     def _sql(self, name: str) -> str:
         return self.mode_sql if name == "mode" else str(COLUMNS[name].sql)
 
-    def run(self, conn: sqlite3.Connection) -> dict[str, Any]:
-        """Every column as a numpy array, in ``seq`` order."""
-        import numpy as np
-
-        ints, texts = self.columns()
+    def _statement(self, ints: list[str], texts: list[str]) -> str:
         inner = ", ".join(
             [
                 f"ifnull({self._sql(n)}, {_absent(COLUMNS[n].kind)}) AS i{k}"
@@ -483,35 +484,77 @@ class _Query:
             + [f"group_concat(i{k}, ',')" for k in range(len(ints))]
             + [f"group_concat(ifnull(t{k}, ''), char(31))" for k in range(len(texts))]
         )
-        where = " AND ".join(["seq > ?", *self.where])
-        sql = (
-            f"SELECT {outer} FROM (SELECT {inner} FROM cdrs WHERE {where} "
-            f"ORDER BY seq LIMIT {_CHUNK})"
-        )
+        where = " AND ".join(["seq >= ? AND seq < ?", *self.where])
+        return f"SELECT {outer} FROM (SELECT {inner} FROM cdrs WHERE {where} ORDER BY seq)"
+
+    def run(self, conn: sqlite3.Connection, path: str | None) -> dict[str, Any]:
+        """Every column as a numpy array, in ``seq`` order.
+
+        Chunks are ranges of ``seq``. With a file (``path``), a few threads read chunks on
+        connections of their own: sqlite3 releases the GIL while SQLite works, so the chunks
+        really run in parallel. Each chunk sees what was committed when it was read.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+        from queue import SimpleQueue
+
+        ints, texts = self.columns()
+        sql = self._statement(ints, texts)
+        low, high = conn.execute("SELECT min(seq), max(seq) FROM cdrs").fetchone()
+        if low is None:
+            return _concatenate([], ints, texts)
+        ranges = [(a, min(a + _CHUNK, high + 1)) for a in range(low, high + 1, _CHUNK)]
+        workers = min(_WORKERS, len(ranges)) if path else 1
+        if workers <= 1:
+            chunks = [self._chunk(conn, sql, ints, texts, r) for r in ranges]
+            return _concatenate([c for c in chunks if c], ints, texts)
+        extra = [_open_file(path) for _ in range(workers - 1)]
+        idle: SimpleQueue[sqlite3.Connection] = SimpleQueue()
+        for c in (conn, *extra):
+            idle.put(c)
+
+        def read(bounds: tuple[int, int]) -> dict[str, Any] | None:
+            mine = idle.get()
+            try:
+                return self._chunk(mine, sql, ints, texts, bounds)
+            finally:
+                idle.put(mine)
+
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="cdr-frame") as pool:
+                chunks = list(pool.map(read, ranges))
+        finally:
+            for c in extra:
+                c.close()
+        return _concatenate([c for c in chunks if c], ints, texts)
+
+    def _chunk(
+        self,
+        conn: sqlite3.Connection,
+        sql: str,
+        ints: list[str],
+        texts: list[str],
+        bounds: tuple[int, int],
+    ) -> dict[str, Any] | None:
+        """One range of ``seq``: one statement, then each column parsed from its string."""
+        import numpy as np
+
         # Placeholders in statement order: the mode CASE in the select list, then the WHERE.
         head = self.mode_params if "mode" in ints else []
-        chunks: list[dict[str, Any]] = []
-        after = 0
-        while True:
-            n, *joined = conn.execute(sql, [*head, after, *self.params]).fetchone()
-            if not n:
-                break
-            chunk: dict[str, Any] = {}
-            for name, text in zip(ints, joined[: len(ints)], strict=True):
-                numbers = np.fromstring(text, dtype=np.int64, sep=",")
-                if len(numbers) != n:  # a non-integer value in an INTEGER column
-                    numbers = self._reread(conn, name, chunk["seq"], integer=True)
-                chunk[name] = numbers
-            for name, text in zip(texts, joined[len(ints) :], strict=True):
-                parts = text.split(_SEP)
-                if len(parts) != n:  # a value contained the separator
-                    parts = self._reread(conn, name, chunk["seq"], integer=False)
-                chunk[name] = np.array(parts, dtype=object)
-            chunks.append(chunk)
-            after = int(chunk["seq"][-1])
-            if n < _CHUNK:
-                break
-        return _concatenate(chunks, ints, texts)
+        n, *joined = conn.execute(sql, [*head, *bounds, *self.params]).fetchone()
+        if not n:
+            return None
+        chunk: dict[str, Any] = {}
+        for name, text in zip(ints, joined[: len(ints)], strict=True):
+            numbers = np.fromstring(text, dtype=np.int64, sep=",")
+            if len(numbers) != n:  # a non-integer value in an INTEGER column
+                numbers = self._reread(conn, name, chunk["seq"], integer=True)
+            chunk[name] = numbers
+        for name, text in zip(texts, joined[len(ints) :], strict=True):
+            parts = text.split(_SEP)
+            if len(parts) != n:  # a value contained the separator
+                parts = self._reread(conn, name, chunk["seq"], integer=False)
+            chunk[name] = np.array(parts, dtype=object)
+        return chunk
 
     def _reread(self, conn: sqlite3.Connection, name: str, seqs: Any, integer: bool) -> Any:
         """The slow, exact path for one column of one chunk: a Python object per value."""
@@ -593,20 +636,43 @@ def _codes(data: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 
 def _categorical(data: np.ndarray, masker: Any = None) -> pd.Categorical:
-    """Text as a categorical; ``masker`` runs once per distinct value, never once per row."""
+    """Text as a categorical; ``masker`` runs once per distinct value, never once per row.
+
+    Empty text is "absent". Few categories (X numbers, app keys) are sorted; many (binding ids)
+    keep the order they were first seen in, because sorting 100,000s of strings costs more than
+    reading them.
+    """
     import numpy as np
     import pandas as pd
 
     codes, uniques = pd.factorize(data)
-    shown = [masker(u) if masker else u for u in uniques]
-    # Empty text is "absent"; distinct numbers can mask to the same text: merge them. Few
-    # categories (X numbers, app keys) are sorted; many (binding ids) keep the order they were
-    # first seen in, because sorting 100,000s of strings costs more than reading them.
-    labels, categories = pd.factorize(
-        np.array([s or None for s in shown], dtype=object), sort=len(shown) <= _SORTED_CATEGORIES
-    )
-    remapped = np.where(codes >= 0, labels[codes] if len(labels) else codes, -1)
-    return pd.Categorical.from_codes(remapped, pd.Index(categories, dtype="str"))
+    if masker is not None:
+        # Distinct numbers can mask to the same text: factorize again to merge them.
+        merged, uniques = pd.factorize(np.array([masker(u) for u in uniques], dtype=object))
+        codes = _recode(codes, merged)
+    uniques = np.asarray(uniques, dtype=object)
+    empty = np.flatnonzero(uniques == "")
+    if len(empty):  # drop "" from the categories; rows holding it become missing
+        keep = np.ones(len(uniques), dtype=bool)
+        keep[empty] = False
+        renumber = np.cumsum(keep) - 1
+        renumber[~keep] = -1
+        codes, uniques = _recode(codes, renumber), uniques[keep]
+    if len(uniques) <= _SORTED_CATEGORIES:
+        order = np.argsort(uniques.astype(str), kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        codes, uniques = _recode(codes, rank), uniques[order]
+    return pd.Categorical.from_codes(codes, pd.Index(uniques, dtype="str"))
+
+
+def _recode(codes: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Category codes mapped through ``new`` (old code -> new code); -1 stays -1."""
+    import numpy as np
+
+    if not len(new):
+        return codes
+    return np.where(codes >= 0, new[np.maximum(codes, 0)], -1)
 
 
 def _directions(direction: np.ndarray, product: np.ndarray) -> pd.Categorical:
