@@ -279,3 +279,14 @@ def test_decode_series_keeps_the_index_and_the_raw_values() -> None:
 def test_classify_frame_without_optional_columns() -> None:
     frame = pd.DataFrame({"ul_fail_reason": [8102, 0], "fwd_answer_time": [None, 1_700_000_000]})
     assert list(classify_frame(frame)) == ["busy", "answered"]
+
+
+def test_sip_480_agrees_with_both_no_answer_and_powered_off() -> None:
+    # Carriers send 480 for callees who do not answer and for callees who are off: it must not
+    # contradict either, and decides only when nothing else does.
+    off = explain({"ulFailReason": 8104, "fwdUnaswRsn": 20, "sipStatusCode": 480})
+    silent = explain({"ulFailReason": 8101, "fwdUnaswRsn": 19, "sipStatusCode": 480})
+    assert (off.outcome, off.disagreeing) == ("unreachable", ())
+    assert (silent.outcome, silent.disagreeing) == ("no-answer", ())
+    alone = explain({"sipStatusCode": 480})
+    assert (alone.outcome, alone.driver) == ("no-answer", "sipStatusCode")

@@ -65,18 +65,27 @@ def test_follow_rejects_unknown_tables(store: Store) -> None:
 def test_cdr_line_masks_numbers_and_shows_outcome_and_codes(store: Store) -> None:
     store.add(fee_body(fee_info(1), busy_info(2)))
     answered, busy = store.cdrs()
-    explainer = tail._explainer()
-    line = tail.format_cdr(busy, explainer)
+    line = tail.format_cdr(busy)
     assert CALLER not in line and CALLEE not in line
     assert "+86138****0001 → +86170****0003 → +86139****0002" in line
     assert line.startswith("2024-03-01 02:15:12Z")
-    assert "busy" in line and "8102" in line and "ring    7s" in line and "talk     0s" in line
-    assert "answered" in tail.format_cdr(answered, explainer) and "talk   151s" in tail.format_cdr(
-        answered, explainer
-    )
-    raw = tail.format_cdr(busy, None)  # without the decoder: raw codes
-    assert "release 8102, Q.850 17, SIP 486" in raw and "not answered" in raw
-    assert CALLER in tail.format_cdr(busy, None, raw_numbers=True)
+    assert "busy" in line and "Callee busy" in line and "ring    7s" in line
+    assert "talk     0s" in line and "(release 8102, Q.850 17 user busy, SIP 486)" in line
+    answered_line = tail.format_cdr(answered)
+    assert "answered" in answered_line and "talk   151s" in answered_line
+    assert CALLER in tail.format_cdr(busy, raw_numbers=True)
+
+
+def test_cdr_line_survives_a_decoder_failure(store: Store, monkeypatch) -> None:
+    store.add(fee_body(busy_info(2)))
+    (busy,) = store.cdrs()
+
+    def broken(row):
+        raise RuntimeError("decoder bug")
+
+    monkeypatch.setattr("toolkit.codes.explain", broken)
+    line = tail.format_cdr(busy)
+    assert " ? " in line and line.endswith("release 8102, Q.850 17, SIP 486")
 
 
 def test_cli_prints_stored_cdrs_newest_last(store: Store, capsys) -> None:

@@ -98,20 +98,6 @@ def _typed(rows: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[Any]:
 # One line per CDR
 
 
-def _explainer() -> Callable[[Mapping[str, Any]], tuple[str, str]] | None:
-    """``row -> (outcome, meaning)`` from :mod:`toolkit.codes`, or None if it is unavailable."""
-    try:
-        from .codes import explain
-    except ImportError:
-        return None
-
-    def outcome_and_meaning(row: Mapping[str, Any]) -> tuple[str, str]:
-        verdict = explain(row)
-        return verdict.outcome, verdict.text
-
-    return outcome_and_meaning
-
-
 def _seconds(start: Any, stop: Any) -> str:
     return "-" if start is None or stop is None else f"{max(0, stop - start)}s"
 
@@ -129,13 +115,13 @@ def _raw_codes(row: Mapping[str, Any]) -> str:
     return ", ".join(parts) or "no codes"
 
 
-def format_cdr(
-    row: Mapping[str, Any],
-    explainer: Callable[[Mapping[str, Any]], tuple[str, str]] | None = None,
-    *,
-    raw_numbers: bool = False,
-) -> str:
-    """One display line for a stored CDR row (numbers masked unless ``raw_numbers``)."""
+def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
+    """One display line for a stored CDR row (numbers masked unless ``raw_numbers``).
+
+    The outcome and verdict come from :func:`toolkit.codes.explain`; the raw codes follow it.
+    """
+    from .codes import explain
+
     show = (lambda n: n or "") if raw_numbers else mask
     when = row.get("call_end_time") or row.get("fail_time") or row.get("call_in_time")
     stamp = (
@@ -148,15 +134,12 @@ def format_cdr(
     answer, alerting = row.get("fwd_answer_time"), row.get("fwd_alerting_time")
     ring = _seconds(alerting, answer or row.get("fail_time") or row.get("call_end_time"))
     talk = _seconds(answer, row.get("call_end_time")) if answer is not None else "0s"
-    if explainer is not None:
-        try:
-            outcome, meaning = explainer(row)
-        except Exception:  # the decoder must never stop the tail
-            log.debug("could not explain seq=%s", row.get("seq"), exc_info=True)
-            outcome, meaning = "?", _raw_codes(row)
-    else:
-        ok = answer is not None and not row.get("ul_fail_reason")
-        outcome, meaning = ("answered" if ok else "not answered"), _raw_codes(row)
+    try:
+        verdict = explain(row)
+        outcome, meaning = verdict.outcome, verdict.text
+    except Exception:  # a decoder bug must never stop the tail: show the raw codes instead
+        log.debug("could not explain seq=%s", row.get("seq"), exc_info=True)
+        outcome, meaning = "?", _raw_codes(row)
     return f"{stamp}Z  {parties}  {outcome:<16} ring {ring:>5}  talk {talk:>6}  {meaning}"
 
 
@@ -183,16 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     if not os.path.exists(args.db):
         print(f"no store at {args.db!r} (start a receiver with --db {args.db})", file=sys.stderr)
         return 1
-    explainer = _explainer()
     try:
         with Store(args.db) as store:
             rows = store.cdrs(last=args.lines) if args.lines is not None else store.cdrs()
             for row in rows:
-                print(format_cdr(row, explainer, raw_numbers=args.raw_numbers), flush=True)
+                print(format_cdr(row, raw_numbers=args.raw_numbers), flush=True)
             if args.follow:
                 since = rows[-1]["seq"] if rows else store.last_seq()
                 for _, row in follow_rows(store, since, poll=args.poll, tables=("cdrs",)):
-                    print(format_cdr(row, explainer, raw_numbers=args.raw_numbers), flush=True)
+                    print(format_cdr(row, raw_numbers=args.raw_numbers), flush=True)
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:  # `tail ... | head`: the reader left, which is fine

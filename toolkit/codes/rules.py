@@ -14,7 +14,7 @@ The rules, in order:
 2. **Not answered**: the first field with a specific verdict wins, in the order the spec's usage
    rule diagnoses failures: release code (``ulFailReason``/``stateCode``), then the Q.850 cause
    (``fwdUnaswRsn``), then the SIP status. Release codes that only say "see the Q.850 cause"
-   (:data:`DEFER`) step back behind Q.850 and SIP and are used only when those say nothing.
+   (:data:`DEFER`) step back behind the other fields and are used only when those say nothing.
 3. A normal release code without an answer time is decided by :data:`NORMAL_WITHOUT_ANSWER`.
 4. Nothing usable at all: ``error``.
 """
@@ -29,13 +29,16 @@ from .outcomes import CATEGORY_OUTCOME
 # A verdict that overrides an answer time: the platform, not a party, ended the call.
 HARD_OUTCOMES = frozenset({"throttled", "not-bound", "error"})
 
-# Release codes whose own text points at the Q.850 cause ("remote call failed, see Q.850") or
-# lumps several causes together (VoiceCall 8001: frequency control, line fault, off, busy...).
+# Codes that decide only when no other field does: release codes whose own text points at the
+# Q.850 cause ("remote call failed, see Q.850") or lumps several causes together (VoiceCall 8001:
+# frequency control, line fault, off, busy...), and SIP 480, which carriers send both for a callee
+# who did not answer (with 8101 / Q.850 19) and for one who is off (with 8104 / Q.850 20).
 DEFER: dict[str, frozenset[int]] = {
     "pn_release": frozenset({8002}),
     "pn_state": frozenset(),
     "vc_release": frozenset({518, 519, 520, 521, 8001, 8002}),
     "vc_state": frozenset({8001, 8002}),
+    "sip": frozenset({480}),
 }
 
 # Normal release codes seen without an answer time. Missing codes/families default to None, which
@@ -92,8 +95,9 @@ def combine(release: Verdict, q850: Verdict, sip: Verdict, answered: bool) -> tu
     for driver, item in (("release", release), ("q850", q850), ("sip", sip)):
         if item.primary is not None:
             return item.primary, driver
-    if release.fallback is not None:
-        return release.fallback, "release"
+    for driver, item in (("release", release), ("q850", q850), ("sip", sip)):
+        if item.fallback is not None:
+            return item.fallback, driver
     if release.without_answer is not None:
         return release.without_answer, "release"
     return "error", "none"

@@ -178,12 +178,16 @@ def classify_frame(df: pd.DataFrame) -> pd.Series:
     pos_s, _ = _positions(_column(df, "sip_status_code", "sipStatusCode"), "sip")
     answered = _present(_column(df, "fwd_answer_time", "fwdAnswerTime"))
 
-    # Same order as rules.combine: release, Q.850, SIP, deferring release, normal release, error.
+    # Same order as rules.combine: release, Q.850, SIP, then the deferring codes in that order,
+    # then a normal release code, then error.
+    q850, sip = _compile("q850"), _compile("sip")
     outcome = primary
     for step in (
-        _compile("q850").primary[pos_q],
-        _compile("sip").primary[pos_s],
+        q850.primary[pos_q],
+        sip.primary[pos_s],
         fallback,
+        q850.fallback[pos_q],
+        sip.fallback[pos_s],
         without,
     ):
         outcome = np.where(outcome < 0, step, outcome)
