@@ -32,6 +32,21 @@ _EXPORTS: dict[str, str] = {
     "AlreadyBoundError": "toolkit.errors",
     "NoFreeNumberError": "toolkit.errors",
     "ThrottledError": "toolkit.errors",
+    # clients
+    "PrivateNumberClient": "toolkit.client",
+    "VoiceClient": "toolkit.voice",
+    "Segment": "toolkit.voice",
+    # the embedded platform, receiving pushes, the store
+    "Emulator": "toolkit.emulator",
+    "Receiver": "toolkit.receiver",
+    "Store": "toolkit.store",
+    "parse_push": "toolkit.events",
+    "follow": "toolkit.tail",
+    # decoding and analysis (pandas loads only when these run)
+    "decode": "toolkit.codes",
+    "explain": "toolkit.codes",
+    "classify": "toolkit.codes",
+    "cdr_frame": "toolkit.frame",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -52,7 +67,10 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .auth import UsernameTokenAuth, sign_headers, verify
+    from .client import PrivateNumberClient
+    from .codes import classify, decode, explain
     from .config import Settings
+    from .emulator import Emulator
     from .errors import (
         AlreadyBoundError,
         ApiError,
@@ -67,5 +85,11 @@ if TYPE_CHECKING:
         TransportError,
         ValidationError,
     )
+    from .events import parse_push
+    from .frame import cdr_frame
     from .numbers import mask, normalize
+    from .receiver import Receiver
     from .record import Record
+    from .store import Store
+    from .tail import follow
+    from .voice import Segment, VoiceClient
