@@ -454,3 +454,12 @@ def test_make_app_and_given_store_is_not_closed(tmp_path) -> None:
         assert "unverified" in repr(plain)
     with Receiver(tmp_path / "q.db", app_key=KEY, app_secret=SECRET) as verifying:
         assert SECRET not in repr(verifying) and "verifying" in repr(verifying)
+
+
+def test_running_follows_start_and_stop(tmp_path) -> None:
+    rx = Receiver(db=str(tmp_path / "r.db"))
+    assert not rx.running
+    rx.start()
+    assert rx.running
+    rx.stop()
+    assert not rx.running

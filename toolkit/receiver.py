@@ -547,6 +547,11 @@ class Receiver:
         if self._owns_store:
             self.store.close()
 
+    @property
+    def running(self) -> bool:
+        """True while the threaded server is serving (between :meth:`start` and :meth:`stop`)."""
+        return self._server is not None and self._thread is not None and self._thread.is_alive()
+
     def __enter__(self) -> Receiver:
         return self.start()
 

@@ -282,12 +282,7 @@ class CdrTail(widgets.VBox):
         receiver = self.receiver
         if receiver is None:
             return
-        # Receiver has no public "running" flag; a started receiver has a live server thread.
-        running = getattr(receiver, "running", None)
-        if running is None:
-            thread = getattr(receiver, "_thread", None)
-            running = thread is not None and thread.is_alive()
-        if not running:
+        if not receiver.running:
             self._problem(
                 "The receiver is stopped: no new CDRs will arrive. Start it with receiver.start()."
             )
