@@ -2,7 +2,7 @@
 
     python benchmarks/frame.py [--n 1000000] [--seed 7] [--cache DIR] [--image docs/dashboard.png]
 
-Prints one line per figure:
+Prints one line per figure (and one with the machine's load, which the figures depend on):
 
 * store -> typed, decoded frame (:func:`toolkit.frame.cdr_frame`), next to the hand-written path
   an analyst would type (``json.load`` + ``pd.json_normalize`` + ``pd.to_datetime`` over the same
@@ -36,6 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+DATA_VERSION = 2
 START = 1709251200  # 2024-03-01 00:00 UTC
 DAYS = 28
 # Relative call volume per hour of day in Beijing time (UTC+8): quiet nights, busy daytime.
@@ -80,7 +81,10 @@ def fee_infos(n: int, seed: int) -> Iterator[dict[str, Any]]:
     # Some X numbers answer worse than others (a bad route, a busy team).
     x_quality = rng.uniform(0.75, 1.05, 200)
     probs = np.array([OUTCOME_CODES[o][0] for o in names])
-    answered_p = np.clip(probs[0] * x_quality[x_index], 0, 0.95)
+    # People answer less at night and over lunch (Beijing time).
+    hour_quality = np.roll(np.where(np.isin(np.arange(24), (12, 13, 18)), 0.9, 1.0), -8)
+    hour_quality[np.roll(np.arange(24) < 7, -8)] = 0.75
+    answered_p = np.clip(probs[0] * x_quality[x_index] * hour_quality[hour], 0, 0.95)
     fail = rng.choice(len(names) - 1, n, p=probs[1:] / probs[1:].sum()) + 1
     outcome = np.where(rng.random(n) < answered_p, 0, fail)
     app = rng.choice(len(APPS), n, p=[a[1] for a in APPS])
@@ -171,8 +175,9 @@ def seed_store(n: int, seed: int, cache: Path) -> tuple[Path, Path]:
     """The cached store and JSON file for ``n`` CDRs of ``seed``, created on first use."""
     from toolkit.store import Store
 
-    db = cache / f"cdrs-{seed}-{n}.sqlite3"
-    dump = cache / f"cdrs-{seed}-{n}.json"
+    # The version changes whenever fee_infos() does, so a stale cache is never reused.
+    db = cache / f"cdrs-v{DATA_VERSION}-{seed}-{n}.sqlite3"
+    dump = db.with_suffix(".json")
     if db.exists() and dump.exists():
         return db, dump
     cache.mkdir(parents=True, exist_ok=True)
@@ -289,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         f"store -> typed frame: {frame_s:.2f} s for {args.n:,} CDRs (median of 3); hand-written "
         f"json.load + json_normalize + to_datetime: {hand_s:.2f} s; ratio {hand_s / frame_s:.1f}x"
     )
+    # Other work on the machine slows every figure down; say how busy it was.
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {os.cpu_count()} cores, load average {load:.1f} during the run")
     summary_s, _ = _timed(summaries, frame)
     print(
         f"summaries (answer rate by hour and X number, mix by day, Pareto, percentiles, "

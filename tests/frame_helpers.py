@@ -56,6 +56,22 @@ def fee(
     return {k: v for k, v in info.items() if v is not None}
 
 
+def voice_fee(**fields: Any) -> dict[str, Any]:
+    """A VoiceCall FeeInfo (click-to-call service type unless overridden)."""
+    info: dict[str, Any] = {
+        "direction": 0,
+        "spId": "sp",
+        "appKey": "vc",
+        "bindNum": "+8675528000001",
+        "sessionId": "voice-1",
+        "callerNum": "+8675528000001",
+        "calleeNum": "+8613800000001",
+        "serviceType": "002",
+    }
+    info.update(fields)
+    return info
+
+
 def push(*infos: dict[str, Any]) -> dict[str, Any]:
     """A fee push body holding ``infos``."""
     return {"eventType": "fee", "feeLst": list(infos)}

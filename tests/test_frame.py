@@ -7,7 +7,7 @@ import sqlite3
 
 import pandas as pd
 import pytest
-from frame_helpers import X1, X2, fee, push, small_day
+from frame_helpers import X1, X2, fee, push, small_day, voice_fee
 
 from toolkit import frame as frame_module
 from toolkit.codes import OUTCOMES, classify
@@ -162,17 +162,7 @@ def test_outcomes_agree_with_the_scalar_classifier(store):
 
 
 def test_mode_is_inferred_where_the_cdr_shows_it():
-    voice = {
-        "direction": 0,
-        "spId": "s",
-        "appKey": "vc",
-        "bindNum": "+8675528000001",
-        "sessionId": "v1",
-        "callerNum": "+8675528000001",
-        "calleeNum": "+8613800000001",
-        "callEndTime": "2024-03-01 02:00:00",
-        "serviceType": "001",
-    }
+    voice = voice_fee(callEndTime="2024-03-01 02:00:00", serviceType="001")
     infos = [fee(0), fee(1, notifyMode="Block"), fee(2, extendNum="123"), voice]
     df = cdr_frame(infos)
     assert list(df["mode"].astype(object).fillna("?")) == ["?", "X", "AXE", "VoiceCall"]
@@ -188,16 +178,7 @@ def test_unknown_mode_in_app_modes_is_refused():
 
 
 def test_direction_labels_per_product():
-    voice = {
-        "direction": 1,
-        "spId": "s",
-        "appKey": "vc",
-        "bindNum": "+8675528000001",
-        "sessionId": "v1",
-        "callerNum": "+8675528000001",
-        "calleeNum": "+8613800000001",
-        "serviceType": "002",
-    }
+    voice = voice_fee(direction=1)
     df = cdr_frame(
         [fee(0, direction=0), fee(1, direction=1), fee(2, direction=2), fee(3, direction=7), voice]
     )
@@ -250,6 +231,13 @@ def test_bad_arguments_name_the_parameter(kwargs, param):
     with pytest.raises(ValidationError) as info:
         cdr_frame([fee()], **kwargs)
     assert info.value.param == param
+
+
+def test_a_closed_temporary_store():
+    gone = Store()
+    gone.close()
+    with pytest.raises(ValidationError, match="does not exist"):
+        cdr_frame(gone)
 
 
 def test_paths_that_are_not_stores(tmp_path):

@@ -13,6 +13,7 @@ notebook on its own; close figures you no longer need (``plt.close(fig)``).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from . import analysis
@@ -183,7 +184,8 @@ def plot_ring_time(
     frame: pd.DataFrame, ax: Axes | None = None, *, bins: int = 30, top: int = 4
 ) -> Axes:
     """Distribution of ring time (seconds the callee's phone rang), one outline per outcome for
-    the ``top`` most common outcomes; values past the 99th percentile go in the last bin."""
+    the ``top`` most common outcomes, in up to ``bins`` whole-second bins; values past the 99th
+    percentile go in the last bin."""
     return _distribution(frame, ax, "ring_seconds", "Ring time", bins, top)
 
 
@@ -211,9 +213,12 @@ def _distribution(
     categories = list(frame["outcome"].cat.categories)
     values = values[keep]
     p50, p90, p99 = np.percentile(values, [50, 90, 99])
-    high = max(float(p99), 1.0)
-    edges = np.linspace(0.0, high, bins + 1)
-    bin_of = np.minimum(np.searchsorted(edges, values, side="right") - 1, bins - 1)
+    # Whole-second bins: durations are whole seconds, and uneven bins would draw a comb.
+    width = max(1, math.ceil(float(p99) / bins))
+    bins = max(1, math.ceil(float(p99) / width))
+    edges = np.arange(bins + 1, dtype=float) * width
+    high = float(edges[-1])
+    bin_of = np.minimum(values // width, bins - 1).astype(np.int64)
     # One pass for every outcome: a 2-D count of (outcome, bin); the last bin holds the tail.
     counts = np.bincount(outcome * bins + bin_of, minlength=len(categories) * bins)
     counts = counts.reshape(len(categories), bins)

@@ -351,6 +351,10 @@ def _is_sqlite(path: str | os.PathLike[str]) -> bool:
 
 
 def _open_file(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    if not os.path.isfile(path):  # sqlite3.connect would create an empty database there
+        raise ValidationError(
+            "source", f"{os.fspath(path)!r} does not exist (a temporary store that was closed?)"
+        )
     conn = sqlite3.connect(os.fspath(path), check_same_thread=False)
     conn.execute("PRAGMA query_only=ON")  # the store is someone else's: never write to it
     # Reading through a memory map skips copying every page into SQLite's cache: a third
