@@ -74,6 +74,19 @@ def test_calendar_buckets_survive_daylight_saving():
     assert analysis.answer_rate(df, "hour")["calls"].to_dict() == {1: 2, 3: 1}
 
 
+def test_calls_without_any_time_are_left_out_of_time_groups():
+    timeless = fee(
+        7, talk=None, ring=None, callInTime=None, fwdStartTime=None, callEndTime=None, failTime=None
+    )
+    df = cdr_frame([fee(0), timeless])
+    assert df["start_time"].isna().tolist() == [False, True]
+    hours = analysis.answer_rate(df, "hour")
+    assert hours.index.tolist() == [2] and str(hours.index.dtype) == "Int64"
+    assert analysis.answer_rate(df).loc["all", "calls"] == 2
+    with pytest.raises(KeyError, match="start_time"):
+        analysis.answer_rate(df[["outcome"]], "day")
+
+
 def test_grouping_by_a_series_or_an_unknown_name(day):
     custom = pd.Series(["a", "b", "a", "b"], index=day.index, name="team")
     assert analysis.answer_rate(day, custom)["answered"].to_dict() == {"a": 1, "b": 1}

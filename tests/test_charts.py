@@ -85,6 +85,15 @@ def test_outcome_mix_stacks_one_bar_per_outcome_and_bucket(day):
     assert sum(b.get_height() for b in bars(counts)) == 4
 
 
+def test_outcome_mix_leaves_gaps_for_quiet_buckets():
+    calls = [fee(0, start=0), fee(1, start=5 * 3600)]  # 10:00 and 15:00 Beijing
+    ax = charts.plot_outcome_mix(cdr_frame(calls, tz="Asia/Shanghai"), freq="hour")
+    heights = [b.get_height() for b in bars(ax)]
+    assert len(heights) == 6 and heights.count(100) == 2  # six hourly slots, two with calls
+    with pytest.raises(ValueError, match="freq"):
+        charts.plot_outcome_mix(cdr_frame(calls), freq="minute")
+
+
 def test_cause_pareto_bars_are_coloured_by_outcome(day):
     ax = charts.plot_cause_pareto(day)
     assert len(bars(ax)) == 2

@@ -65,9 +65,11 @@ def wall_clock(frame: pd.DataFrame) -> pd.Series:
 def _time_key(frame: pd.DataFrame, key: str) -> pd.Series:
     import pandas as pd
 
+    if "start_time" not in frame.columns:
+        raise KeyError(f"grouping by {key!r} needs the start_time column")
     local = wall_clock(frame)
-    if key == "hour":
-        return local.dt.hour.rename("hour")
+    if key == "hour":  # Int64: a call without any time is <NA>, not a float hour
+        return local.dt.hour.astype("Int64").rename("hour")
     if key == "weekday":
         codes = local.dt.day_of_week.fillna(-1).astype("int8")
         return pd.Series(

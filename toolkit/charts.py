@@ -78,8 +78,11 @@ def _short(label: str, limit: int = _LABEL_CHARS) -> str:
 def plot_outcome_mix(
     frame: pd.DataFrame, ax: Axes | None = None, *, freq: str | None = None, share: bool = True
 ) -> Axes:
-    """Stacked bars of the outcome mix per time bucket (hour, day or week, picked from the span
-    unless ``freq`` is one of those). ``share=False`` stacks call counts instead of percentages."""
+    """Stacked bars of the outcome mix per time bucket (``freq``: "hour", "day" or "week";
+    picked from the span by default). ``share=False`` stacks call counts instead of percentages.
+    """
+    import pandas as pd
+
     from .codes import OUTCOME_COLORS
 
     ax = _axes(ax, (9.0, 4.0))
@@ -89,10 +92,14 @@ def plot_outcome_mix(
     if start.empty:
         return _no_data(ax, title, "time", ylabel)
     freq = freq or _bucket(start.max() - start.min())
+    if freq not in _BUCKETS:
+        raise ValueError(f"freq must be one of {', '.join(_BUCKETS)}, not {freq!r}")
     counts = analysis.outcome_mix(
         frame, {"hour": _hours(frame), "day": "day", "week": "week"}[freq]
     )
     counts = counts.loc[:, counts.sum() > 0]
+    # Every bucket of the span gets a slot, so quiet hours show as gaps rather than vanish.
+    counts = counts.reindex(pd.date_range(counts.index[0], counts.index[-1], freq=_BUCKETS[freq]))
     values = counts.div(counts.sum(axis=1), axis=0) * 100 if share else counts
     positions = range(len(values))
     bottom = [0.0] * len(values)
@@ -117,6 +124,9 @@ def plot_outcome_mix(
     ax.margins(x=0.01)
     _outcome_legend(ax, list(values.columns), loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
+
+
+_BUCKETS = {"hour": "h", "day": "D", "week": "W-MON"}  # bucket -> pandas frequency
 
 
 def _bucket(span: Any) -> str:
