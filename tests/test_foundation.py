@@ -478,3 +478,19 @@ def test_api_error_message_and_hint() -> None:
     assert str(err).startswith("1012010: The relation number has been bound. (HTTP 403)")
     assert err.hint and str(err).endswith(err.hint)
     assert api_error("1099999").hint is None
+
+
+def test_wsgi_headers_picks_the_signing_headers_only() -> None:
+    from toolkit.auth import wsgi_headers
+
+    environ = {
+        "HTTP_AUTHORIZATION": 'AKSK realm="SDP"',
+        "HTTP_X_AKSK": "UsernameToken Username=\"k\"",
+        "HTTP_HOST": "example",
+        "REQUEST_METHOD": "POST",
+    }
+    assert wsgi_headers(environ) == {
+        "Authorization": 'AKSK realm="SDP"',
+        "X-AKSK": 'UsernameToken Username="k"',
+    }
+    assert wsgi_headers({}) == {}

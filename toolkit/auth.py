@@ -37,6 +37,11 @@ _TOKEN_HEADER = {"aksk": "X-AKSK", "wsse": "X-WSSE"}
 _ATTR = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
 _NONCE = re.compile(r"[0-9A-Za-z]{1,128}")
 _BEIJING_OFFSET = 8 * 3600
+_WSGI_NAMES = {
+    "Authorization": "HTTP_AUTHORIZATION",
+    "X-AKSK": "HTTP_X_AKSK",
+    "X-WSSE": "HTTP_X_WSSE",
+}
 
 
 def password_digest(app_secret: str, nonce: str, created: str, scheme: Scheme = "aksk") -> str:
@@ -164,6 +169,11 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         lowered = name.lower()
         value = next((v for k, v in headers.items() if k.lower() == lowered), None)
     return value
+
+
+def wsgi_headers(environ: Mapping[str, object]) -> dict[str, str]:
+    """The signing headers of a WSGI request (``HTTP_AUTHORIZATION`` etc.), for :func:`verify`."""
+    return {name: str(environ[key]) for name, key in _WSGI_NAMES.items() if key in environ}
 
 
 def verify(

@@ -39,7 +39,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from . import events as ev
-from .auth import DEFAULT_WINDOW, NonceCache, verify
+from .auth import DEFAULT_WINDOW, NonceCache, verify, wsgi_headers
 from .errors import ValidationError
 from .store import Batch, Store, StoreError
 
@@ -460,15 +460,7 @@ class Receiver:
         guess = ev.detect_product(data)
         if self._app_secret is None:
             return guess
-        headers = {
-            name: environ[key]
-            for name, key in (
-                ("Authorization", "HTTP_AUTHORIZATION"),
-                ("X-AKSK", "HTTP_X_AKSK"),
-                ("X-WSSE", "HTTP_X_WSSE"),
-            )
-            if key in environ
-        }
+        headers = wsgi_headers(environ)
         could_be_voice = self.lenient_voicecall and guess in ("voicecall", None)
         if "Authorization" not in headers:
             if self.allow_unsigned:

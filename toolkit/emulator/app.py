@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
-from ..auth import NonceCache, verify
+from ..auth import NonceCache, verify, wsgi_headers
 from . import errors as e
 from .params import Params
 from .wav import recording
@@ -190,15 +190,7 @@ class EmulatorApp:
         return Reply.json(200, self.backend.handle(app_key, operation, params))
 
     def authenticate(self, environ: dict[str, Any]) -> str:
-        headers = {
-            name: environ[key]
-            for name, key in (
-                ("Authorization", "HTTP_AUTHORIZATION"),
-                ("X-AKSK", "HTTP_X_AKSK"),
-                ("X-WSSE", "HTTP_X_WSSE"),
-            )
-            if key in environ
-        }
+        headers = wsgi_headers(environ)
         verdict = verify(headers, self.backend.secret_for, nonces=self.nonces)
         if not verdict.ok:
             raise e.PlatformError(verdict.resultcode, verdict.message, verdict.status)
