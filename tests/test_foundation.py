@@ -485,7 +485,7 @@ def test_wsgi_headers_picks_the_signing_headers_only() -> None:
 
     environ = {
         "HTTP_AUTHORIZATION": 'AKSK realm="SDP"',
-        "HTTP_X_AKSK": "UsernameToken Username=\"k\"",
+        "HTTP_X_AKSK": 'UsernameToken Username="k"',
         "HTTP_HOST": "example",
         "REQUEST_METHOD": "POST",
     }

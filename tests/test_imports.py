@@ -21,7 +21,9 @@ def test_import_toolkit_loads_no_heavy_library() -> None:
 
 
 def test_foundation_names_load_no_heavy_library() -> None:
-    statement = "import toolkit; toolkit.Settings; toolkit.normalize; toolkit.verify; toolkit.ApiError"
+    statement = (
+        "import toolkit; toolkit.Settings; toolkit.normalize; toolkit.verify; toolkit.ApiError"
+    )
     assert _loaded_after(statement) == []
 
 

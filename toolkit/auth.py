@@ -131,10 +131,24 @@ def _fail(reason: str, code: str, status: int, message: str, **kw: object) -> Ve
 
 # Per scheme: the code for a missing token header, then for each missing attribute.
 _MISSING = {
-    "aksk": ("1023033", {"Username": "1023034", "Nonce": "1023035", "Created": "1023036",
-                         "PasswordDigest": "1023037"}),
-    "wsse": ("1023026", {"Username": "1023027", "Nonce": "1023028", "Created": "1023029",
-                         "PasswordDigest": "1023030"}),
+    "aksk": (
+        "1023033",
+        {
+            "Username": "1023034",
+            "Nonce": "1023035",
+            "Created": "1023036",
+            "PasswordDigest": "1023037",
+        },
+    ),
+    "wsse": (
+        "1023026",
+        {
+            "Username": "1023027",
+            "Nonce": "1023028",
+            "Created": "1023029",
+            "PasswordDigest": "1023030",
+        },
+    ),
 }
 
 
@@ -192,8 +206,12 @@ def verify(
     """
     authorization = _header(headers, "Authorization")
     if not authorization:
-        return _fail("missing-authorization", "1023006", 400,
-                     "Authorization not contained in the HTTP header.")
+        return _fail(
+            "missing-authorization",
+            "1023006",
+            400,
+            "Authorization not contained in the HTTP header.",
+        )
     word, _, rest = authorization.strip().partition(" ")
     scheme = word.lower()
     if scheme not in SCHEMES:
@@ -209,51 +227,83 @@ def verify(
     if type_value is None:
         return _fail("missing-type", "1023012", 400, "type not contained in Authorization.")
     if attrs["realm"] != "SDP":
-        return _fail("bad-realm", "1023009", 400,
-                     "The value of realm in Authorization must be SDP.")
+        return _fail(
+            "bad-realm", "1023009", 400, "The value of realm in Authorization must be SDP."
+        )
     if attrs["profile"] != "UsernameToken":
-        return _fail("bad-profile", "1023010", 400,
-                     "The value of profile in Authorization must be UsernameToken.")
+        return _fail(
+            "bad-profile",
+            "1023010",
+            400,
+            "The value of profile in Authorization must be UsernameToken.",
+        )
     if type_value != "Appkey":
-        return _fail("bad-type", "1023011", 400,
-                     "The value of type in Authorization must be app_key.")
+        return _fail(
+            "bad-type", "1023011", 400, "The value of type in Authorization must be app_key."
+        )
 
     header_name = _TOKEN_HEADER[scheme]  # type: ignore[index]
     missing_header, missing_attr = _MISSING[scheme]
     token = _header(headers, header_name)
     if not token:
-        return _fail("missing-token", missing_header, 400,
-                     f"HTTP header not found {header_name} field.", scheme=scheme)
+        return _fail(
+            "missing-token",
+            missing_header,
+            400,
+            f"HTTP header not found {header_name} field.",
+            scheme=scheme,
+        )
     fields = dict(_ATTR.findall(token))
     for attr, code in missing_attr.items():
         if not fields.get(attr):
-            return _fail("missing-attribute", code, 400,
-                         f"{attr} not contained in {header_name}.", scheme=scheme)
+            return _fail(
+                "missing-attribute",
+                code,
+                400,
+                f"{attr} not contained in {header_name}.",
+                scheme=scheme,
+            )
     app_key, nonce, created = fields["Username"], fields["Nonce"], fields["Created"]
     try:
         created_at = datetime.strptime(created, CREATED_FORMAT).replace(tzinfo=timezone.utc)
     except ValueError:
-        return _fail("bad-created", "1023031", 400, "The format of Created is invalid.",
-                     app_key=app_key, scheme=scheme)
+        return _fail(
+            "bad-created",
+            "1023031",
+            400,
+            "The format of Created is invalid.",
+            app_key=app_key,
+            scheme=scheme,
+        )
     if not _NONCE.fullmatch(nonce):
-        return _fail("bad-nonce", "1010002", 400, "Invalid request.Nonce",
-                     app_key=app_key, scheme=scheme)
+        return _fail(
+            "bad-nonce", "1010002", 400, "Invalid request.Nonce", app_key=app_key, scheme=scheme
+        )
     secret = secret_for(app_key)
     if secret is None:
-        return _fail("unknown-app-key", "1010003", 403, "Invalid app_key.",
-                     app_key=app_key, scheme=scheme)
+        return _fail(
+            "unknown-app-key", "1010003", 403, "Invalid app_key.", app_key=app_key, scheme=scheme
+        )
     expected = password_digest(secret, nonce, created, scheme)  # type: ignore[arg-type]
     if not hmac.compare_digest(expected.encode(), fields["PasswordDigest"].encode()):
-        return _fail("bad-digest", "1010010", 401, "Invalid digest.",
-                     app_key=app_key, scheme=scheme)
+        return _fail(
+            "bad-digest", "1010010", 401, "Invalid digest.", app_key=app_key, scheme=scheme
+        )
     clock = now()
     ahead = created_at.timestamp() - clock
     # Whether Created is UTC or Beijing time is unconfirmed (VoiceCall §2.2); we accept a
     # Created that is within the window read either way, and sign with UTC ourselves.
     if abs(ahead) > window and abs(ahead - _BEIJING_OFFSET) > window:
-        return _fail("stale-created", "1010013", 401, "Time out limit.",
-                     app_key=app_key, scheme=scheme)
+        return _fail(
+            "stale-created", "1010013", 401, "Time out limit.", app_key=app_key, scheme=scheme
+        )
     if nonces is not None and not nonces.add(app_key, nonce, clock):
-        return _fail("replayed-nonce", "1010010", 401, "Invalid digest. (nonce replayed)",
-                     app_key=app_key, scheme=scheme)
+        return _fail(
+            "replayed-nonce",
+            "1010010",
+            401,
+            "Invalid digest. (nonce replayed)",
+            app_key=app_key,
+            scheme=scheme,
+        )
     return Verdict(True, app_key=app_key, scheme=scheme)  # type: ignore[arg-type]

@@ -112,7 +112,7 @@ def mask(number: object) -> str:
     if not text:
         return ""
     prefix = "+86" if text.startswith("+86") else "+" if text.startswith("+") else ""
-    body = text[len(prefix):]
+    body = text[len(prefix) :]
     n = len(body)
     if n <= 4:
         return prefix + "*" * n

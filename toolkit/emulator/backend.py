@@ -43,6 +43,8 @@ def _daytime(rng: random.Random, end: float, span: float) -> float:
         t = end - rng.random() * span
         if rng.random() * peak < _HOURLY[int((t + _BEIJING) // 3600) % 24]:
             return t
+
+
 _GLOBAL = re.compile(r"\+\d{3,30}")
 
 # operation name -> (mode of the app allowed to call it, rules attribute, method)
