@@ -110,3 +110,16 @@ def test_cli_refuses_bad_arguments() -> None:
     with pytest.raises(SystemExit):
         main(["--mode", "nonsense"])
     assert main(["--time-scale", "-1"]) == 2
+
+
+def test_settings_point_a_plain_client_at_the_served_emulator() -> None:
+    from toolkit.client import PrivateNumberClient
+    from toolkit.emulator import Emulator
+
+    with Emulator("axb", app_key="tutorial-app").start() as emu:
+        settings = emu.settings()
+        assert (settings.base_url, settings.app_key) == (emu.url, "tutorial-app")
+        assert emu.app_secret not in repr(settings) + str(settings)
+        client = PrivateNumberClient(settings)  # its own session: real HTTP to the emulator
+        pair = client.axb.bind("13800138000", "13900139000")
+        assert client.axb.unbind(pair.subscription_id).resultcode == "0"

@@ -9,6 +9,7 @@ from typing import Any
 
 import requests
 
+from ..config import Settings
 from .adapter import WSGIAdapter
 from .app import EmulatorApp
 from .backend import Backend, Clock
@@ -136,17 +137,18 @@ class Emulator:
             return self.default_app
         return self.backend.apps[app if isinstance(app, str) else app.app_key]
 
+    def settings(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Settings:
+        """The :class:`~toolkit.config.Settings` a client needs for ``app`` (default: the first
+        app): this emulator's URL and the app's key and secret, as for a real account."""
+        chosen = self._app(app)
+        return Settings(self.url, chosen.app_key, chosen.app_secret, auth_scheme)  # type: ignore[arg-type]
+
     def client(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Any:
         """A :class:`toolkit.client.PrivateNumberClient` for ``app`` (default: the first app)."""
         from ..client import PrivateNumberClient
 
-        chosen = self._app(app)
         return PrivateNumberClient(
-            base_url=self.url,
-            app_key=chosen.app_key,
-            app_secret=chosen.app_secret,
-            auth_scheme=auth_scheme,
-            session=self.session(),
+            self.settings(app, auth_scheme=auth_scheme), session=self.session()
         )
 
     def voice_client(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Any:
@@ -160,14 +162,7 @@ class Emulator:
                 d = self.default_app
                 self._voice_app = self.add_app("voice", status_url=d.status_url, fee_url=d.fee_url)
             app = self._voice_app
-        chosen = self._app(app)
-        return VoiceClient(
-            base_url=self.url,
-            app_key=chosen.app_key,
-            app_secret=chosen.app_secret,
-            auth_scheme=auth_scheme,
-            session=self.session(),
-        )
+        return VoiceClient(self.settings(app, auth_scheme=auth_scheme), session=self.session())
 
     def add_app(self, mode: str, **options: Any) -> App:
         """Another app (own mode, key, secret, numbers, push URLs), e.g. to show every mode."""
