@@ -300,3 +300,16 @@ def test_unreadable_json_and_bodies_that_are_not_pushes(tmp_path):
     with pytest.warns(UserWarning, match="skipped 2 malformed"):
         df = cdr_frame([{"eventType": "fee", "feeLst": "nope"}, "a string", fee()])
     assert len(df) == 1
+
+
+def test_text_in_an_integer_column_takes_the_exact_path(tmp_path):
+    # SQLite lets any value into an INTEGER column; the fast parser must not choke on one.
+    path = tmp_path / "odd.sqlite3"
+    with Store(path) as odd:
+        odd.add(push(fee(1), fee(2, ulFailReason=8102, fwdAnswerTime=None)))
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE cdrs SET sip_status_code = 'n/a' WHERE seq = 1")
+    frame = cdr_frame(path)
+    assert len(frame) == 2
+    assert frame["ul_fail_reason"].tolist() == [0, 8102]
+    assert frame["outcome"].tolist() == ["answered", "busy"]

@@ -549,8 +549,8 @@ class _Query:
             return None
         chunk: dict[str, Any] = {}
         for name, text in zip(ints, joined[: len(ints)], strict=True):
-            numbers = np.fromstring(text, dtype=np.int64, sep=",")
-            if len(numbers) != n:  # a non-integer value in an INTEGER column
+            numbers = _parse_integers(text, n)
+            if numbers is None:  # a non-integer value in an INTEGER column
                 numbers = self._reread(conn, name, chunk["seq"], integer=True)
             chunk[name] = numbers
         for name, text in zip(texts, joined[len(ints) :], strict=True):
@@ -578,6 +578,23 @@ class _Query:
         )
         values = [found[int(s)] for s in seqs]
         return np.array(values, dtype=np.int64) if integer else values
+
+
+def _parse_integers(text: str, n: int) -> Any:
+    """``n`` comma-separated integers as an int64 array, or None if the text holds anything else.
+
+    numpy stops at the first value it cannot parse, warning today and raising in later versions;
+    both are turned into None so the caller can take the exact path.
+    """
+    import numpy as np
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        try:
+            numbers = np.fromstring(text, dtype=np.int64, sep=",")
+        except (ValueError, DeprecationWarning):
+            return None
+    return numbers if len(numbers) == n else None
 
 
 def _concatenate(chunks: list[dict[str, Any]], ints: list[str], texts: list[str]) -> dict[str, Any]:
