@@ -560,3 +560,36 @@ def test_result_masks_numbers_in_repr(
     answer(rsps, "POST", AXB_PATH, subscriptionId="s", relationNum=X)
     result = pn.axb.bind(A, B)
     assert X not in repr(result) and result.relation_num == X
+
+
+class _Capture(requests.adapters.BaseAdapter):
+    """An adapter that records what the session hands it and answers success."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sends: list[dict[str, Any]] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self.sends.append(kwargs)
+        response = requests.Response()
+        response.status_code, response._content = 200, b'{"resultcode":"0","resultdesc":"Success"}'
+        response.request, response.url = request, request.url
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def test_proxies_from_the_environment_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The transport resolves the environment once per client instead of on every request.
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    session = requests.Session()
+    capture = _Capture()
+    session.mount("https://", capture)
+    client = PrivateNumberClient(base_url=BASE, app_key=KEY, app_secret=SECRET, session=session)
+    client.axb.unbind("sub-1")
+    client.axb.unbind("sub-2")
+    assert [s["proxies"].get("https") for s in capture.sends] == ["http://proxy.example:3128"] * 2
+    assert all(s["timeout"] == client.settings.timeout for s in capture.sends)

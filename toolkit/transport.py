@@ -48,6 +48,7 @@ class Transport:
         self.owns_session = session is None
         self.session = session if session is not None else requests.Session()
         self.auth = UsernameTokenAuth(settings.app_key, settings.app_secret, settings.auth_scheme)
+        self._environment: dict[str, Any] | None = None
 
     def call(
         self,
@@ -94,20 +95,38 @@ class Transport:
         data = None
         if body is not None:
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # requests encodes query values with quote_plus, so "+86..." goes out as "%2B86...".
+        request = requests.Request(
+            method,
+            self._url(path),
+            params=dict(query) if query else None,
+            data=data,
+            headers=_HEADERS,
+            auth=self.auth,
+        )
         try:
-            # requests encodes query values with quote_plus, so "+86..." goes out as "%2B86...".
-            return self.session.request(
-                method,
-                self._url(path),
-                params=dict(query) if query else None,
-                data=data,
-                headers=_HEADERS,
-                auth=self.auth,
+            prepared = self.session.prepare_request(request)  # signs it: fresh nonce and Created
+            return self.session.send(
+                prepared,
                 timeout=self.settings.timeout,
                 allow_redirects=follow,
+                **self._environment_settings(),
             )
         except requests.RequestException as exc:
             raise TransportError(self._url(path), _scrubbed(exc)) from None
+
+    def _environment_settings(self) -> dict[str, Any]:
+        """Proxies, CA bundle and client certificate for the base URL, resolved once.
+
+        ``Session.request`` re-reads every environment variable on each call to find proxy
+        settings, which costs more than the rest of a local round trip; every request here goes
+        to the same base URL, so the answer is looked up on the first request and kept.
+        """
+        if self._environment is None:
+            self._environment = self.session.merge_environment_settings(
+                self.settings.base_url, {}, None, None, None
+            )
+        return self._environment
 
     def _decode(self, response: requests.Response, path: str) -> dict[str, Any]:
         status = response.status_code
