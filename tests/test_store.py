@@ -83,6 +83,24 @@ def test_without_icid_the_session_is_the_key(store: Store) -> None:
     assert store.cdrs()[0]["dedupe_key"].startswith("session:")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        fee_body(fee_info(2)),
+        fee_body(fee_info(2, icid=None)),
+        event_body("answer"),
+        event_body("answer", timestamp=1709259309123),  # epoch milliseconds
+        event_body("callout", timestamp=None, caller=None),
+        sms_body("Block"),
+        sms_body("Notify", smsIdentifier=None),
+    ],
+)
+def test_stored_key_is_the_typed_records_key(store: Store, body) -> None:
+    store.add(body)
+    ((table, row),) = store.changes()
+    assert row["dedupe_key"] == Store.record(table, row).dedupe_key
+
+
 def test_voicecall_cdrs_are_labelled(store: Store) -> None:
     store.add(fee_body(voice_fee_info(1)))
     assert store.cdrs()[0]["product"] == "voicecall"

@@ -506,14 +506,24 @@ class CallEvent:
 
     @property
     def dedupe_key(self) -> str:
-        """Session + type + time, plus the leg's numbers (two legs may start in the same second)."""
-        stamp = "" if self.timestamp is None else f"{self.timestamp.timestamp():.3f}"
-        return "|".join(
-            (self.session_id or "", self.event_type, stamp, self.caller or "", self.called or "")
-        )
+        """What identifies this event across redeliveries (see :func:`event_dedupe_key`)."""
+        epoch = None if self.timestamp is None else self.timestamp.timestamp()
+        return event_dedupe_key(self.session_id, self.event_type, epoch, self.caller, self.called)
 
     def __repr__(self) -> str:
         return _masked_repr(self)
+
+
+def event_dedupe_key(
+    session_id: str | None,
+    event_type: str,
+    epoch: float | None,
+    caller: str | None,
+    called: str | None,
+) -> str:
+    """Session + type + time, plus the leg's numbers (two legs may start in the same second)."""
+    stamp = "" if epoch is None else f"{epoch:.3f}"
+    return "|".join((session_id or "", event_type, stamp, caller or "", called or ""))
 
 
 class CallIn(CallEvent):
@@ -593,11 +603,16 @@ class SmsEvent:
 
     @property
     def dedupe_key(self) -> str:
-        """SMS id + mode: in X mode one SMS gives a Block push and then a Notify push."""
-        return f"{self.sms_identifier or ''}|{self.notification_mode or ''}"
+        """What identifies this SMS push across redeliveries (see :func:`sms_dedupe_key`)."""
+        return sms_dedupe_key(self.sms_identifier, self.notification_mode)
 
     def __repr__(self) -> str:
         return _masked_repr(self)
+
+
+def sms_dedupe_key(sms_identifier: str | None, notification_mode: str | None) -> str:
+    """SMS id + mode: in X mode one SMS gives a Block push and then a Notify push."""
+    return f"{sms_identifier or ''}|{notification_mode or ''}"
 
 
 class SmsNotify(SmsEvent):

@@ -240,14 +240,8 @@ def prepare(
         info = body.get("statusInfo")
         values = ev.convert(info, _STATUS, "statusInfo")
         stamp = values.get("timestamp")
-        key = "|".join(
-            (
-                values.get("session_id") or "",
-                event_type,
-                "" if stamp is None else f"{stamp:.3f}",
-                values.get("caller") or "",
-                values.get("called") or "",
-            )
+        key = ev.event_dedupe_key(
+            values.get("session_id"), event_type, stamp, values.get("caller"), values.get("called")
         )
         party = values.get("party_type")
         batch.events.append(
@@ -266,7 +260,7 @@ def prepare(
     elif kind == "sms":
         values = ev.convert(body.get("smsEvent"), _SMS, "smsEvent")
         values["app_key"] = ev.to_str(body.get("appKey"), "appKey")
-        key = f"{values.get('sms_identifier') or ''}|{values.get('notification_mode') or ''}"
+        key = ev.sms_dedupe_key(values.get("sms_identifier"), values.get("notification_mode"))
         batch.sms.append(
             _row(values, SMS_COLUMNS, dedupe_key=key, received_at=now, raw=_dumps(body))
         )
