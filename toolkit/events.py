@@ -158,8 +158,7 @@ def _parse_time_text(text: str) -> float | None:
 
 def parse_time(value: Any) -> datetime | None:
     """A platform time (see :func:`to_epoch`) as a timezone-aware UTC datetime, or ``None``."""
-    epoch = to_epoch(value, "time")
-    return None if epoch is None else datetime.fromtimestamp(epoch, _UTC)
+    return _to_datetime(value, "time")
 
 
 def _to_datetime(value: Any, where: str) -> datetime | None:
