@@ -158,6 +158,10 @@ _INSERT = {
     t: f"INSERT OR IGNORE INTO {t} ({', '.join(c)}) VALUES ({', '.join('?' * len(c))})"
     for t, c in _COLUMNS.items()
 }
+# The highest seq in any table: the cursor is one sequence across all four.
+_MAX_SEQ = "SELECT max(m) AS m FROM ({})".format(
+    " UNION ALL ".join(f"SELECT max(seq) m FROM {t}" for t in TABLES)
+)
 # ensure_ascii keeps lone surrogates (legal in JSON text, illegal in UTF-8) storable.
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -396,10 +400,7 @@ class Store:
 
     def _insert(self, conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[int]:
         # Inside the write transaction: no other writer can take a seq between here and COMMIT.
-        top = conn.execute(
-            "SELECT max(m) FROM (SELECT max(seq) m FROM cdrs UNION ALL SELECT max(seq) FROM events"
-            " UNION ALL SELECT max(seq) FROM sms UNION ALL SELECT max(seq) FROM num_status)"
-        ).fetchone()[0]
+        top = conn.execute(_MAX_SEQ).fetchone()[0]
         seqs = count((top or 0) + 1)
         new: list[int] = []
         for batch in batches:
@@ -500,12 +501,7 @@ class Store:
 
     def last_seq(self) -> int:
         """The highest ``seq`` committed so far (0 for an empty store): a cursor for "from now"."""
-        row = self.query(
-            "SELECT max(m) AS m FROM (SELECT max(seq) m FROM cdrs UNION ALL SELECT max(seq) "
-            "FROM events UNION ALL SELECT max(seq) FROM sms UNION ALL SELECT max(seq) "
-            "FROM num_status)"
-        )
-        return int(row[0]["m"] or 0)
+        return int(self.query(_MAX_SEQ)[0]["m"] or 0)
 
     def wait(self, timeout: float) -> None:
         """Sleep until a write commits in this process or ``timeout`` seconds pass."""
