@@ -140,7 +140,8 @@ COLUMNS: dict[str, _Column] = {
 }
 DEFAULT_COLUMNS: tuple[str, ...] = tuple(n for n, c in COLUMNS.items() if c.default)
 
-# What the derived columns are computed from; always read, dropped again unless asked for.
+# What the derived columns (and direction labels, which need the product) are computed from;
+# always read, dropped again unless asked for.
 _ALWAYS = (
     "product",
     "fwd_answer_time",
@@ -467,8 +468,6 @@ class _Query:
             for n in dict.fromkeys(("seq", *self.wanted, *_ALWAYS))
             if COLUMNS[n].sql or n == "mode"
         ]
-        if "direction" in names and "product" not in names:
-            names.append("product")
         ints = [n for n in names if COLUMNS[n].kind in _INTEGER_KINDS]
         return ints, [n for n in names if n not in ints]
 
@@ -709,6 +708,7 @@ def _directions(direction: np.ndarray, product: np.ndarray) -> pd.Categorical:
 def _add_derived(frame: pd.DataFrame, values: dict[str, Any]) -> None:
     """billed_minutes, outcome, category and cause."""
     import numpy as np
+    import pandas as pd
 
     answered = values["fwd_answer_time"] != _absent("time")
     talk = values["talk_seconds"]
@@ -716,8 +716,6 @@ def _add_derived(frame: pd.DataFrame, values: dict[str, Any]) -> None:
     # An answered call without a usable talk time (no end time, end before answer) is unknown.
     unknown = answered & (talk < 0)
     billed = np.where(answered, -(-np.maximum(talk, 0) // 60), 0)
-    import pandas as pd
-
     frame["billed_minutes"] = pd.arrays.IntegerArray(billed.astype(np.int64), unknown)
     outcome, category, cause = _decode(values, answered)
     frame["outcome"] = outcome
