@@ -167,9 +167,7 @@ class EmulatorApp:
             return self.control(method, path[len(CONTROL) :] or "/", environ)
         operation = ROUTES.get((method, path))
         if operation is None:
-            if path in _PATHS:
-                return Reply.json(405, {"resultcode": "1010006", "resultdesc": "Invalid REST API."})
-            raise e.unknown_api()
+            raise e.unknown_api(405 if path in _PATHS else 404)
         declared = environ.get("CONTENT_LENGTH") or "0"
         if declared.isdigit() and int(declared) > MAX_BODY:  # refused before reading or auth
             raise e.bad_body(f"body larger than {MAX_BODY} bytes.", 413)
@@ -203,9 +201,7 @@ class EmulatorApp:
         q = self.query(environ)
         if path.startswith("/recordings/") and method == "GET":
             if not backend.has_recording(path[len("/recordings/") :]):
-                return Reply.json(
-                    404, {"resultcode": "1012007", "resultdesc": "The record does not exist."}
-                )
+                raise e.not_found(404)
             return Reply(200, recording(), [("Content-Type", "audio/wav")])
         key = (method, path.rstrip("/") or "/")
         if key == ("GET", "/health"):

@@ -40,8 +40,8 @@ def wrong_mode() -> PlatformError:
     return PlatformError("1010040", "The app_key is not allowed to invoke the API.")
 
 
-def not_found() -> PlatformError:
-    return PlatformError("1012007", "The record does not exist.")
+def not_found(status: int = 403) -> PlatformError:
+    return PlatformError("1012007", "The record does not exist.", status)
 
 
 def axe_not_found() -> PlatformError:
@@ -68,8 +68,8 @@ def number_abnormal() -> PlatformError:
     return PlatformError("1012102", "The number status is abnormal.")
 
 
-def unknown_api() -> PlatformError:
-    return PlatformError("1010006", "Invalid REST API.", 404)
+def unknown_api(status: int = 404) -> PlatformError:
+    return PlatformError("1010006", "Invalid REST API.", status)
 
 
 def too_many_numbers() -> PlatformError:
