@@ -10,7 +10,6 @@ Pushes leave through a :class:`Pushes` object (the delivery worker, or nothing).
 from __future__ import annotations
 
 import random
-import re
 import secrets
 import threading
 import time
@@ -25,7 +24,7 @@ from .calls import Call, build_call, profile_for, session_id, stop
 from .messaging import Messaging
 from .model import AREAS, MODES, App, Route, XNumber, utc
 from .modes import AxeRules, AxybRules
-from .params import Params
+from .params import Params, is_global
 from .voice import VoiceRules
 
 Clock = Callable[[], float]
@@ -44,8 +43,6 @@ def _daytime(rng: random.Random, end: float, span: float) -> float:
         if rng.random() * peak < _HOURLY[int((t + _BEIJING) // 3600) % 24]:
             return t
 
-
-_GLOBAL = re.compile(r"\+\d{3,30}")
 
 # operation name -> (mode of the app allowed to call it, rules attribute, method)
 OPERATIONS: dict[str, tuple[str, str, str]] = {
@@ -263,9 +260,9 @@ class Backend:
         ``at`` backdates the call to that epoch (default: the clock's now), so that simulated
         traffic can fill a past day or week; bindings are still resolved as they are now.
         """
-        if not isinstance(caller, str) or not _GLOBAL.fullmatch(caller):
+        if not is_global(caller):
             raise e.EmulatorError("caller must be a number in global format, e.g. +8613800000001")
-        if not isinstance(called, str) or not _GLOBAL.fullmatch(called):
+        if not is_global(called):
             raise e.EmulatorError("called must be a privacy number in global format")
         if extension is not None and (not isinstance(extension, str) or not extension.isdigit()):
             raise e.EmulatorError("extension must be a string of digits")
@@ -450,10 +447,8 @@ def apply_block_reply(route: Route, reply: Any) -> Route:
     callee, display = info.get("calleeNum"), info.get("displayCalleeNum", route.called)
     max_duration = info.get("maxDuration", 0)
     valid = (
-        isinstance(callee, str)
-        and _GLOBAL.fullmatch(callee)
-        and isinstance(display, str)
-        and _GLOBAL.fullmatch(display)
+        is_global(callee)
+        and is_global(display)
         and isinstance(max_duration, int)
         and not isinstance(max_duration, bool)
         and 0 <= max_duration <= 1440

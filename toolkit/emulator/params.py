@@ -22,6 +22,11 @@ _DIGITS = re.compile(r"-?\d{1,12}")
 _CHINESE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 
+def is_global(value: object) -> bool:
+    """The platform's number format: ``+`` and 3-30 digits (String(4-31)), nothing else."""
+    return isinstance(value, str) and _GLOBAL.fullmatch(value) is not None
+
+
 class Params:
     """A read-only view of request parameters with checked, typed getters."""
 
@@ -58,7 +63,7 @@ class Params:
             # A "+" not percent-encoded arrives as a space. The platform documents %2B; we are
             # tolerant and read it as the "+" the caller meant.
             value = "+" + value[1:]
-        if not _GLOBAL.fullmatch(value):
+        if not is_global(value):
             raise invalid(name, "must be in global format, e.g. +8613800000001.")
         if user and kind(value) == "service":
             raise invalid(name, "400/95 numbers cannot be bound.")
