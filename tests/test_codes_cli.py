@@ -87,6 +87,26 @@ def test_cdr_file_is_explained_with_masked_numbers(
     assert "+8613800000001" in raw
 
 
+def test_cdr_file_with_events_explains_disconnects_only(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def event(kind: str, **info: object) -> dict[str, object]:
+        return {"eventType": kind, "statusInfo": {"sessionId": "s-9", **info}}
+
+    body = [
+        event("answer", caller="+8613800000001"),
+        event("disconnect", caller="+8613800000001", called="+8613900000002", stateCode=8102),
+    ]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    status, out, _ = run(capsys, "--cdr", str(path))
+    assert status == 0
+    assert "[1] s-9  +86138****0001 -> +86139****0002" in out
+    assert "[2]" not in out and "busy:" in out
+    path.write_text(json.dumps(body[:1]), encoding="utf-8")
+    assert "no CDR or disconnect event found" in run(capsys, "--cdr", str(path))[1]
+
+
 def test_unreadable_cdr_file_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")

@@ -20,11 +20,10 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ..numbers import mask
 from .decode import CodeInfo, decode
-from .explain import explain_push
+from .explain import call_records, explain
 from .tables import FAMILY_TITLES
 
 
@@ -99,13 +98,15 @@ def _explain_file(path: str, product: str | None, show_numbers: bool) -> int:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         print(f"cannot read {path}: {exc}", file=sys.stderr)
         return 2
-    items = _records(body)
-    explanations = explain_push(body, product)
+    items = call_records(body)
+    explanations = [explain(item, product) for item in items]
     if not explanations:
         print(f"{path}: no CDR or disconnect event found")
         return 0
     show = (lambda n: "" if n is None else str(n)) if show_numbers else mask
-    for number, (record, explanation) in enumerate(zip(items, explanations, strict=False), 1):
+    for number, (item, explanation) in enumerate(zip(items, explanations, strict=True), 1):
+        status = item.get("statusInfo")  # a disconnect event: its numbers are in statusInfo
+        record = status if isinstance(status, Mapping) else item
         caller = show(record.get("callerNum") or record.get("caller"))
         callee = show(record.get("fwdDstNum") or record.get("calleeNum") or record.get("called"))
         session = record.get("sessionId") or "-"
@@ -114,21 +115,6 @@ def _explain_file(path: str, product: str | None, show_numbers: bool) -> int:
         if explanation.action:
             print(f"    action: {explanation.action}")
     return 0
-
-
-def _records(body: Any) -> list[Mapping[str, Any]]:
-    """The call records of a push body, in the same order as :func:`explain_push` returns them."""
-    if isinstance(body, list):
-        return [r for item in body for r in _records(item)]
-    if not isinstance(body, Mapping):
-        return []
-    fees = body.get("feeLst")
-    if isinstance(fees, list):
-        return [fee for fee in fees if isinstance(fee, Mapping)]
-    if body.get("eventType") not in (None, "disconnect"):
-        return []
-    status = body.get("statusInfo")
-    return [status if isinstance(status, Mapping) else body]
 
 
 if __name__ == "__main__":

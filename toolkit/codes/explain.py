@@ -131,17 +131,23 @@ def explain(cdr_or_event: Mapping[str, Any], product: str | None = None) -> Expl
 def explain_push(body: object, product: str | None = None) -> list[Explanation]:
     """Explain every call in a push body: a fee push (``feeLst``), one call event, one CDR, or a
     list of any of these. Other call events (callin, answer...) carry no verdict and are skipped."""
+    return [explain(record, product) for record in call_records(body)]
+
+
+def call_records(body: object) -> list[Mapping[str, Any]]:
+    """The records :func:`explain_push` explains, in its order: each CDR of a fee push, a
+    disconnect event or bare CDR as given (other call events are left out)."""
     if isinstance(body, list):
-        return [e for item in body for e in explain_push(item, product)]
+        return [r for item in body for r in call_records(item)]
     if not isinstance(body, Mapping):
         return []
     fees = body.get("feeLst")
     if isinstance(fees, list):
-        return [explain(fee, product) for fee in fees if isinstance(fee, Mapping)]
+        return [fee for fee in fees if isinstance(fee, Mapping)]
     event = body.get("eventType")
     if event is not None and event != "disconnect":
         return []
-    return [explain(body, product)]
+    return [body]
 
 
 def _unwrap(item: Mapping[str, Any]) -> Mapping[str, Any]:
