@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         with Store(args.db) as store:
-            rows = store.cdrs(last=args.lines) if args.lines is not None else store.cdrs()
+            rows = store.cdrs(last=args.lines)
             for row in rows:
                 print(format_cdr(row, raw_numbers=args.raw_numbers), flush=True)
             if args.follow:
