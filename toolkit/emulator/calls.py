@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EmulatorError
-from .model import HOST_NAME, RECORD_DOMAIN, Route, utc
+from .model import HOST_NAME, RECORD_DOMAIN, Route, utc, utc_digits
 
 STOP_CODE = (
     8017  # customer-instructed hang-up: spec says 8017-type values in X mode, else unconfirmed
@@ -161,8 +161,7 @@ class Call:
 
 def session_id(rng: random.Random, start: float, seq: int) -> str:
     """A session id shaped like the platform's (``1200_<n>_4294967295_<time>@<host>``)."""
-    stamp = utc(start).replace("-", "").replace(" ", "").replace(":", "")
-    return f"1200_{seq}_{rng.randrange(10**9)}_{stamp}@{HOST_NAME}"
+    return f"1200_{seq}_{rng.randrange(10**9)}_{utc_digits(start)}@{HOST_NAME}"
 
 
 def icid(rng: random.Random) -> str:
@@ -336,7 +335,7 @@ def _cdr(
     recorded = answered and route.record and end_at - t["answer"] >= 3  # < ~3 s: no file
     cdr["recordFlag"] = 1 if recorded else 0
     if recorded:
-        stamp = utc(start + t["answer"]).replace("-", "").replace(" ", "").replace(":", "")[2:]
+        stamp = utc_digits(start + t["answer"])[2:]
         cdr.update(
             recordStartTime=utc(start + t["answer"]),
             recordObjectName=f"{stamp}{rng.randrange(10**11):011d}.wav",

@@ -26,6 +26,11 @@ def utc(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
 
 
+def utc_digits(epoch: float) -> str:
+    """The same UTC time as digits only (``yyyyMMddHHmmss``), as session ids and file names use."""
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime(epoch))
+
+
 def utc_ms(epoch: float) -> str:
     """SMS ``timeStamp`` format: UTC ISO-8601 with milliseconds and ``Z``."""
     return (

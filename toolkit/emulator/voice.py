@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import errors as e
 from .calls import Call, Profile, Step, profile_for, session_id, talk_time
-from .model import HOST_NAME, RECORD_DOMAIN, App, utc
+from .model import HOST_NAME, RECORD_DOMAIN, App, utc, utc_digits
 from .params import Params
 
 if TYPE_CHECKING:
@@ -59,8 +59,7 @@ class VoiceRules:
             "direction": 0,
             "spId": app.sp_id,
             "appKey": app.app_key,
-            "icid": f"CAE-{utc(now).replace('-', '').replace(' ', '')}"
-            f"-{b.rng.randrange(10**8):08d}".replace(":", ""),
+            "icid": f"CAE-{utc_digits(now)}-{b.rng.randrange(10**8):08d}",
             "bindNum": display,
             "sessionId": sid,
             "callerNum": display,
