@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EmulatorError
-from .model import HOST_NAME, RECORD_DOMAIN, Route, utc, utc_digits
+from .model import HOST_NAME, RECORD_DOMAIN, App, Route, utc, utc_digits
 
 STOP_CODE = (
     8017  # customer-instructed hang-up: spec says 8017-type values in X mode, else unconfirmed
@@ -314,34 +314,10 @@ def _cdr(
     if route.release is not None and route.release in (8014, 8030, 8022, 8033):
         cdr["direction"] = 2  # abnormal: no binding
     if "callout" in t:
-        cdr.update(
-            fwdDisplayNum=route.display or route.called,
-            fwdDstNum=route.dest,
-            fwdStartTime=utc(start + t["callout"]),
-        )
-    if "alerting" in t:
-        cdr["fwdAlertingTime"] = utc(start + t["alerting"])
-    if answered:
-        cdr["fwdAnswerTime"] = utc(start + t["answer"])
-    cdr["callEndTime"] = utc(start + end_at)
-    if not answered:
-        cdr["failTime"] = utc(start + end_at)
-    cdr.update(
-        fwdUnaswRsn=0 if answered else profile.q850,
-        ulFailReason=code,
-        sipStatusCode=0 if answered else profile.sip,
-        callOutUnaswRsn=0,
-    )
-    recorded = answered and route.record and end_at - t["answer"] >= 3  # < ~3 s: no file
-    cdr["recordFlag"] = 1 if recorded else 0
-    if recorded:
-        stamp = utc_digits(start + t["answer"])[2:]
-        cdr.update(
-            recordStartTime=utc(start + t["answer"]),
-            recordObjectName=f"{stamp}{rng.randrange(10**11):011d}.wav",
-            recordBucketName=f"sp-{app.app_key.lower()}",
-            recordDomain=RECORD_DOMAIN,
-        )
+        cdr.update(fwdDisplayNum=route.display or route.called, fwdDstNum=route.dest)
+    # Recording files are named after the answer time (yyMMddHHmmss), then random digits.
+    prefix = utc_digits(start + t["answer"])[2:] if answered else ""
+    forward_leg_end(cdr, app, start, t, end_at, code, profile, rng, route.record, prefix)
     cdr.update(
         ttsPlayTimes=0,
         ttsTransDuration=0,
@@ -362,6 +338,49 @@ def _cdr(
             areaCode=route.extra.get("areaCode", ""),
         )
     return cdr
+
+
+def forward_leg_end(
+    cdr: dict[str, Any],
+    app: App,
+    start: float,
+    t: dict[str, float],
+    end_at: float,
+    code: int,
+    profile: Profile,
+    rng: random.Random,
+    record: bool,
+    record_prefix: str,
+) -> None:
+    """The CDR fields of a call with a forward leg, from its stage offsets ``t`` on: forward-leg
+    times, end or failure time, release codes and the recording (PrivateNumber calls and
+    VoiceCall click-to-call fill them alike)."""
+    answered = "answer" in t
+    for name, stage in (
+        ("fwdStartTime", "callout"),
+        ("fwdAlertingTime", "alerting"),
+        ("fwdAnswerTime", "answer"),
+    ):
+        if stage in t:
+            cdr[name] = utc(start + t[stage])
+    cdr["callEndTime"] = utc(start + end_at)
+    if not answered:
+        cdr["failTime"] = utc(start + end_at)
+    cdr.update(
+        fwdUnaswRsn=0 if answered else profile.q850,
+        ulFailReason=code,
+        sipStatusCode=0 if answered else profile.sip,
+        callOutUnaswRsn=0,
+    )
+    recorded = record and answered and end_at - t["answer"] >= 3  # < ~3 s: no file
+    cdr["recordFlag"] = 1 if recorded else 0
+    if recorded:
+        cdr.update(
+            recordStartTime=utc(start + t["answer"]),
+            recordObjectName=f"{record_prefix}{rng.randrange(10**11):011d}.wav",
+            recordBucketName=f"sp-{app.app_key.lower()}",
+            recordDomain=RECORD_DOMAIN,
+        )
 
 
 def stop(call: Call, elapsed: float) -> None:

@@ -12,8 +12,8 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from . import errors as e
-from .calls import Call, Profile, Step, profile_for, session_id, talk_time
-from .model import HOST_NAME, RECORD_DOMAIN, App, utc, utc_digits
+from .calls import Call, Profile, Step, forward_leg_end, profile_for, session_id, talk_time
+from .model import HOST_NAME, App, utc, utc_digits
 from .params import Params
 
 if TYPE_CHECKING:
@@ -121,7 +121,6 @@ class VoiceRules:
             # partyType values are unconfirmed; we send words the receiver can store as-is.
             disconnect["partyType"] = "callee" if code == 0 else "platform"
         steps.append(Step(end, "disconnect", disconnect))
-        answered = "answer" in t
         cdr.update(
             fwdDisplayNum=display_b,
             fwdDstNum=b_num,
@@ -130,31 +129,8 @@ class VoiceRules:
             callOutAnswerTime=utc(now + t["answer_a"]),
             callInTime=utc(now),
         )
-        for name, key in (
-            ("fwdStartTime", "callout"),
-            ("fwdAlertingTime", "alerting"),
-            ("fwdAnswerTime", "answer"),
-        ):
-            if key in t:
-                cdr[name] = utc(now + t[key])
-        cdr["callEndTime"] = utc(now + end)
-        if not answered:
-            cdr["failTime"] = utc(now + end)
-        cdr.update(
-            fwdUnaswRsn=0 if answered else profile.q850,
-            ulFailReason=code,
-            sipStatusCode=0 if answered else profile.sip,
-            callOutUnaswRsn=0,
-        )
-        recorded = record and answered and end - t["answer"] >= 3
-        cdr["recordFlag"] = 1 if recorded else 0
-        if recorded:
-            cdr.update(
-                recordStartTime=utc(now + t["answer"]),
-                recordObjectName=f"{sid.split('_')[1]}{rng.randrange(10**11):011d}.wav",
-                recordBucketName=f"sp-{app.app_key.lower()}",
-                recordDomain=RECORD_DOMAIN,
-            )
+        # Recording files are named after the call's sequence number, then random digits.
+        forward_leg_end(cdr, app, now, t, end, code, profile, rng, record, sid.split("_")[1])
         cdr.update(ttsPlayTimes=0, ttsTransDuration=0, serviceType="002", hostName=HOST_NAME)
         return self._finish(app, sid, now, steps, cdr, code, profile, t.get("answer"), end, opts)
 
