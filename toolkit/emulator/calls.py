@@ -112,6 +112,11 @@ def profile_for(outcome: str | None, rng: random.Random) -> Profile:
     return PROFILES[name]
 
 
+def outcome_of(code: int, profile: Profile) -> str:
+    """The outcome a call ends with: a call cut at its maximum duration (8010) was answered."""
+    return "answered" if code in (0, 8010) else profile.outcome
+
+
 @dataclass
 class Step:
     """One event of the call at ``offset`` simulated seconds after it reached X."""
@@ -274,7 +279,7 @@ def build_call(
         steps,
         cdr,
         code,
-        "answered" if code in (0, 8010) else profile.outcome,
+        outcome_of(code, profile),
         t.get("answer"),
         end_at,
         status_url=app.status_url,

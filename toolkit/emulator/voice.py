@@ -8,11 +8,20 @@ seeded mix.
 
 from __future__ import annotations
 
-import random
 from typing import TYPE_CHECKING, Any
 
 from . import errors as e
-from .calls import Call, Profile, Step, forward_leg_end, profile_for, session_id, talk_time
+from .calls import (
+    ROUTING_DESC,
+    Call,
+    Profile,
+    Step,
+    forward_leg_end,
+    outcome_of,
+    profile_for,
+    session_id,
+    talk_time,
+)
 from .model import HOST_NAME, App, utc, utc_digits
 from .params import Params
 
@@ -51,7 +60,7 @@ class VoiceRules:
 
     def _call(
         self, app: App, now: float, callee: str, display: str
-    ) -> tuple[str, random.Random, Profile, dict[str, Any]]:
+    ) -> tuple[str, Profile, dict[str, Any]]:
         b = self.backend
         profile = profile_for(b.next_outcome(None), b.rng)
         sid = session_id(b.rng, now, b.next_seq())
@@ -65,7 +74,7 @@ class VoiceRules:
             "callerNum": display,
             "calleeNum": callee,
         }
-        return sid, b.rng, profile, cdr
+        return sid, profile, cdr
 
     def click2call(self, app: App, p: Params, now: float) -> dict[str, Any]:
         display = self._display(app, p, "displayNbr")
@@ -83,11 +92,12 @@ class VoiceRules:
             raise e.PlatformError("1012012", "The application has no recording function.")
         party_type = p.flag("partyTypeRequiredInDisconnect")
         opts = self._common(app, p)
-        sid, rng, profile, cdr = self._call(app, now, a, display)  # type: ignore[arg-type]
+        rng = self.backend.rng
+        sid, profile, cdr = self._call(app, now, a, display)  # type: ignore[arg-type]
         # Leg A (the platform calls the caller) answers; the outcome applies to leg B.
         t = {"callout_a": 0.0, "alerting_a": 2.0, "answer_a": 5.0 + rng.random() * 3}
         t["callout"] = t["answer_a"] + 2.0
-        reach = profile.reach if profile.reach != "none" else "none"
+        reach = profile.reach
         end = t["callout"] + 1.0
         code = profile.code
         if reach in ("alerting", "answer"):
@@ -113,7 +123,7 @@ class VoiceRules:
         disconnect: dict[str, Any] = {
             **leg_a,
             "stateCode": code,
-            "stateDesc": profile.desc if code != 8010 else "The maximum call duration was reached.",
+            "stateDesc": ROUTING_DESC[8010] if code == 8010 else profile.desc,
         }
         if code == 0:
             disconnect["called"] = b_num
@@ -161,7 +171,7 @@ class VoiceRules:
             steps,
             cdr,
             code,
-            "answered" if code in (0, 8010) else profile.outcome,
+            outcome_of(code, profile),
             answer,
             end,
             status_url=opts["status_url"],
@@ -176,7 +186,8 @@ class VoiceRules:
         display = self._display(app, p, "displayNbr")
         callee = p.number("calleeNbr", required=True)
         opts = self._common(app, p)
-        sid, rng, profile, cdr = self._call(app, now, callee, display)  # type: ignore[arg-type]
+        rng = self.backend.rng
+        sid, profile, cdr = self._call(app, now, callee, display)  # type: ignore[arg-type]
         leg = {"caller": display, "called": callee}
         steps = [Step(0.0, "callout", leg)]
         t: dict[str, float] = {}
