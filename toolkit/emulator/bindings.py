@@ -57,6 +57,19 @@ class Store:
             elif binding.yb_expires_at is not None and binding.yb_expires_at <= now:
                 drop_yb(binding)
 
+    def owned(
+        self,
+        app: App,
+        mode: str,
+        sid: str | None,
+        missing: Callable[[], e.PlatformError] = e.not_found,
+    ) -> Binding:
+        """Binding ``sid`` if it is one of ``app``'s bindings in ``mode``; else ``missing()``."""
+        binding = self.by_id.get(sid) if sid else None
+        if binding is None or binding.app_key != app.app_key or binding.mode != mode:
+            raise missing()
+        return binding
+
     def of(self, app: App, mode: str) -> Iterable[Binding]:
         return (b for b in self.by_id.values() if b.app_key == app.app_key and b.mode == mode)
 
@@ -137,6 +150,19 @@ def _common(p: Params, out: dict[str, Any]) -> None:
         out["userData"] = p.user_data()
 
 
+def _bound_route(app: App, caller: str, called: str, b: Binding, **fields: Any) -> Route:
+    """A call routed through binding ``b``: the binding's recording flag and userData apply."""
+    return Route(
+        app,
+        caller,
+        called,
+        binding=b,
+        record=bool(b.setting("recordFlag")),
+        user_data=b.setting("userData"),
+        **fields,
+    )
+
+
 def _flag_text(value: Any) -> Any:
     return ("true" if value else "false") if isinstance(value, bool) else value
 
@@ -215,17 +241,11 @@ class AxbRules:
             "maxDuration": settings["maxDuration"],
         }
 
-    def _find(self, app: App, sid: str) -> Binding:
-        binding = self.store.by_id.get(sid)
-        if binding is None or binding.app_key != app.app_key or binding.mode != self.mode:
-            raise e.not_found()
-        return binding
-
     def unbind(self, app: App, p: Params, now: float) -> dict[str, Any]:
         sid = p.text("subscriptionId", max_len=64)
         relation = p.number("relationNum")
         if sid is not None:  # subscriptionId wins
-            self.store.remove(self._find(app, sid))
+            self.store.remove(self.store.owned(app, self.mode, sid))
         elif relation is not None:
             if relation not in app.numbers:
                 raise e.not_applied()
@@ -241,7 +261,8 @@ class AxbRules:
         return {}
 
     def modify(self, app: App, p: Params, now: float) -> dict[str, Any]:
-        binding = self._find(app, p.text("subscriptionId", required=True, max_len=64))  # type: ignore[arg-type]
+        sid = p.text("subscriptionId", required=True, max_len=64)
+        binding = self.store.owned(app, self.mode, sid)
         new_a = p.number("callerNum", user=True)
         new_b = p.number("calleeNum", user=True)
         changes: dict[str, Any] = {}
@@ -296,7 +317,7 @@ class AxbRules:
         except e.PlatformError:
             size = 50  # documented: absent or out of range means 50
         if sid is not None:
-            found = [self._find(app, sid)]
+            found = [self.store.owned(app, self.mode, sid)]
         elif relation is not None:
             if relation not in app.numbers:
                 raise e.not_applied()
@@ -330,17 +351,15 @@ class AxbRules:
         direction = 1 if caller == b.a else 0
         dest = b.b if direction == 1 else b.a
         allowed = b.setting("callDirection", 0)
-        route = Route(
+        route = _bound_route(
             app,
             caller,
             x,
-            binding=b,
+            b,
             dest=dest,
             display=x,
             direction=direction,
             max_duration=b.setting("maxDuration", 0) or 0,
-            record=bool(b.setting("recordFlag")),
-            user_data=b.setting("userData"),
             party_fixed_line=kind(caller) == "fixed",
         )
         # callDirection 1: only callerNum -> calleeNum; 2: only calleeNum -> callerNum.
@@ -406,20 +425,15 @@ class AxRules:
     def _locate(self, app: App, p: Params, *, unbind: bool = False) -> Binding:
         sid = p.text("subscriptionId", max_len=64)
         private = p.number("privateNum")
-        if sid is not None:
-            b = self.store.by_id.get(sid)
-        elif private is not None:
+        if sid is None:
+            if private is None:
+                raise e.invalid("subscriptionId", "or privateNum is required.")
             if private not in app.numbers:
                 if unbind:
                     raise e.PlatformError("1011004", "The number does not belong to the app.")
                 raise e.not_this_apps()
-            owner = self.owner.get(private)
-            b = self.store.by_id.get(owner) if owner else None
-        else:
-            raise e.invalid("subscriptionId", "or privateNum is required.")
-        if b is None or b.app_key != app.app_key or b.mode != self.mode:
-            raise e.not_found()
-        return b
+            sid = self.owner.get(private)
+        return self.store.owned(app, self.mode, sid)
 
     def unbind(self, app: App, p: Params, now: float) -> dict[str, Any]:
         # Current docs: origNum is "not parsed"; older ones pair it with privateNum. We ignore it.
@@ -498,21 +512,17 @@ class AxRules:
             return Route(app, caller, x, release=8014)
         b = self.store.by_id[sid]
         allowed = b.setting("callDirection", 0)
-        common = {
-            "binding": b,
-            "max_duration": b.setting("maxDuration", 0) or 0,
-            "record": bool(b.setting("recordFlag")),
-            "user_data": b.setting("userData"),
-        }
+        limit = b.setting("maxDuration", 0) or 0
         if caller == b.a:
-            route = Route(
+            route = _bound_route(
                 app,
                 caller,
                 x,
+                b,
                 direction=1,
                 display=x,
+                max_duration=limit,
                 party_fixed_line=kind(caller) == "fixed",
-                **common,
             )
             expired = b.temp_callee_expires_at is not None and b.temp_callee_expires_at <= now
             if allowed == 2:
@@ -525,7 +535,9 @@ class AxRules:
         # calleeNumDisplay "1" shows the real caller to A (carriers now require X: 8024 may
         # result on the live platform; we honour the setting).
         display = caller if b.setting("calleeNumDisplay") == "1" else x
-        route = Route(app, caller, x, dest=b.a, display=display, direction=0, **common)
+        route = _bound_route(
+            app, caller, x, b, dest=b.a, display=display, direction=0, max_duration=limit
+        )
         if allowed == 1:
             route.release = 8016
         return route

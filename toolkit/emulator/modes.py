@@ -6,7 +6,7 @@ from typing import Any
 
 from ..numbers import kind
 from . import errors as e
-from .bindings import DURATION_MAX, Store, _area, _flag_text, _owned, _pick
+from .bindings import DURATION_MAX, Store, _area, _bound_route, _flag_text, _owned, _pick
 from .model import App, Binding, Route, utc
 from .params import Params
 
@@ -153,16 +153,11 @@ class AxeRules:
         sid = p.text("subscriptionId", max_len=64)
         virtual = p.number("virtualNum")
         extension = p.text("extendNum", max_len=4)
-        if sid is not None:
-            b = self.store.by_id.get(sid)
-        elif virtual is not None and extension is not None:
-            found = self.ext.get((virtual, extension))
-            b = self.store.by_id.get(found) if found else None
-        else:
-            raise e.invalid("subscriptionId", "or virtualNum with extendNum is required.")
-        if b is None or b.app_key != app.app_key or b.mode != self.mode:
-            raise e.axe_not_found()
-        return b
+        if sid is None:
+            if virtual is None or extension is None:
+                raise e.invalid("subscriptionId", "or virtualNum with extendNum is required.")
+            sid = self.ext.get((virtual, extension))
+        return self.store.owned(app, self.mode, sid, e.axe_not_found)
 
     def unbind(self, app: App, p: Params, now: float) -> dict[str, Any]:
         self.store.remove(self._locate(app, p))
@@ -238,16 +233,8 @@ class AxeRules:
         mine = self.a_on_x.get((x, caller))
         if mine is not None:  # A dials X: call back the last party that reached A
             b = self.store.by_id[mine]
-            route = Route(
-                app,
-                caller,
-                x,
-                binding=b,
-                display=x,
-                direction=1,
-                record=bool(b.setting("recordFlag")),
-                user_data=b.setting("userData"),
-                party_fixed_line=kind(caller) == "fixed",
+            route = _bound_route(
+                app, caller, x, b, display=x, direction=1, party_fixed_line=kind(caller) == "fixed"
             )
             valid = b.callback_party and (
                 b.callback_expires_at is None or b.callback_expires_at > now
@@ -266,17 +253,8 @@ class AxeRules:
             return Route(app, caller, x, release=8022, extension=extension)
         b = self.store.by_id[sid]
         display = caller if b.setting("displayNumMode") == "1" else x
-        route = Route(
-            app,
-            caller,
-            x,
-            binding=b,
-            dest=b.a,
-            display=display,
-            direction=0,
-            extension=extension,
-            record=bool(b.setting("recordFlag")),
-            user_data=b.setting("userData"),
+        route = _bound_route(
+            app, caller, x, b, dest=b.a, display=display, direction=0, extension=extension
         )
         seconds = b.setting("callbackExpiredTime", 0) * self._unit(b.settings)
         b.callback_party = caller
@@ -364,7 +342,7 @@ class AxybRules:
             self.store.add(b)
             self.used[x.number] = b.subscription_id
             return {"subscriptionId": b.subscription_id, "relationNumber": x.number}
-        b = self._find(app, sid)
+        b = self.store.owned(app, self.mode, sid)
         if b.y is not None:
             raise e.already_bound()
         if number == b.a:
@@ -386,19 +364,13 @@ class AxybRules:
         b.modified = now
         return {"subscriptionId": b.subscription_id, "relationNumber": y.number}
 
-    def _find(self, app: App, sid: str) -> Binding:
-        b = self.store.by_id.get(sid)
-        if b is None or b.app_key != app.app_key or b.mode != self.mode:
-            raise e.not_found()
-        return b
-
     def unbind(self, app: App, p: Params, now: float) -> dict[str, Any]:
         self._check_app_key(app, p)
         sid = p.text("subscriptionId", max_len=64)
         y = p.number("yNum")
         bnum = p.number("bNum")
         if sid is not None:
-            self.store.remove(self._find(app, sid))
+            self.store.remove(self.store.owned(app, self.mode, sid))
             return {}
         if y is None and bnum is None:
             raise e.invalid("subscriptionId", "or yNum or bNum is required.")
@@ -432,7 +404,7 @@ class AxybRules:
         sid = p.text("subscriptionId", max_len=64)
         x = p.number("relationNum")
         if sid is not None:
-            found = [self._find(app, sid)]
+            found = [self.store.owned(app, self.mode, sid)]
         elif x is not None:
             found = [b for b in self.store.of(app, self.mode) if x in (b.x, b.y)]
         else:
@@ -447,33 +419,34 @@ class AxybRules:
             return Route(app, caller, called, release=8030)
         b = self.store.by_id[sid]
         allowed = b.setting("callDirection", 0)
-        common = {
-            "binding": b,
-            "record": bool(b.setting("recordFlag")),
-            "user_data": b.setting("userData"),
-            "party_fixed_line": kind(caller) == "fixed",
-        }
+        fixed = kind(caller) == "fixed"
         if called == b.x:
             if caller == b.a:
-                return Route(app, caller, called, release=8032, **common)
+                return _bound_route(app, caller, called, b, release=8032, party_fixed_line=fixed)
             if b.b is None:
                 # No YB step yet: the platform allocates Y during the call (8031 if none is free).
                 y = _pick(app, None, "1", lambda n: n.number not in self.used)
                 if y is None:
-                    return Route(app, caller, called, release=8031, **common)
+                    return _bound_route(
+                        app, caller, called, b, release=8031, party_fixed_line=fixed
+                    )
                 b.y, b.b = y.number, caller
                 self.used[y.number] = b.subscription_id
             if caller != b.b:
-                return Route(app, caller, called, release=8030, **common)
-            route = Route(app, caller, called, dest=b.a, display=b.y, direction=0, **common)
+                return _bound_route(app, caller, called, b, release=8030, party_fixed_line=fixed)
+            route = _bound_route(
+                app, caller, called, b, dest=b.a, display=b.y, direction=0, party_fixed_line=fixed
+            )
             if allowed == 1:  # 1: A->B via Y only
                 route.release = 8016
             return route
         if caller == b.b:
-            return Route(app, caller, called, release=8032, **common)
+            return _bound_route(app, caller, called, b, release=8032, party_fixed_line=fixed)
         if caller != b.a or b.b is None:
-            return Route(app, caller, called, release=8030, **common)
-        route = Route(app, caller, called, dest=b.b, display=b.x, direction=1, **common)
+            return _bound_route(app, caller, called, b, release=8030, party_fixed_line=fixed)
+        route = _bound_route(
+            app, caller, called, b, dest=b.b, display=b.x, direction=1, party_fixed_line=fixed
+        )
         if allowed == 2:  # 2: B->A via X only
             route.release = 8016
         return route
