@@ -205,7 +205,7 @@ class Deliverer:
         """A synchronous Block-mode push: the parsed JSON reply, or None on any failure."""
         sid = body.get("statusInfo", {}).get("sessionId")
         job = _Push(app, kind, url, body, (), [sid] if sid else [], 0)
-        response = self._send(job)
+        response, _ = self._send(job)
         if response is None or response.status_code != 200:
             return None
         try:
@@ -313,8 +313,7 @@ class Deliverer:
             if job is None:
                 return
             try:
-                response = self._send(job)
-                ok = response is not None and _acknowledged(response)
+                _, ok = self._send(job)
                 if not ok and job.attempt <= len(job.schedule):
                     delay = job.schedule[job.attempt - 1] * 60 * self.time_scale
                     job.attempt += 1
@@ -349,7 +348,9 @@ class Deliverer:
             session = self._local.session = requests.Session()
         return session
 
-    def _send(self, job: _Push) -> requests.Response | None:
+    def _send(self, job: _Push) -> tuple[requests.Response | None, bool]:
+        """One attempt, recorded in the log: the response (None on a network error) and
+        whether the customer acknowledged it."""
         data = json.dumps(job.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {**_HEADERS, **sign_headers(job.app.app_key, job.app.app_secret, self.scheme)}  # type: ignore[arg-type]
         status: int | None = None
@@ -382,7 +383,7 @@ class Deliverer:
                 job.body,
             )
         )
-        return response
+        return response, ok
 
     def attempts(
         self, *, kind: str | None = None, session_id: str | None = None, with_body: bool = False
