@@ -193,7 +193,7 @@ class Backend:
             if app.mode != mode:
                 raise e.wrong_mode()
             now = self.clock()
-            self.store.sweep(now, self.axyb.drop_yb)
+            self.store.sweep(now)
             out = getattr(getattr(self, rules), method)(app, params, now)
         return {"resultcode": "0", "resultdesc": "Success", **out}
 
@@ -280,7 +280,7 @@ class Backend:
             sid = session_id(self.rng, now, seq)
         route = self._x_route(app, caller, called, sid, now) if app.mode == "x" else None
         with self.lock:
-            self.store.sweep(now, self.axyb.drop_yb)
+            self.store.sweep(now)
             if route is None:
                 route = self._route(app, caller, called, extension, now)
             if route.release is None and route.party_fixed_line:
@@ -400,7 +400,7 @@ class Backend:
     def bindings(self, app_key: str | None = None) -> list[dict[str, Any]]:
         """Every live binding, as its mode's query API shows it, plus ``mode``/``appKey``."""
         with self.lock:
-            self.store.sweep(self.clock(), self.axyb.drop_yb)
+            self.store.sweep(self.clock())
             rules = {"axb": self.axb, "ax": self.ax, "axe": self.axe, "axyb": self.axyb}
             return [
                 {"mode": b.mode, "appKey": b.app_key, **rules[b.mode].item(b)}

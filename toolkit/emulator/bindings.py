@@ -29,6 +29,8 @@ class Store:
         self.new_id = new_id
         self._expiry: list[tuple[float, str]] = []
         self.on_remove: list[Callable[[Binding], None]] = []
+        # Ends an AXYB binding's YB leg only; set by the AXYB rules, which own that leg.
+        self.on_yb_expiry: Callable[[Binding], None] = lambda binding: None
 
     def add(self, binding: Binding) -> None:
         self.by_id[binding.subscription_id] = binding
@@ -45,7 +47,7 @@ class Store:
             for hook in self.on_remove:
                 hook(binding)
 
-    def sweep(self, now: float, drop_yb: Callable[[Binding], None]) -> None:
+    def sweep(self, now: float) -> None:
         """Remove bindings (or AXYB YB legs) whose lifetime ended at or before ``now``."""
         while self._expiry and self._expiry[0][0] <= now:
             _, sid = heapq.heappop(self._expiry)
@@ -55,7 +57,7 @@ class Store:
             if binding.expires_at is not None and binding.expires_at <= now:
                 self.remove(binding)
             elif binding.yb_expires_at is not None and binding.yb_expires_at <= now:
-                drop_yb(binding)
+                self.on_yb_expiry(binding)
 
     def owned(
         self,

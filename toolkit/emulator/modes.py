@@ -279,6 +279,7 @@ class AxybRules:
         self.store = store
         self.used: dict[str, str] = {}
         store.on_remove.append(self._forget)
+        store.on_yb_expiry = self.drop_yb
 
     def _forget(self, b: Binding) -> None:
         if b.mode == self.mode:
