@@ -375,6 +375,21 @@ def test_axyb_two_steps_and_yb_only_unbind(backend: Backend) -> None:
     )
 
 
+def test_axyb_yb_leg_expires_before_the_binding(backend: Backend, clock: ManualClock) -> None:
+    app = backend.add_app("axyb")
+    ax = op(backend, app, "axyb.bind", origNum=A, duration=3600)
+    sid = ax["subscriptionId"]
+    y = op(backend, app, "axyb.bind", subscriptionId=sid, origNum=B, ybDuration=600)
+    clock.advance(600)  # the YB leg ends: Y is free again, A-X stays
+    item = op(backend, app, "axyb.query", subscriptionId=sid)["xyRelationNumList"][0]
+    assert (item["numX"], item["numY"], item["numB"]) == (ax["relationNumber"], "", "")
+    assert refused(backend, app, "axyb.query", relationNum=y["relationNumber"]).resultcode == (
+        "1012007"
+    )
+    clock.advance(3000)  # then the whole binding
+    assert refused(backend, app, "axyb.query", subscriptionId=sid).resultcode == "1012007"
+
+
 def test_axyb_duration_rules_and_app_key(backend: Backend) -> None:
     app = backend.add_app("axyb")
     assert refused(backend, app, "axyb.bind", origNum=A, duration=30).resultcode == "1010002"
