@@ -155,14 +155,8 @@ class Emulator:
         """A :class:`toolkit.voice.VoiceClient`; a VoiceCall app is created on first use."""
         from ..voice import VoiceClient
 
-        if app is None:
-            if self.default_app.mode == "voice":
-                self._voice_app = self.default_app
-            if self._voice_app is None:
-                d = self.default_app
-                self._voice_app = self.add_app("voice", status_url=d.status_url, fee_url=d.fee_url)
-            app = self._voice_app
-        return VoiceClient(self.settings(app, auth_scheme=auth_scheme), session=self.session())
+        chosen = self.voice_app if app is None else app
+        return VoiceClient(self.settings(chosen, auth_scheme=auth_scheme), session=self.session())
 
     def add_app(self, mode: str, **options: Any) -> App:
         """Another app (own mode, key, secret, numbers, push URLs), e.g. to show every mode."""
@@ -170,10 +164,16 @@ class Emulator:
 
     @property
     def voice_app(self) -> App:
-        """The VoiceCall app used by :meth:`voice_client` (created on first use)."""
+        """The VoiceCall app :meth:`voice_client` uses by default: the default app in voice
+        mode, else one created on first use with the default app's push URLs."""
         if self._voice_app is None:
-            self.voice_client()
-        return self._voice_app  # type: ignore[return-value]
+            d = self.default_app
+            self._voice_app = (
+                d
+                if d.mode == "voice"
+                else self.add_app("voice", status_url=d.status_url, fee_url=d.fee_url)
+            )
+        return self._voice_app
 
     # ---- traffic -----------------------------------------------------------------------------
 
