@@ -223,13 +223,7 @@ class EmulatorApp:
         if key == ("GET", "/bindings"):
             return Reply.json(200, {"bindings": backend.bindings(q.get("app_key"))})
         if key == ("GET", "/calls"):
-            with backend.lock:
-                calls = [
-                    c.summary()
-                    for c in backend.calls.values()
-                    if q.get("app_key") in (None, c.app_key)
-                ]
-            return Reply.json(200, {"calls": calls})
+            return Reply.json(200, {"calls": backend.call_summaries(q.get("app_key"))})
         if key == ("GET", "/deliveries"):
             rows = emu.deliverer.attempts(
                 kind=q.get("kind"),

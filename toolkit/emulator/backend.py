@@ -408,6 +408,11 @@ class Backend:
                 if app_key in (None, b.app_key)
             ]
 
+    def call_summaries(self, app_key: str | None = None) -> list[dict[str, Any]]:
+        """Every call placed so far (all apps unless one is named), as the control API lists it."""
+        with self.lock:
+            return [c.summary() for c in self.calls.values() if app_key in (None, c.app_key)]
+
     def reset(self) -> None:
         """Forget bindings, calls, recordings and number statuses; apps and keys stay."""
         with self.lock:

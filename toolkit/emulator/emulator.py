@@ -239,8 +239,8 @@ class Emulator:
         return self.backend.bindings(None if app is None else self._app(app).app_key)
 
     def calls(self) -> list[dict[str, Any]]:
-        with self.backend.lock:
-            return [c.summary() for c in self.backend.calls.values()]
+        """Every call placed so far: session id, outcome, release code, parties, start time."""
+        return self.backend.call_summaries()
 
     def cdr(self, session_id: str) -> dict[str, Any]:
         """The CDR (FeeInfo) of one call, as it is (or will be) pushed."""
