@@ -22,7 +22,7 @@ from . import errors as e
 from .bindings import AxbRules, AxRules, Store
 from .calls import Call, build_call, profile_for, session_id, stop
 from .messaging import Messaging
-from .model import AREAS, MODES, App, Route, XNumber, utc
+from .model import AREAS, MODES, STATUS_NORMAL, App, Route, XNumber, utc
 from .modes import AxeRules, AxybRules
 from .params import Params, is_global
 from .voice import VoiceRules
@@ -424,7 +424,7 @@ class Backend:
             self.scripted.clear()
             for app in self.apps.values():
                 for number in app.numbers.values():
-                    number.status, number.cause = "5", None
+                    number.status, number.cause = STATUS_NORMAL, None
 
 
 def apply_block_reply(route: Route, reply: Any) -> Route:

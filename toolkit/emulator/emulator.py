@@ -16,6 +16,7 @@ from .backend import Backend, Clock
 from .calls import Call
 from .delivery import Deliverer
 from .model import App
+from .params import Params
 from .server import WSGIServer
 
 IN_PROCESS_URL = "http://emulator.invalid"
@@ -220,8 +221,6 @@ class Emulator:
 
     def stop_call(self, session_id: str) -> None:
         """End a live call, as the stop-call API does."""
-        from .params import Params
-
         call = self.backend.calls.get(session_id)
         key = call.app_key if call else self.app_key
         self.backend.stop_call(key, Params({"sessionId": session_id, "signal": "call_stop"}))
