@@ -9,7 +9,8 @@
 Layout: ``backend`` (state and rules, no HTTP; per-mode rules in ``bindings`` and ``modes``),
 ``calls`` (events and CDRs), ``voice`` (VoiceCall scenarios), ``messaging`` (SMS, number status),
 ``delivery`` (signed pushes, retries, batching), ``app`` (WSGI routes), ``adapter`` (in-process
-requests transport), ``server`` (threaded HTTP server and CLI), ``emulator`` (the facade).
+requests transport), ``server`` (threaded HTTP server and CLI), ``wsgi`` (the environ and
+WSGI call both share), ``emulator`` (the facade).
 """
 
 from __future__ import annotations

@@ -15,9 +15,10 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from ..numbers import mask
+from .wsgi import call, make_environ
 
 IDLE_TIMEOUT = 30.0  # seconds an idle keep-alive connection is kept
 
@@ -58,43 +59,23 @@ class _Handler(BaseHTTPRequestHandler):
             length = 0
         body = _Limited(self.rfile, length)
         host, port = self.server.server_address[:2]
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": self.command,
-            "SCRIPT_NAME": "",
-            "PATH_INFO": unquote(url.path),
-            "QUERY_STRING": url.query,
-            "SERVER_NAME": str(host),
-            "SERVER_PORT": str(port),
-            "SERVER_PROTOCOL": self.request_version,
-            "REMOTE_ADDR": self.client_address[0],
-            "CONTENT_LENGTH": length_text,
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": body,
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
-        if self.headers.get("Content-Type"):
-            environ["CONTENT_TYPE"] = self.headers["Content-Type"]
-        for name, value in self.headers.items():
-            key = name.upper().replace("-", "_")
-            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                environ["HTTP_" + key] = value
-        state: dict[str, Any] = {}
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
-            state["status"], state["headers"] = status, headers
-            return lambda data: None
-
-        chunks = self.server.app(environ, start_response)
-        payload = b"".join(chunks)
-        code, _, reason = state["status"].partition(" ")
+        environ = make_environ(
+            self.command,
+            url.path,
+            url.query,
+            self.headers.items(),
+            body,
+            length_text,
+            server_name=str(host),
+            server_port=str(port),
+            protocol=self.request_version,
+            REMOTE_ADDR=self.client_address[0],
+        )
+        code, reason, headers, payload = call(self.server.app, environ)
         if body.remaining:  # unread body (e.g. refused as too large): the stream is out of sync
             self.close_connection = True
-        self.send_response(int(code), reason)
-        for name, value in state["headers"]:
+        self.send_response(code, reason)
+        for name, value in headers:
             if name.lower() != "content-length":
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
