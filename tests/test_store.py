@@ -247,3 +247,22 @@ def test_rows_last_and_limit(store: Store) -> None:
     assert [r["icid"][-1] for r in store.cdrs(limit=2)] == ["0", "1"]
     with pytest.raises(ValueError):
         store.rows("nope")  # type: ignore[arg-type]
+
+
+def test_changes_reads_every_table_from_one_snapshot(store: Store, monkeypatch) -> None:
+    # A commit that lands between reading "cdrs" and reading "events" must not move a reader's
+    # cursor past a CDR it never saw (the tail and the receiver's callbacks both rely on this).
+    read_rows = Store.rows
+
+    def rows_then_commit(self, table, since=0, limit=None, *, last=None):
+        found = read_rows(self, table, since, limit, last=last)
+        if table == "cdrs" and not self.count("events"):
+            self.add(fee_body(fee_info(1)))  # seq 1: a CDR
+            self.add(event_body("answer"))  # seq 2: an event
+        return found
+
+    monkeypatch.setattr(Store, "rows", rows_then_commit)
+    first = store.changes(0, tables=("cdrs", "events"))
+    cursor = max((row["seq"] for _, row in first), default=0)
+    second = store.changes(cursor, tables=("cdrs", "events"))
+    assert [table for table, _ in first + second] == ["cdrs", "events"]

@@ -35,7 +35,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, Literal
@@ -482,12 +482,35 @@ class Store:
     def changes(
         self, since: int = 0, limit: int = 1000, tables: Iterable[Table] = TABLES
     ) -> list[tuple[str, dict[str, Any]]]:
-        """New rows of several tables, merged in ``seq`` order: ``[(table, row), ...]``."""
+        """New rows of several tables, merged in ``seq`` order: ``[(table, row), ...]``.
+
+        The tables are read in one read transaction, so they show the same moment: otherwise a
+        commit between two reads could put an event after a CDR that was never returned, and a
+        cursor taken from the result would skip that CDR for good.
+        """
         merged: list[tuple[str, dict[str, Any]]] = []
-        for table in tables:
-            merged += [(table, r) for r in self.rows(table, since, limit)]
+        with self._snapshot():
+            for table in tables:
+                merged += [(table, r) for r in self.rows(table, since, limit)]
         merged.sort(key=lambda item: item[1]["seq"])
         return merged[:limit]
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Reads on this thread inside the block see one consistent state of the store."""
+        conn = self._reader()
+        if conn.in_transaction:  # already inside a snapshot
+            yield
+            return
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"store unavailable: {exc}") from exc
+        try:
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
 
     def count(self, table: Table = "cdrs") -> int:
         """How many rows ``table`` holds."""
