@@ -406,3 +406,18 @@ def test_reset_keeps_apps(backend: Backend) -> None:
     op(backend, app, "axb.bind", callerNum=A, calleeNum=B)
     backend.reset()
     assert backend.bindings() == [] and backend.apps[app.app_key] is app
+
+
+def test_axb_bindings_spread_over_the_pool() -> None:
+    from toolkit.emulator import Emulator
+
+    emu = Emulator("axb", numbers=4, seed=1)
+    client = emu.client()
+    xs = [
+        client.axb.bind(f"+8613800000{i:03d}", f"+8613900000{i:03d}").relation_num
+        for i in range(8)
+    ]
+    assert sorted(xs.count(x) for x in set(xs)) == [2, 2, 2, 2]
+    # naming X still puts the pair on that X, however loaded it is
+    named = client.axb.bind("+8613700000001", "+8613600000001", relation_num=xs[0])
+    assert named.relation_num == xs[0]

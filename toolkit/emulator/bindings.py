@@ -97,23 +97,33 @@ def _pick(
     match_mode: str,
     ok: Callable[[XNumber], bool],
     anchor: str | None = None,
+    load: Callable[[XNumber], int] | None = None,
 ) -> XNumber | None:
     """Choose a free X: same city first (``areaCode``, else the A number's city when it is a fixed
     line); with ``areaMatchMode`` ``"1"`` fall back to other cities.
 
     A mobile number's home city is not knowable offline, so without ``areaCode`` a mobile A may
-    get an X of any city (the platform would use its number database).
+    get an X of any city (the platform would use its number database). With ``load`` the least
+    loaded fitting X wins (pool order breaks ties); how the platform spreads bindings over a pool
+    is not documented, and spreading them is what keeps one X from carrying all the traffic.
     """
     if area is None and anchor is not None and kind(anchor) == "fixed":
         national = anchor[3:]
         area = national[:2] if national[:2] in ("10",) or national[0] == "2" else national[:3]
     pool = [n for n in app.numbers.values() if n.bindable]
+
+    def best(candidates: list[XNumber]) -> XNumber | None:
+        fitting = [n for n in candidates if ok(n)]
+        if not fitting:
+            return None
+        return min(fitting, key=load) if load is not None else fitting[0]
+
     if area is None:
-        return next((n for n in pool if ok(n)), None)
-    same = next((n for n in pool if same_area(n.area_code, area) and ok(n)), None)
+        return best(pool)
+    same = best([n for n in pool if same_area(n.area_code, area)])
     if same is not None or match_mode != "1":
         return same
-    return next((n for n in pool if ok(n)), None)
+    return best(pool)
 
 
 def _owned(app: App, number: str, code: Callable[[], e.PlatformError]) -> XNumber:
@@ -216,7 +226,14 @@ class AxbRules:
             if len(self.on_x.get(x.number, ())) >= self.max_pairs:
                 raise e.no_free_number()
         else:
-            picked = _pick(app, area, match_mode or "0", lambda n: self._free(n.number, a, b), a)
+            picked = _pick(
+                app,
+                area,
+                match_mode or "0",
+                lambda n: self._free(n.number, a, b),
+                a,
+                load=lambda n: len(self.on_x.get(n.number, ())),
+            )
             if picked is None:
                 raise e.no_free_number()
             x = picked
