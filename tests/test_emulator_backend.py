@@ -414,10 +414,40 @@ def test_axb_bindings_spread_over_the_pool() -> None:
     emu = Emulator("axb", numbers=4, seed=1)
     client = emu.client()
     xs = [
-        client.axb.bind(f"+8613800000{i:03d}", f"+8613900000{i:03d}").relation_num
-        for i in range(8)
+        client.axb.bind(f"+8613800000{i:03d}", f"+8613900000{i:03d}").relation_num for i in range(8)
     ]
     assert sorted(xs.count(x) for x in set(xs)) == [2, 2, 2, 2]
     # naming X still puts the pair on that X, however loaded it is
     named = client.axb.bind("+8613700000001", "+8613600000001", relation_num=xs[0])
     assert named.relation_num == xs[0]
+
+
+def test_axyb_pre_voice_y_is_checked_like_pre_voice_x(backend: Backend) -> None:
+    app = backend.add_app("axyb")
+    ax = op(backend, app, "axyb.bind", origNum=A, areaCode="0755", preVoiceX="x.wav")
+    bad = refused(
+        backend, app, "axyb.bind", subscriptionId=ax["subscriptionId"], origNum=B, preVoiceY=42
+    )
+    assert bad.resultcode == "1010002" and "preVoiceY" in bad.resultdesc
+    op(backend, app, "axyb.bind", subscriptionId=ax["subscriptionId"], origNum=B, preVoiceY="y.wav")
+    item = op(backend, app, "axyb.query", subscriptionId=ax["subscriptionId"])
+    assert item["xyRelationNumList"][0]["preVoiceY"] == "y.wav"
+
+
+def test_a_refused_modify_changes_nothing(backend: Backend) -> None:
+    app = backend.add_app("axb")
+    bound = op(backend, app, "axb.bind", callerNum=A, calleeNum=B)
+    sid = bound["subscriptionId"]
+    before = op(backend, app, "axb.query", subscriptionId=sid)["relationNumList"]
+    bad = refused(backend, app, "axb.modify", subscriptionId=sid, callerNum=C, duration=-5)
+    assert bad.resultcode == "1010002" and "duration" in bad.resultdesc
+    assert op(backend, app, "axb.query", subscriptionId=sid)["relationNumList"] == before
+    # and the number the refused call named is still free on that X
+    op(
+        backend,
+        app,
+        "axb.bind",
+        callerNum=C,
+        calleeNum="+8613700000009",
+        relationNum=bound["relationNum"],
+    )

@@ -286,22 +286,23 @@ class AxbRules:
         new_b = p.number("calleeNum", user=True)
         changes: dict[str, Any] = {}
         _common(p, changes)
+        if p.has("duration"):
+            changes["duration"] = p.integer("duration", 0, DURATION_MAX, 0)
         for old, new in ((binding.a, new_a), (binding.b, new_b)):
             if new is not None and new != old and (binding.x, new) in self.user_on_x:
                 raise e.already_bound()
         if (new_a or binding.a) == (new_b or binding.b):
             raise e.invalid("calleeNum", "must differ from callerNum.")
+        # Every check is done: only now is the binding changed, so a refusal changes nothing.
         for attr, new in (("a", new_a), ("b", new_b)):
             old = getattr(binding, attr)
             if new is not None and new != old:
                 del self.user_on_x[(binding.x, old)]
                 self.user_on_x[(binding.x, new)] = binding.subscription_id
                 setattr(binding, attr, new)
-        if p.has("duration"):
+        if "duration" in changes:
             # A new duration restarts the lifetime from the modify time (spec §4.3).
-            duration = p.integer("duration", 0, DURATION_MAX, 0)
-            changes["duration"] = duration
-            binding.expires_at = _expiry(now, duration)
+            binding.expires_at = _expiry(now, changes["duration"])
             self.store.watch(binding)
         binding.settings.update(changes)
         binding.modified = now

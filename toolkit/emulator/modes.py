@@ -266,6 +266,12 @@ class AxeRules:
         self.a_on_x.clear()
 
 
+def _pre_voice(p: Params, name: str) -> Any:
+    """AXYB ``preVoiceX``/``preVoiceY``: a tone file name, or an object of them (the spec does
+    not say which; unconfirmed, so both are accepted and echoed as sent)."""
+    return p.data[name] if isinstance(p.data[name], dict) else p.tone(name)
+
+
 class AxybRules:
     """AXYB: A↔X and B↔Y. B dials X to reach A; A dials Y to reach B.
 
@@ -319,11 +325,10 @@ class AxybRules:
             }
             if p.has("callDirection"):
                 settings["callDirection"] = int(p.choice("callDirection", ("0", "1", "2")))  # type: ignore[arg-type]
-            for name in ("recordHintTone", "preVoiceX"):
-                if p.has(name):
-                    settings[name] = (
-                        p.data[name] if isinstance(p.data[name], dict) else p.tone(name)
-                    )
+            if p.has("recordHintTone"):
+                settings["recordHintTone"] = p.tone("recordHintTone")
+            if p.has("preVoiceX"):
+                settings["preVoiceX"] = _pre_voice(p, "preVoiceX")
             if "userData" in p.data:
                 settings["userData"] = p.user_data()
             x = _pick(app, area, match_mode, lambda n: n.number not in self.used, number)
@@ -352,14 +357,16 @@ class AxybRules:
         life = b.settings.get("duration", 0)
         if life and (yb == 0 or yb > life):
             yb = life  # 0 = as long as AX; longer than AX is capped (spec §7)
+        pre_voice_y = _pre_voice(p, "preVoiceY") if p.has("preVoiceY") else None
         y = _pick(app, area, match_mode, lambda n: n.number not in self.used, number)
         if y is None:
             raise e.no_free_number()
+        # Every check is done: only now is the binding changed, so a refusal changes nothing.
         b.y, b.b = y.number, number
         b.yb_expires_at = now + yb if yb else None
         b.settings["ybDuration"] = yb
-        if p.has("preVoiceY"):
-            b.settings["preVoiceY"] = p.data["preVoiceY"]
+        if pre_voice_y is not None:
+            b.settings["preVoiceY"] = pre_voice_y
         self.used[y.number] = b.subscription_id
         self.store.watch(b)
         b.modified = now
