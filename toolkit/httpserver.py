@@ -164,17 +164,7 @@ class _Refused(Exception):
 
 
 class _Request:
-    __slots__ = (
-        "body",
-        "chunked",
-        "continue_",
-        "headers",
-        "keep",
-        "length",
-        "method",
-        "target",
-        "version",
-    )
+    """The parsed head of one request (``head`` without its blank line), checked for framing."""
 
     def __init__(self, head: bytes, max_body: int) -> None:
         lines = head.split(b"\n")
@@ -214,12 +204,13 @@ class _Request:
         text = values.pop() if values else "0"
         if not text.isascii() or not text.isdigit():
             raise _Refused(400, "length", "bad Content-Length")
-        digits = text.lstrip("0")
-        if len(digits) > 18 or int(digits or 0) > max_body:
+        digits = text.lstrip("0") or "0"
+        if len(digits) > 18 or int(digits) > max_body:
+            size = digits if len(digits) <= 18 else "over 10**18"  # the reason stays one short line
             raise _Refused(
-                413, "too-large", f"body of {text} bytes is over the {max_body}-byte cap"
+                413, "too-large", f"body of {size} bytes is over the {max_body}-byte cap"
             )
-        self.length = int(digits or 0)
+        self.length = int(digits)
 
     @property
     def length_text(self) -> str:
