@@ -669,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _summary(path: str) -> str:
     try:
-        with Store(path) as store:
+        with Store(path, readonly=True) as store:
             return ", ".join(f"{n} {t}" for t, n in store.counts().items())
     except StoreError:
         return "an unreadable store"

@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no store at {args.db!r} (start a receiver with --db {args.db})", file=sys.stderr)
         return 1
     try:
-        with Store(args.db) as store:
+        # Read-only: the tail never writes, so it also reads a store on a read-only mount.
+        with Store(args.db, readonly=True) as store:
             rows = store.cdrs(last=args.lines)
             for row in rows:
                 print(format_cdr(row, raw_numbers=args.raw_numbers), flush=True)
