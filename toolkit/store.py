@@ -416,7 +416,7 @@ class Store:
     on: one that fails SQLite's integrity check (``check_seconds`` bounds the time spent on it,
     ``None`` checks the whole file however long it takes), a foreign database whose tables lack
     our columns, or a file that cannot be written. ``readonly=True`` opens an existing store for
-    reading only (the tail does): nothing is created or written, and no integrity check runs
+    reading only (the tail does): the database file is never written and no integrity check runs
     (a damaged page then surfaces as a :class:`StoreError` from the read that meets it).
     """
 
@@ -477,12 +477,13 @@ class Store:
             raise StoreError(f"cannot open store at {self.path}: {_one_line(exc)}") from exc
 
     def _open_readonly(self) -> None:
-        """Open for reading only: no file is created and nothing is ever written.
+        """Open for reading only, through a ``mode=ro`` URI: the database is never written.
 
-        SQLite reads a WAL database through its ``-shm`` index, which a read-only directory (or
-        mount) may not let it create; when no writer has left a WAL behind, the file cannot be
-        changing under us and is read as immutable instead. (A writer that starts later, on
-        another mount, is then not seen.)
+        SQLite reads a WAL database through its ``-wal``/``-shm`` files, which it creates (and a
+        read-only reader leaves behind, empty) where the directory allows. A read-only directory
+        or mount does not: then, if no writer has left a WAL behind, the file cannot be changing
+        and is read as immutable instead. (A writer that starts later, through another mount, is
+        then not seen.)
         """
         if not os.path.isfile(self.path):
             raise StoreError(f"cannot open store at {self.path}: no such file")
