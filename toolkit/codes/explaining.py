@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .decode import CodeInfo, decode
+from .decoding import CodeInfo, decode
 from .outcomes import OUTCOME_LABELS
 from .rules import combine, verdict
 
