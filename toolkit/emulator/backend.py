@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from . import errors as e
-from .bindings import AxbRules, AxRules, Store
+from .bindings import AxbRules, AxRules, BindingStore
 from .calls import Call, build_call, profile_for, session_id, stop
 from .messaging import Messaging
 from .model import AREAS, MODES, STATUS_NORMAL, App, Route, XNumber, utc
@@ -95,7 +95,7 @@ class Backend:
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.apps: dict[str, App] = {}
-        self.store = Store(self._new_id)
+        self.store = BindingStore(self._new_id)
         self.axb, self.ax = AxbRules(self.store), AxRules(self.store)
         self.axe, self.axyb = AxeRules(self.store), AxybRules(self.store)
         self.voice = VoiceRules(self)
