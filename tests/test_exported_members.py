@@ -12,12 +12,12 @@ import pytest
 import toolkit
 
 EXPECTED = {
-    "AlreadyBoundError", "ApiError", "AuthError", "ConfigError", "Emulator", "InvalidNumberError",
-    "NoFreeNumberError", "NotFoundError", "PrivateNumberClient", "Receiver", "Record",
-    "ResponseError", "Segment", "Settings", "Store", "ThrottledError", "ToolkitError",
-    "TransportError", "UsernameTokenAuth", "ValidationError", "VoiceClient", "cdr_frame",
-    "classify", "decode", "explain", "follow", "mask", "normalize", "parse_push", "sign_headers",
-    "verify",
+    "AlreadyBoundError", "ApiError", "AuthError", "ConfigError", "Emulator", "EmulatorError",
+    "InvalidNumberError", "NoFreeNumberError", "NotFoundError", "PlatformError",
+    "PrivateNumberClient", "PushFormatError", "Receiver", "Record", "ResponseError", "Segment",
+    "Settings", "Store", "StoreError", "ThrottledError", "ToolkitError", "TransportError",
+    "UsernameTokenAuth", "ValidationError", "VoiceClient", "cdr_frame", "classify", "decode",
+    "explain", "follow", "mask", "normalize", "parse_push", "sign_headers", "verify",
 }  # fmt: skip
 
 
