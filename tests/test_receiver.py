@@ -28,9 +28,10 @@ from test_events import (
 )
 
 from toolkit import events as ev
+from toolkit import xmode
 from toolkit.auth import format_created, sign_headers
 from toolkit.errors import ValidationError
-from toolkit.receiver import Receiver, close, connect, discard_sms, make_app, route_sms
+from toolkit.receiver import Receiver, make_app
 from toolkit.store import Store
 
 KEY, SECRET = "AbCdEf0123456789", "s3cr3t-app-secret"
@@ -304,7 +305,7 @@ def block_callin() -> dict[str, Any]:
     return event_body("callin", notifyMode="Block", subscriptionId=None, called="+8617000000003")
 
 
-def test_block_callin_default_is_a_safe_close(rx: Receiver) -> None:
+def test_block_callin_default_is_a_safe_release(rx: Receiver) -> None:
     status, payload, _ = post(rx.wsgi_app, block_callin(), path="/status")
     assert status == 200 and json.loads(payload) == {"operation": "close"}
     assert rx.store.events()[0]["notify_mode"] == "Block"
@@ -315,7 +316,7 @@ def test_block_callin_is_routed_by_the_router(tmp_path) -> None:
 
     def router(push: Any) -> dict[str, Any]:
         seen.append(push)
-        return connect(CALLEE, display="+8617000000003", max_duration=60, user_data="t1")
+        return xmode.connect(CALLEE, display="+8617000000003", max_duration=60, user_data="t1")
 
     with Receiver(tmp_path / "x.db", x_router=router) as rx:
         status, payload, _ = post(rx.wsgi_app, block_callin())
@@ -335,19 +336,19 @@ def test_block_callin_is_routed_by_the_router(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("router", [lambda p: 1 / 0, lambda p: "connect please", lambda p: None])
-def test_a_failing_router_falls_back_to_close(tmp_path, router) -> None:
+def test_a_failing_router_falls_back_to_release(tmp_path, router) -> None:
     with Receiver(tmp_path / "x.db", x_router=router) as rx:
         status, payload, _ = post(rx.wsgi_app, block_callin())
         assert (status, json.loads(payload)) == (200, {"operation": "close"})
         status, payload, _ = post(rx.wsgi_app, sms_body("Block"))
-        assert json.loads(payload) == discard_sms()
+        assert json.loads(payload) == xmode.discard_sms()
 
 
 def test_sms_block_is_routed(tmp_path) -> None:
     def router(push: Any) -> dict[str, Any]:
         if isinstance(push, ev.SmsBlock):
-            return route_sms(CALLEE, push.calling, user_data="s1")
-        return close()
+            return xmode.route_sms(CALLEE, push.calling, user_data="s1")
+        return xmode.release()
 
     with Receiver(tmp_path / "x.db", x_router=router) as rx:
         _status, payload, _ = post(rx.wsgi_app, sms_body("Block"))
@@ -363,15 +364,15 @@ def test_sms_block_is_routed(tmp_path) -> None:
 
 
 def test_notify_callin_is_not_routed(tmp_path) -> None:
-    with Receiver(tmp_path / "x.db", x_router=lambda p: connect(CALLEE)) as rx:
+    with Receiver(tmp_path / "x.db", x_router=lambda p: xmode.connect(CALLEE)) as rx:
         _status, payload, _ = post(rx.wsgi_app, event_body("callin", notifyMode="Notify"))
     assert json.loads(payload)["resultcode"] == "0"
 
 
 def test_reply_helpers_validate() -> None:
     with pytest.raises(ValidationError, match="max_duration"):
-        connect(CALLEE, max_duration=7200)
-    assert close(hint_tone="bye.wav") == {
+        xmode.connect(CALLEE, max_duration=7200)
+    assert xmode.release(hint_tone="bye.wav") == {
         "operation": "close",
         "closeInfo": [{"closeHintTone": "bye.wav"}],
     }

@@ -109,7 +109,7 @@ CASES: list[Any] = [
         id="callVerify",
     ),
     pytest.param(
-        lambda c: c.call_stop("1202_566_0_20161228102743@callenabler.home1.com"), STOP_PATH,
+        lambda c: c.stop_call("1202_566_0_20161228102743@callenabler.home1.com"), STOP_PATH,
         {"sessionid": "1202_566_0_20161228102743@callenabler.home1.com", "signal": "call_stop"},
         id="callStop",
     ),
@@ -126,6 +126,20 @@ def test_operation_on_the_wire(
     assert (request.method, request.path, request.raw_query) == ("POST", path, "")
     assert request.body == body
     assert result.session_id == "1202_566"
+
+
+def test_call_stop_is_a_deprecated_alias_of_stop_call(
+    vc: VoiceClient, rsps: responses.RequestsMock
+) -> None:
+    # Both clients call it stop_call now; the old VoiceClient name works for one more release.
+    sid = "1202_566_0_20161228102743@callenabler.home1.com"
+    answer(rsps, "POST", STOP_PATH)
+    with pytest.warns(DeprecationWarning, match="stop_call"):
+        result = vc.call_stop(sid)
+    assert only_call(rsps).body == {"sessionid": sid, "signal": "call_stop"}
+    assert result.resultcode == "0"
+    with pytest.warns(DeprecationWarning), pytest.raises(ValidationError, match="session_id"):
+        vc.call_stop("")
 
 
 def test_settings_come_from_voicecall_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,7 +204,7 @@ BAD: list[Any] = [
     (lambda c: c.call_verify(B, 1234, display_nbr=D, pre_tone="p.wav"), "verify_code"),
     (lambda c: c.call_verify(B, "1234", display_nbr=D, pre_tone="p.wav", times=10), "times"),
     (lambda c: c.call_verify(B, "1234", display_nbr=D, pre_tone=""), "pre_tone"),
-    (lambda c: c.call_stop(""), "session_id"),
+    (lambda c: c.stop_call(""), "session_id"),
 ]  # fmt: skip
 
 

@@ -28,6 +28,8 @@ from typing import Literal
 
 import requests
 
+from .errors import ValidationError
+
 Scheme = Literal["aksk", "wsse"]
 SCHEMES: tuple[Scheme, ...] = ("aksk", "wsse")
 CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -51,7 +53,7 @@ def password_digest(app_secret: str, nonce: str, created: str, scheme: Scheme = 
     elif scheme == "wsse":
         raw = hashlib.sha256((nonce + created + app_secret).encode()).digest()
     else:
-        raise ValueError(f"auth scheme must be one of {SCHEMES}, not {scheme!r}")
+        raise ValidationError("scheme", f"must be one of {SCHEMES}, not {scheme!r}")
     return base64.b64encode(raw).decode()
 
 
@@ -92,7 +94,7 @@ class UsernameTokenAuth(requests.auth.AuthBase):
 
     def __init__(self, app_key: str, app_secret: str, scheme: Scheme = "aksk") -> None:
         if scheme not in SCHEMES:
-            raise ValueError(f"auth scheme must be one of {SCHEMES}, not {scheme!r}")
+            raise ValidationError("scheme", f"must be one of {SCHEMES}, not {scheme!r}")
         self.app_key = app_key
         self._app_secret = app_secret
         self.scheme: Scheme = scheme

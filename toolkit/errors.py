@@ -1,22 +1,30 @@
 """Exceptions raised by the toolkit.
 
-Every exception derives from :class:`ToolkitError`, so ``except ToolkitError`` catches them all::
+Every exception a public function raises derives from :class:`ToolkitError`, so
+``except ToolkitError`` catches them all::
 
     ToolkitError
     ├── ConfigError              settings missing or malformed
     ├── ValidationError          a parameter failed a check before any HTTP call (also ValueError)
     │   └── InvalidNumberError   a phone number could not be normalised
+    ├── PushFormatError          a push body is not one the platform documents (also ValueError)
+    ├── StoreError               the store could not commit or read (locked, disk full); retry
     ├── TransportError           the platform could not be reached (carries the URL, never a secret)
     ├── ResponseError            the platform answered something that is not the documented JSON
-    └── ApiError                 the platform answered ``resultcode != "0"``
-        ├── AuthError            signing headers, digest, clock skew, app key
-        ├── NotFoundError        binding, number or recording does not exist
-        ├── AlreadyBoundError    the number (pair) is already bound
-        ├── NoFreeNumberError    no privacy number or extension is free
-        └── ThrottledError       flow control; wait and retry
+    ├── ApiError                 the platform answered ``resultcode != "0"``
+    │   ├── AuthError            signing headers, digest, clock skew, app key
+    │   ├── NotFoundError        binding, number or recording does not exist
+    │   ├── AlreadyBoundError    the number (pair) is already bound
+    │   ├── NoFreeNumberError    no privacy number or extension is free
+    │   └── ThrottledError       flow control; wait and retry
+    ├── PlatformError            the emulator, called in-process, refused a request as the platform
+    │                            would (``resultcode``, ``resultdesc``, ``status``)
+    └── EmulatorError            the emulator's own controls were misused (also ValueError)
 
 :class:`ApiError` carries ``resultcode``, ``resultdesc``, the HTTP ``status`` and a short ``hint``
 taken from the result-code table in :mod:`toolkit.codes`, the single source of truth for codes.
+Over HTTP, the clients turn a :class:`PlatformError` of the emulator into an :class:`ApiError`,
+exactly as for the real platform.
 """
 
 from __future__ import annotations
@@ -24,6 +32,26 @@ from __future__ import annotations
 from typing import Literal
 
 Product = Literal["privatenumber", "voicecall"]
+
+__all__ = [
+    "AlreadyBoundError",
+    "ApiError",
+    "AuthError",
+    "ConfigError",
+    "EmulatorError",
+    "InvalidNumberError",
+    "NoFreeNumberError",
+    "NotFoundError",
+    "PlatformError",
+    "PushFormatError",
+    "ResponseError",
+    "StoreError",
+    "ThrottledError",
+    "ToolkitError",
+    "TransportError",
+    "ValidationError",
+    "api_error",
+]
 
 
 class ToolkitError(Exception):
@@ -53,6 +81,23 @@ class InvalidNumberError(ValidationError):
         self.rule = rule
         ValueError.__init__(self, f"{param}: {value!r} is not a valid phone number: {rule}")
         self.param = param
+
+
+class PushFormatError(ToolkitError, ValueError):
+    """A push body is not one the platform documents, or a field has the wrong type.
+
+    ``field`` names the offending field as a path (``feeLst[3].direction``) when there is one and
+    ``reason`` is the message without it.
+    """
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}" if field else reason)
+
+
+class StoreError(ToolkitError):
+    """The store could not commit (database locked, disk full, I/O error). Safe to retry."""
 
 
 class TransportError(ToolkitError):
@@ -122,6 +167,29 @@ class NoFreeNumberError(ApiError):
 
 class ThrottledError(ApiError):
     """The platform is rate-limiting this account, app, number or IP; wait and retry."""
+
+
+class PlatformError(ToolkitError):
+    """The emulated platform refused a request: ``{"resultcode": ..., "resultdesc": ...}`` with
+    HTTP ``status``.
+
+    Raised when the emulator is called in-process (e.g. :meth:`Emulator.stop_call` on a call that
+    has ended); the emulator's WSGI app turns it into the platform's JSON answer.
+    """
+
+    def __init__(self, resultcode: str, resultdesc: str, status: int = 403) -> None:
+        self.resultcode = resultcode
+        self.resultdesc = resultdesc
+        self.status = status
+        super().__init__(f"{resultcode} {resultdesc} (HTTP {status})")
+
+    def body(self) -> dict[str, str]:
+        """The JSON envelope the platform answers with."""
+        return {"resultcode": self.resultcode, "resultdesc": self.resultdesc}
+
+
+class EmulatorError(ToolkitError, ValueError):
+    """A misuse of the emulator's own controls (not a platform answer): bad outcome, no bindings."""
 
 
 # Codes shared by both products, then the product-specific ones. 1010010 is "invalid digest" with

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
 
-from .errors import ToolkitError
+from .errors import PushFormatError
 from .numbers import mask
 
 Product = Literal["privatenumber", "voicecall"]
@@ -37,19 +37,6 @@ MAX_NUM_INFO = 100  # numInfo 1-100 items
 _UTC = timezone.utc
 # SQLite INTEGER is a signed 64-bit value; anything larger cannot be a real code or time.
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
-
-
-class PushFormatError(ToolkitError, ValueError):
-    """A push body is not one the platform documents, or a field has the wrong type.
-
-    ``field`` names the offending field as a path (``feeLst[3].direction``) when there is one and
-    ``reason`` is the message without it.
-    """
-
-    def __init__(self, reason: str, field: str | None = None) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}" if field else reason)
 
 
 # --------------------------------------------------------------------------------------------

@@ -33,12 +33,14 @@ import socketserver
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from . import events as ev
+from . import xmode
 from .auth import DEFAULT_WINDOW, NonceCache, verify, wsgi_headers
 from .errors import ValidationError
 from .store import Batch, Store, StoreError
@@ -55,79 +57,27 @@ StartResponse = Callable[..., Any]
 
 
 # ---------------------------------------------------------------------------------------------
-# X-mode answers
+# X-mode answers live in toolkit.xmode; the old names here warn for one release.
+
+_MOVED_TO_XMODE = {
+    "connect": "connect",
+    "close": "release",
+    "route_sms": "route_sms",
+    "discard_sms": "discard_sms",
+}
 
 
-def connect(
-    callee: str,
-    *,
-    display: str | None = None,
-    max_duration: int | None = None,
-    wait_voice: str | None = None,
-    record: bool | None = None,
-    record_hint_tone: str | None = None,
-    last_min_voice: str | None = None,
-    user_data: str | None = None,
-) -> dict[str, Any]:
-    """The answer to an X-mode Block ``callin`` that forwards the call to ``callee``.
-
-    ``max_duration`` is in minutes (0-1440); the platform releases a call answered with an
-    invalid value (8014), so it is checked here. ``connectInfo`` is sent as a one-element list as
-    in Huawei's samples (whether a single object is also accepted is unconfirmed).
-    """
-    if max_duration is not None and not 0 <= max_duration <= 1440:
-        raise ValidationError("max_duration", f"must be 0-1440 minutes, not {max_duration}")
-    info: dict[str, Any] = {"calleeNum": callee}
-    optional = {
-        "displayCalleeNum": display,
-        "maxDuration": max_duration,
-        "waitVoice": wait_voice,
-        "recordFlag": None if record is None else ("true" if record else "false"),
-        "recordHintTone": record_hint_tone,
-        "lastMinVoice": last_min_voice,
-        "userData": user_data,
-    }
-    info.update({k: v for k, v in optional.items() if v is not None})
-    return {"operation": "connect", "connectInfo": [info]}
-
-
-def close(*, hint_tone: str | None = None, user_data: str | None = None) -> dict[str, Any]:
-    """The answer to an X-mode Block ``callin`` that releases the call (optionally with a tone)."""
-    info = {k: v for k, v in {"closeHintTone": hint_tone, "userData": user_data}.items() if v}
-    return {"operation": "close", "closeInfo": [info]} if info else {"operation": "close"}
-
-
-def route_sms(called: str, calling: str, *, user_data: str | None = None) -> dict[str, Any]:
-    """The answer to an SMS Block push that forwards the message to ``called``."""
-    action: dict[str, Any] = {
-        "operation": "vNumberRoute",
-        "message": {"called": called, "calling": calling},
-    }
-    if user_data is not None:
-        action["userData"] = user_data
-    return {"actions": [action]}
-
-
-def discard_sms() -> dict[str, Any]:
-    """The answer to an SMS Block push that drops the message."""
-    return {"actions": [{"operation": "DiscardMessage"}]}
-
-
-def _checked_reply(reply: Any, push: Any) -> dict[str, Any]:
-    """The router's answer if it has the documented shape, else the safe default."""
-    if isinstance(push, ev.SmsEvent):
-        if isinstance(reply, Mapping) and isinstance(reply.get("actions"), list):
-            return dict(reply)
-        default = discard_sms()
-    else:
-        if isinstance(reply, Mapping) and reply.get("operation") in ("connect", "close"):
-            return dict(reply)
-        default = close()
-    if reply is not None:
-        log.warning(
-            "x_router answered %s, not a documented reply; using %s", type(reply).__name__, default
-        )
-    return default
+def __getattr__(name: str) -> Any:
+    new = _MOVED_TO_XMODE.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"toolkit.receiver.{name} is deprecated and will be removed in the next release; "
+        f"use toolkit.xmode.{new}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(xmode, new)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,9 +237,10 @@ class Receiver:
     VoiceCall pushes to the same rule, for apps that do not use VoiceCall.
 
     ``x_router(push)`` answers X-mode Block pushes: given a :class:`~toolkit.events.CallIn` it
-    returns :func:`connect` or :func:`close`; given an :class:`~toolkit.events.SmsBlock` it returns
-    :func:`route_sms` or :func:`discard_sms`. Without a router, or if it fails, calls are closed
-    and messages discarded. ``on_cdr(cdr)`` and ``on_event(record)`` are called from a background
+    returns :func:`toolkit.xmode.connect` or :func:`toolkit.xmode.release`; given an
+    :class:`~toolkit.events.SmsBlock` it returns :func:`toolkit.xmode.route_sms` or
+    :func:`toolkit.xmode.discard_sms`. Without a router, or if it fails, calls are released and
+    messages discarded. ``on_cdr(cdr)`` and ``on_event(record)`` are called from a background
     thread for each newly stored CDR and for every other new record.
     """
 
@@ -504,7 +455,7 @@ class Receiver:
                 reply = self.x_router(push)
             except Exception:
                 log.exception("x_router failed; answering with the safe default")
-        return _checked_reply(reply, push)
+        return xmode.checked_reply(reply, sms=isinstance(push, ev.SmsEvent))
 
     # -- threaded server -------------------------------------------------------------------
 

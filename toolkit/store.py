@@ -41,7 +41,7 @@ from itertools import count
 from typing import Any, Literal
 
 from . import events as ev
-from .errors import ToolkitError
+from .errors import PushFormatError, StoreError, ValidationError
 
 TABLES = ("cdrs", "events", "sms", "num_status")
 Table = Literal["cdrs", "events", "sms", "num_status"]
@@ -185,10 +185,6 @@ _STATUS = _epoch_fields(ev.STATUS_FIELDS, precise=True)
 _SMS = _epoch_fields(ev.SMS_FIELDS, precise=True)
 
 
-class StoreError(ToolkitError):
-    """The store could not commit (database locked, disk full, I/O error). Safe to retry."""
-
-
 @dataclass
 class Batch:
     """The rows of one push, validated and ready to insert (see :meth:`Store.prepare`).
@@ -291,7 +287,7 @@ def _body_of(push: ev.Push) -> dict[str, Any]:
             for n in push.numbers
         ]
         return {"eventType": "numStatus", "numInfo": items}
-    raise TypeError(f"not a push: {type(push).__name__}")
+    raise PushFormatError(f"not a push: {type(push).__name__}")
 
 
 class Store:
@@ -310,7 +306,7 @@ class Store:
         timeout: float = 5.0,
     ) -> None:
         if synchronous.upper() not in ("NORMAL", "FULL"):
-            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
+            raise ValidationError("synchronous", f"must be 'NORMAL' or 'FULL', not {synchronous!r}")
         self._temp_dir: str | None = None
         if path is None or str(path) == ":memory:":
             self._temp_dir = tempfile.mkdtemp(prefix="toolkit-store-")
@@ -452,7 +448,7 @@ class Store:
         newest ``last`` rows (still oldest first).
         """
         if table not in TABLES:
-            raise ValueError(f"table must be one of {TABLES}, not {table!r}")
+            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
         if last is not None:
             rows = self.query(
                 f"SELECT * FROM {table} WHERE seq > ? ORDER BY seq DESC LIMIT ?", (since, last)
@@ -515,7 +511,7 @@ class Store:
     def count(self, table: Table = "cdrs") -> int:
         """How many rows ``table`` holds."""
         if table not in TABLES:
-            raise ValueError(f"table must be one of {TABLES}, not {table!r}")
+            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
         return int(self.query(f"SELECT count(*) AS n FROM {table}")[0]["n"])
 
     def counts(self) -> dict[str, int]:

@@ -1,4 +1,4 @@
-"""VoiceCall client: voice callback, voice notification, voice verification code, call stop.
+"""VoiceCall client: voice callback, voice notification, voice verification code, stopping a call.
 
 ::
 
@@ -14,6 +14,7 @@ given as plain URLs; the client Base64-encodes them as the platform requires.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,6 +193,16 @@ class VoiceClient(BaseClient):
         body = wire(locals(), verify_code=_verify_code)
         return self._transport.call("POST", CALLVERIFY_PATH, body=body)
 
-    def call_stop(self, session_id: str) -> Record:
+    def stop_call(self, session_id: str) -> Record:
         """End a call in progress, by the ``session_id`` a scenario call returned."""
         return self._call_stop(session_id)
+
+    def call_stop(self, session_id: str) -> Record:
+        """Deprecated name of :meth:`stop_call` (the name :class:`PrivateNumberClient` uses)."""
+        warnings.warn(
+            "VoiceClient.call_stop is deprecated and will be removed in the next release; "
+            "use VoiceClient.stop_call",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.stop_call(session_id)

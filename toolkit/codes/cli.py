@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..numbers import mask
-from .decode import CodeInfo, decode
-from .explain import call_records, explain
+from .decoding import CodeInfo, decode
+from .explaining import call_records, explain
 from .tables import FAMILY_TITLES
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import requests
 
 from ..auth import sign_headers
+from ..errors import ValidationError
 from .calls import Call
 from .model import App
 
@@ -95,7 +96,7 @@ class Deliverer:
         scheme: str = "aksk",
     ) -> None:
         if time_scale < 0 or math.isnan(time_scale):
-            raise ValueError("time_scale must be >= 0 (0 = everything at once)")
+            raise ValidationError("time_scale", "must be >= 0 (0 = everything at once)")
         self.time_scale = time_scale
         self.timeout = timeout
         self.scheme = scheme

@@ -15,6 +15,7 @@ from .app import EmulatorApp
 from .backend import Backend, Clock
 from .calls import Call
 from .delivery import Deliverer
+from .errors import EmulatorError
 from .model import App
 from .params import Params
 from .server import WSGIServer
@@ -136,7 +137,16 @@ class Emulator:
     def _app(self, app: App | str | None) -> App:
         if app is None:
             return self.default_app
-        return self.backend.apps[app if isinstance(app, str) else app.app_key]
+        key = app if isinstance(app, str) else app.app_key
+        if key not in self.backend.apps:
+            raise EmulatorError(f"no app with key {key!r} in this emulator")
+        return self.backend.apps[key]
+
+    def _call(self, session_id: str) -> Call:
+        call = self.backend.calls.get(session_id)
+        if call is None:
+            raise EmulatorError(f"no call with sessionId {session_id!r} in this emulator")
+        return call
 
     def settings(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Settings:
         """The :class:`~toolkit.config.Settings` a client needs for ``app`` (default: the first
@@ -243,11 +253,11 @@ class Emulator:
 
     def cdr(self, session_id: str) -> dict[str, Any]:
         """The CDR (FeeInfo) of one call, as it is (or will be) pushed."""
-        return dict(self.backend.calls[session_id].cdr)
+        return dict(self._call(session_id).cdr)
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
         """The call events of one call, as pushed: ``{"eventType":..., "statusInfo":...}``."""
-        call = self.backend.calls[session_id]
+        call = self._call(session_id)
         return [{"eventType": s.event, "statusInfo": dict(s.info)} for s in call.steps]
 
     def deliveries(
