@@ -69,7 +69,8 @@ class Transport:
 
     The request goes straight to the session's adapter for the base URL (``Session.send`` would
     read the whole body of a 3xx while looking for the next hop). Session and request hooks still
-    run; cookies are neither sent from nor stored in the session's jar (the APIs use none).
+    run, and the session's cookies are still sent; cookies set by an answer are not stored in the
+    session's jar (the APIs set none).
     """
 
     def __init__(
