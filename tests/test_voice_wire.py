@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import responses
-from wire_helpers import BASE, KEY, SECRET, answer, only_call, refuse
+from wire_helpers import BASE, KEY, OK, SECRET, answer, only_call, refuse
 
 from toolkit.config import Settings
-from toolkit.errors import ApiError, AuthError, ThrottledError, ValidationError
+from toolkit.errors import ApiError, AuthError, ResponseError, ThrottledError, ValidationError
 from toolkit.record import Record
 from toolkit.voice import CALLNOTIFY_PATH, CALLVERIFY_PATH, CLICK2CALL_PATH, Segment, VoiceClient
 
@@ -140,6 +140,17 @@ def test_call_stop_is_a_deprecated_alias_of_stop_call(
     assert result.resultcode == "0"
     with pytest.warns(DeprecationWarning), pytest.raises(ValidationError, match="session_id"):
         vc.call_stop("")
+
+
+@pytest.mark.parametrize(("op", "path", "body"), [c for c in CASES if c.id != "callStop"])
+def test_calls_without_session_id_are_response_errors(
+    vc: VoiceClient, rsps: responses.RequestsMock, op: Op, path: str, body: dict[str, Any]
+) -> None:
+    # Without sessionId a call can be neither stopped nor matched to its pushes.
+    for answer_ in ({**OK}, {**OK, "sessionId": ""}, {**OK, "sessionId": None}):
+        rsps.upsert("POST", BASE + path, json=answer_)
+        with pytest.raises(ResponseError, match="missing field sessionId"):
+            op(vc)
 
 
 def test_settings_come_from_voicecall_variables(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
+from urllib.parse import urlsplit
 
 import requests
 
@@ -90,21 +91,60 @@ def sign_headers(
 
 
 class UsernameTokenAuth(requests.auth.AuthBase):
-    """A ``requests`` auth object that signs each request with a fresh nonce and timestamp."""
+    """A ``requests`` auth object that signs each request with a fresh nonce and timestamp.
 
-    def __init__(self, app_key: str, app_secret: str, scheme: Scheme = "aksk") -> None:
+    With ``origin`` (a URL such as the platform's base URL), it signs only requests to that
+    scheme, host and port and raises :class:`requests.exceptions.InvalidURL` for any other, so
+    the token can never be handed to another host, whatever builds the request.
+    """
+
+    def __init__(
+        self, app_key: str, app_secret: str, scheme: Scheme = "aksk", *, origin: str | None = None
+    ) -> None:
         if scheme not in SCHEMES:
             raise ValidationError("scheme", f"must be one of {SCHEMES}, not {scheme!r}")
         self.app_key = app_key
         self._app_secret = app_secret
         self.scheme: Scheme = scheme
+        self.origin = None if origin is None else url_origin(origin)
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self.origin is not None:
+            target = url_origin(r.url or "")
+            if target != self.origin:
+                raise requests.exceptions.InvalidURL(
+                    f"refusing to sign a request for {_show(target)}: "
+                    f"the app key is bound to {_show(self.origin)}"
+                )
         r.headers.update(sign_headers(self.app_key, self._app_secret, self.scheme))
         return r
 
     def __repr__(self) -> str:
-        return f"UsernameTokenAuth(app_key={self.app_key!r}, scheme={self.scheme!r})"
+        bound = "" if self.origin is None else f", origin={_show(self.origin)!r}"
+        return f"UsernameTokenAuth(app_key={self.app_key!r}, scheme={self.scheme!r}{bound})"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def url_origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of a URL, lower-cased and with the scheme's default port filled in.
+
+    Two URLs may share credentials only when their origins are equal. A malformed port gives
+    ``None``, which matches no well-formed origin.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _show(origin: tuple[str, str, int | None]) -> str:
+    scheme, host, port = origin
+    return f"{scheme}://{host}:{port}"
 
 
 @dataclass(frozen=True)

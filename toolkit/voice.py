@@ -29,6 +29,9 @@ CLICK2CALL_PATH = "/rest/httpsessions/click2Call/v2.0"
 CALLNOTIFY_PATH = "/rest/httpsessions/callnotify/v2.0"
 CALLVERIFY_PATH = "/rest/httpsessions/callVerify/v1.0"
 MAX_SEGMENTS = 5
+# Every scenario call answers the call's sessionId; without it the call cannot be stopped or
+# matched to its pushes, so an answer without one is an error.
+_SESSION = ("sessionId",)
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,8 @@ class VoiceClient(BaseClient):
         """
         if display_callee_nbr is None:
             display_callee_nbr = display_nbr
-        return self._transport.call("POST", CLICK2CALL_PATH, body=wire(locals()))
+        body = wire(locals())
+        return self._transport.call("POST", CLICK2CALL_PATH, body=body, expect=_SESSION)
 
     def call_notify(
         self,
@@ -167,7 +171,7 @@ class VoiceClient(BaseClient):
         """
         body = wire(locals(), play=_play_info_list)
         body["playInfoList"] = body.pop("play")
-        return self._transport.call("POST", CALLNOTIFY_PATH, body=body)
+        return self._transport.call("POST", CALLNOTIFY_PATH, body=body, expect=_SESSION)
 
     def call_verify(
         self,
@@ -191,7 +195,7 @@ class VoiceClient(BaseClient):
         documented value. Returns ``session_id``.
         """
         body = wire(locals(), verify_code=_verify_code)
-        return self._transport.call("POST", CALLVERIFY_PATH, body=body)
+        return self._transport.call("POST", CALLVERIFY_PATH, body=body, expect=_SESSION)
 
     def stop_call(self, session_id: str) -> Record:
         """End a call in progress, by the ``session_id`` a scenario call returned."""
