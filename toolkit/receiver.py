@@ -7,7 +7,8 @@ In a notebook::
     rx.stop()
 
 In production, serve ``Receiver(...).wsgi_app`` with any WSGI server behind HTTPS, or run
-``python -m toolkit receiver --db calls.db --app-key K --app-secret S``.
+``python -m toolkit receiver --db calls.db --app-key K`` with the secret in
+``PRIVATENUMBER_APP_SECRET`` (or ``.env``, or ``--app-secret-file``).
 
 Every push type is accepted at any path and routed by the shape of its body (``/status``,
 ``/fee``, ``/sms`` and ``/numstatus`` are the conventional paths). The answer is HTTP 200 only once
@@ -41,6 +42,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
@@ -49,6 +51,7 @@ from wsgiref.util import request_uri
 from . import events as ev
 from . import xmode
 from .auth import DEFAULT_WINDOW, NonceCache, Verdict, verify, wsgi_headers
+from .config import lookup
 from .errors import ValidationError
 from .store import Batch, Store, StoreError, quarantine_row
 
@@ -688,25 +691,77 @@ class _Handler(WSGIRequestHandler):
 # Command line
 
 
+def _add_credential_options(parser: argparse.ArgumentParser, flag: str, env: str, app: str) -> None:
+    parser.add_argument(
+        f"--{flag}-key",
+        metavar="KEY",
+        help=f"APP_Key of the {app} app (default: env {env}_APP_KEY or .env)",
+    )
+    secret = parser.add_mutually_exclusive_group()
+    secret.add_argument(
+        f"--{flag}-secret-file",
+        metavar="PATH",
+        help=f"file holding the {app} APP_Secret (default: env {env}_APP_SECRET or .env)",
+    )
+    secret.add_argument(
+        f"--{flag}-secret",
+        metavar="SECRET",
+        help="the APP_Secret itself: other users can read it in the process list; avoid",
+    )
+
+
+def _credential(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, flag: str, env: str
+) -> tuple[str | None, str | None]:
+    """APP_Key and APP_Secret from the flags, a secret file, the environment or ``.env``."""
+    name = flag.replace("-", "_")
+    key = getattr(args, f"{name}_key") or lookup(f"{env}_APP_KEY")
+    secret = getattr(args, f"{name}_secret")
+    path = getattr(args, f"{name}_secret_file")
+    if secret:
+        print(
+            f"warning: --{flag}-secret shows the secret to every user of this machine (ps, "
+            f"/proc); use {env}_APP_SECRET, a .env file or --{flag}-secret-file instead",
+            file=sys.stderr,
+        )
+    elif path:
+        try:
+            secret = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            parser.error(
+                f"cannot read --{flag}-secret-file {path}: {getattr(exc, 'strerror', exc)}"
+            )
+        if not secret:
+            parser.error(f"--{flag}-secret-file {path} is empty")
+    else:
+        secret = lookup(f"{env}_APP_SECRET")
+    if bool(key) != bool(secret):
+        parser.error(
+            f"give both an APP_Key (--{flag}-key or {env}_APP_KEY) and an APP_Secret "
+            f"({env}_APP_SECRET, .env or --{flag}-secret-file), or neither"
+        )
+    return key or None, secret or None
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m toolkit receiver``: run the receiver until SIGINT or SIGTERM."""
     parser = argparse.ArgumentParser(
         prog="python -m toolkit receiver",
         description="Receive platform pushes (CDRs, call events, SMS, X-number status) into a "
-        "SQLite store. Prints the base URL on the first line of standard output.",
+        "SQLite store. Prints the base URL on the first line of standard output. Secrets are "
+        "read from the environment, a .env file in the working directory, or a file.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     parser.add_argument("--db", default="pushes.db", help="SQLite file (default pushes.db)")
+    _add_credential_options(parser, "app", "PRIVATENUMBER", "PrivateNumber")
+    _add_credential_options(parser, "voice-app", "VOICECALL", "VoiceCall")
     parser.add_argument(
-        "--app-key",
-        default=os.environ.get("PRIVATENUMBER_APP_KEY"),
-        help="APP_Key pushes are signed with (env PRIVATENUMBER_APP_KEY)",
-    )
-    parser.add_argument(
-        "--app-secret",
-        default=os.environ.get("PRIVATENUMBER_APP_SECRET"),
-        help="APP_Secret to verify pushes (env PRIVATENUMBER_APP_SECRET)",
+        "--public-url",
+        action="append",
+        metavar="URL",
+        help="the push URL configured on the platform, which VoiceCall signatures cover "
+        "(repeatable; default: the URL of each request)",
     )
     parser.add_argument(
         "--allow-unsigned", action="store_true", help="accept pushes that carry no signature"
@@ -714,7 +769,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--strict-voicecall",
         action="store_true",
-        help="hold VoiceCall pushes to the same signature rule",
+        help="refuse VoiceCall pushes that do not verify instead of keeping them apart",
     )
     parser.add_argument(
         "--synchronous",
@@ -730,19 +785,23 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(message)s",
     )
-    if bool(args.app_key) != bool(args.app_secret):
-        parser.error("give both --app-key and --app-secret")
-    if not args.app_secret and not args.allow_unsigned:
+    app_key, app_secret = _credential(parser, args, "app", "PRIVATENUMBER")
+    voice_key, voice_secret = _credential(parser, args, "voice-app", "VOICECALL")
+    if not app_secret and not voice_secret and not args.allow_unsigned:
         parser.error(
-            "no secret to verify pushes with: pass --app-key and --app-secret, "
-            "or --allow-unsigned to accept pushes unverified"
+            "no secret to verify pushes with: set PRIVATENUMBER_APP_KEY and "
+            "PRIVATENUMBER_APP_SECRET (environment, .env or --app-secret-file) and/or their "
+            "VOICECALL_ counterparts, or pass --allow-unsigned to accept pushes unverified"
         )
     try:
         receiver = Receiver(
             args.db,
-            app_key=args.app_key or None,
-            app_secret=args.app_secret or None,
+            app_key=app_key,
+            app_secret=app_secret,
+            voice_app_key=voice_key,
+            voice_app_secret=voice_secret,
             allow_unsigned=args.allow_unsigned,
+            public_url=args.public_url,
             host=args.host,
             port=args.port,
             lenient_voicecall=not args.strict_voicecall,
@@ -762,7 +821,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     print(receiver.url, flush=True)
-    mode = "verifying signatures" if args.app_secret else "accepting unsigned pushes"
+    verified = [n for n, on in (("PrivateNumber", app_secret), ("VoiceCall", voice_secret)) if on]
+    mode = (
+        f"verifying {' and '.join(verified)} signatures"
+        if verified
+        else "accepting unsigned pushes"
+    )
     log.info("receiving pushes at %s into %s, %s", receiver.url, args.db, mode)
     while not stopping:
         time.sleep(0.2)
@@ -774,7 +838,11 @@ def main(argv: list[str] | None = None) -> int:
 def _summary(path: str) -> str:
     try:
         with Store(path) as store:
-            return ", ".join(f"{n} {t}" for t, n in store.counts().items())
+            counts = [f"{n} {t}" for t, n in store.counts().items()]
+            quarantined = store.query("SELECT count(*) AS n FROM quarantine")[0]["n"]
+            if quarantined:
+                counts.append(f"{quarantined} pushes in quarantine")
+            return ", ".join(counts)
     except StoreError:
         return "an unreadable store"
 
