@@ -172,8 +172,12 @@ CREATE TABLE IF NOT EXISTS quarantine (
     body TEXT
 );
 """
-# Stores written before rows carried their trust: the column, and keys in the new form. Their
-# rows count as unverified (an older receiver stored VoiceCall-shaped pushes without checking).
+# Stores written before rows carried their trust get the column; their rows count as unverified
+# (an older receiver stored VoiceCall-shaped pushes without checking). Keys matter only to catch
+# a redelivery, and the platform stops retrying after about 10.5 hours (PrivateNumber; VoiceCall
+# 6), so only the keys of the last two days are rewritten to the new form: rewriting a unique
+# key costs about 40 s per million rows, rewriting nothing would store a late retry twice.
+_REKEY_SECONDS = 2 * 86_400
 _ADD_VERIFIED = "ALTER TABLE {} ADD COLUMN verified INTEGER NOT NULL DEFAULT 0"
 _OLD_KEYS = {
     "cdrs": "CASE product WHEN 'voicecall' THEN 'vc:u:' ELSE 'pn:u:' END || dedupe_key",
@@ -378,7 +382,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
             if table in _OLD_KEYS:
                 conn.execute(
                     f"UPDATE {table} SET dedupe_key = {_OLD_KEYS[table]} "
-                    "WHERE dedupe_key IS NOT NULL"
+                    "WHERE dedupe_key IS NOT NULL AND received_at >= ?",
+                    (time.time() - _REKEY_SECONDS,),
                 )
         conn.execute("COMMIT")
     except BaseException:
