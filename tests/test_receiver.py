@@ -271,26 +271,40 @@ def test_allow_unsigned_still_refuses_bad_signatures(tmp_path) -> None:
         assert post(rx.wsgi_app, fee_body(fee_info(1)))[0] == 200
         bad = sign_headers(KEY, "wrong")
         assert post(rx.wsgi_app, fee_body(fee_info(2)), headers=bad)[0] == 401
+        # the unsigned one is stored unverified, so the signed CDR of that call still counts
+        signed = sign_headers(KEY, SECRET)
+        assert post(rx.wsgi_app, fee_body(fee_info(1)), headers=signed)[0] == 200
+        assert sorted(r["verified"] for r in rx.store.cdrs()) == [0, 1]
 
 
 def test_voicecall_pushes_follow_the_documented_lenient_rule(signed_rx: Receiver) -> None:
-    # VoiceCall §2.4: never reject a VoiceCall push for a missing or failed signature.
+    # VoiceCall §2.4: never reject a VoiceCall push for a missing or failed signature. What
+    # cannot be verified is acknowledged but kept in quarantine, never with the verified data.
     assert post(signed_rx.wsgi_app, fee_body(voice_fee_info(1)))[0] == 200
     bad = sign_headers(KEY, "not-the-secret")
     assert post(signed_rx.wsgi_app, fee_body(voice_fee_info(2)), headers=bad)[0] == 200
-    # a status event without PrivateNumber fields could be VoiceCall: accepted, labelled so
+    # a status event without PrivateNumber fields could be VoiceCall: accepted, kept apart too
     assert post(signed_rx.wsgi_app, event_body("answer", subscriptionId=None))[0] == 200
-    # ... but a PrivateNumber-shaped push is not
+    # ... but a PrivateNumber-shaped push is refused
     assert post(signed_rx.wsgi_app, event_body("answer"))[0] == 401
-    assert {r["product"] for r in signed_rx.store.cdrs()} == {"voicecall"}
-    assert [r["product"] for r in signed_rx.store.events()] == ["voicecall"]
+    assert signed_rx.store.counts() == {"cdrs": 0, "events": 0, "sms": 0, "num_status": 0}
+    quarantined = signed_rx.store.quarantine()
+    assert [(q["product"], q["reason"]) for q in quarantined] == [
+        ("voicecall", "unsigned"),
+        ("voicecall", "bad-digest"),
+        ("voicecall", "unsigned"),
+    ]
+    assert json.loads(quarantined[0]["body"]) == fee_body(voice_fee_info(1))
 
 
 def test_strict_voicecall_option(tmp_path) -> None:
     with Receiver(tmp_path / "s.db", app_key=KEY, app_secret=SECRET, lenient_voicecall=False) as rx:
         assert post(rx.wsgi_app, fee_body(voice_fee_info(1)))[0] == 401
+        assert rx.store.quarantine() == []
         signed = sign_headers(KEY, SECRET)
         assert post(rx.wsgi_app, fee_body(voice_fee_info(1)), headers=signed)[0] == 200
+        # signed with the PrivateNumber app: stored, verified, as that app's
+        assert [(r["product"], r["verified"]) for r in rx.store.cdrs()] == [("privatenumber", 1)]
 
 
 def test_half_configured_secret_is_refused(tmp_path) -> None:

@@ -232,6 +232,20 @@ def _number(value: object, kind: type[float] | type[int]) -> float | int | None:
         return None
 
 
+def lookup(
+    name: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = ".env",
+) -> str | None:
+    """The value of variable ``name`` from ``environ`` (default: ``os.environ``), else from the
+    ``.env`` file, as :meth:`Settings.load` reads them; ``None`` when unset or empty."""
+    for source in (os.environ if environ is None else environ, _read_env_file(env_file)):
+        if source.get(name):
+            return source[name]
+    return None
+
+
 def _read_env_file(path: str | os.PathLike[str] | None) -> dict[str, str]:
     if path is None or not Path(path).is_file():
         return {}

@@ -34,7 +34,9 @@ class Emulator:
     ``time_scale`` is real seconds per simulated second: calls last ``talk * time_scale`` and the
     retries after 1, 4, 9, 106, 203 and 300 minutes are compressed alike (0 = all at once).
     ``seed`` makes numbers, ids and traffic reproducible; ``clock`` (epoch seconds) drives binding
-    expiry and the times written in events and CDRs.
+    expiry and the times written in events and CDRs. ``voice_app_key``/``voice_app_secret`` are
+    the credentials of the VoiceCall app :attr:`voice_app` creates (random unless given), so a
+    receiver can be given them to verify VoiceCall pushes.
     """
 
     def __init__(
@@ -55,6 +57,8 @@ class Emulator:
         port: int = 0,
         push_timeout: float = 5.0,
         clock: Clock = time.time,
+        voice_app_key: str | None = None,
+        voice_app_secret: str | None = None,
     ) -> None:
         self.backend = Backend(clock=clock, seed=seed)
         self.deliverer = Deliverer(time_scale=time_scale, timeout=push_timeout)
@@ -74,6 +78,7 @@ class Emulator:
         self.host, self.port = host, port
         self._server: WSGIServer | None = None
         self._voice_app: App | None = None
+        self._voice_credentials = {"app_key": voice_app_key, "app_secret": voice_app_secret}
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -182,7 +187,12 @@ class Emulator:
             self._voice_app = (
                 d
                 if d.mode == "voice"
-                else self.add_app("voice", status_url=d.status_url, fee_url=d.fee_url)
+                else self.add_app(
+                    "voice",
+                    status_url=d.status_url,
+                    fee_url=d.fee_url,
+                    **self._voice_credentials,
+                )
             )
         return self._voice_app
 
