@@ -6,6 +6,7 @@ examples and are shared by the store, receiver and tail tests.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -360,9 +361,26 @@ def test_product_detection_by_shape() -> None:
 
 def test_dedupe_keys() -> None:
     cdr = ev.parse_push(fee_body(fee_info(3))).cdrs[0]
-    assert cdr.dedupe_key == "icid:ba171f34e6953fcd751edc77127748f4.3"
+    assert cdr.dedupe_key == "pn:u:icid:ba171f34e6953fcd751edc77127748f4.3"
     no_icid = ev.parse_push(fee_body(fee_info(3, icid=None))).cdrs[0]
-    assert no_icid.dedupe_key == f"session:{SESSION}-3"
+    assert no_icid.dedupe_key == f"pn:u:session:{SESSION}-3"
     a = ev.parse_push(event_body("callout", caller="+8675528888888", called=CALLER))
     b = ev.parse_push(event_body("callout", caller="+8675528888888", called=CALLEE))
     assert a.dedupe_key != b.dedupe_key  # two legs called in the same second stay apart
+
+
+def test_dedupe_keys_carry_product_and_trust() -> None:
+    # The same call ids under another product or trust level can never collide.
+    cdr = ev.parse_push(fee_body(fee_info(3))).cdrs[0]
+    event = ev.parse_push(event_body("answer"))
+    sms = ev.parse_push(sms_body())
+    for record in (cdr, event):
+        variants = {
+            dataclasses.replace(record, product=p, verified=v).dedupe_key
+            for p in ("privatenumber", "voicecall")
+            for v in (False, True)
+        }
+        assert len(variants) == 4
+    assert dataclasses.replace(cdr, verified=True).dedupe_key.startswith("pn:v:icid:")
+    assert dataclasses.replace(cdr, product="voicecall").dedupe_key.startswith("vc:u:icid:")
+    assert sms.dedupe_key != dataclasses.replace(sms, verified=True).dedupe_key

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
 
-from .errors import ToolkitError
+from .errors import PushFormatError
 from .numbers import mask
 
 Product = Literal["privatenumber", "voicecall"]
@@ -43,19 +43,6 @@ _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 MIN_EPOCH = 946_684_800
 MAX_EPOCH = 4_102_444_800
 _TIME_RANGE = "time outside 2000-2100 UTC"
-
-
-class PushFormatError(ToolkitError, ValueError):
-    """A push body is not one the platform documents, or a field has the wrong type.
-
-    ``field`` names the offending field as a path (``feeLst[3].direction``) when there is one and
-    ``reason`` is the message without it.
-    """
-
-    def __init__(self, reason: str, field: str | None = None) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}" if field else reason)
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,8 +370,9 @@ class Cdr:
 
     Fields are the documented FeeInfo fields in snake_case; times are UTC datetimes. ``extra`` holds
     fields we do not know, ``raw`` the FeeInfo exactly as received, ``seq`` the position in the
-    store when the record was read from one (``None`` for a freshly parsed push). ``unreadable``
-    names the fields of a stored row that could not be read (see
+    store when the record was read from one (``None`` for a freshly parsed push). ``verified`` is
+    true when the receiver checked the push's signature (false for a freshly parsed push).
+    ``unreadable`` names the fields of a stored row that could not be read (see
     :meth:`toolkit.store.Store.record`); it is empty for every push that parsed.
     """
 
@@ -436,6 +424,7 @@ class Cdr:
     extra: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     seq: int | None = field(default=None, compare=False, repr=False)
+    verified: bool = field(default=False, compare=False, repr=False)
     unreadable: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -478,19 +467,38 @@ class Cdr:
     @property
     def dedupe_key(self) -> str:
         """What identifies this CDR across redeliveries (see :func:`cdr_dedupe_key`)."""
-        return cdr_dedupe_key(self.icid, self.session_id)
+        return cdr_dedupe_key(
+            self.icid, self.session_id, product=self.product, verified=self.verified
+        )
 
     def __repr__(self) -> str:
         return _masked_repr(self)
 
 
-def cdr_dedupe_key(icid: str | None, session_id: str | None) -> str:
-    """``icid`` (the documented unique record id) when present, else ``sessionId``.
+_PRODUCT_TAGS: dict[str, str] = {"privatenumber": "pn", "voicecall": "vc"}
 
-    ``icid`` is optional in both products; VoiceCall's docs say to de-duplicate on ``sessionId``,
-    which is unique per call and one call yields one CDR. The prefix keeps the two key spaces apart.
+
+def trust_prefix(product: Product, verified: bool) -> str:
+    """The start of every dedupe key: product and trust, e.g. ``pn:v:`` or ``vc:u:``.
+
+    The store ignores a row whose key exists already. Without this prefix an unsigned push that
+    arrived first with the ``icid`` of a real call would make the platform's signed CDR a
+    "duplicate" and hide it; with it, rows of another product or trust level can never collide.
     """
-    return f"icid:{icid}" if icid else f"session:{session_id}"
+    return f"{_PRODUCT_TAGS[product]}:{'v' if verified else 'u'}:"
+
+
+def cdr_dedupe_key(
+    icid: str | None, session_id: str | None, *, product: Product, verified: bool
+) -> str:
+    """Product and trust (:func:`trust_prefix`), then ``icid`` when present, else ``sessionId``.
+
+    ``icid`` (the documented unique record id) is optional in both products; VoiceCall's docs
+    say to de-duplicate on ``sessionId``, which is unique per call and one call yields one CDR.
+    The ``icid:``/``session:`` prefix keeps the two key spaces apart.
+    """
+    key = f"icid:{icid}" if icid else f"session:{session_id}"
+    return trust_prefix(product, verified) + key
 
 
 @dataclass(frozen=True, repr=False)
@@ -529,6 +537,7 @@ class CallEvent:
     extra: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     seq: int | None = field(default=None, compare=False, repr=False)
+    verified: bool = field(default=False, compare=False, repr=False)
     unreadable: tuple[str, ...] = field(default=(), compare=False)
 
     EVENT_TYPE: ClassVar[str] = ""
@@ -542,7 +551,15 @@ class CallEvent:
     def dedupe_key(self) -> str:
         """What identifies this event across redeliveries (see :func:`event_dedupe_key`)."""
         epoch = None if self.timestamp is None else self.timestamp.timestamp()
-        return event_dedupe_key(self.session_id, self.event_type, epoch, self.caller, self.called)
+        return event_dedupe_key(
+            self.session_id,
+            self.event_type,
+            epoch,
+            self.caller,
+            self.called,
+            product=self.product,
+            verified=self.verified,
+        )
 
     def __repr__(self) -> str:
         return _masked_repr(self)
@@ -554,10 +571,15 @@ def event_dedupe_key(
     epoch: float | None,
     caller: str | None,
     called: str | None,
+    *,
+    product: Product,
+    verified: bool,
 ) -> str:
-    """Session + type + time, plus the leg's numbers (two legs may start in the same second)."""
+    """Product and trust (:func:`trust_prefix`), then session + type + time, plus the leg's
+    numbers (two legs may start in the same second)."""
     stamp = "" if epoch is None else f"{epoch:.3f}"
-    return "|".join((session_id or "", event_type, stamp, caller or "", called or ""))
+    key = "|".join((session_id or "", event_type, stamp, caller or "", called or ""))
+    return trust_prefix(product, verified) + key
 
 
 class CallIn(CallEvent):
@@ -621,6 +643,7 @@ class SmsEvent:
     extra: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     seq: int | None = field(default=None, compare=False, repr=False)
+    verified: bool = field(default=False, compare=False, repr=False)
     unreadable: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -639,15 +662,19 @@ class SmsEvent:
     @property
     def dedupe_key(self) -> str:
         """What identifies this SMS push across redeliveries (see :func:`sms_dedupe_key`)."""
-        return sms_dedupe_key(self.sms_identifier, self.notification_mode)
+        return sms_dedupe_key(self.sms_identifier, self.notification_mode, verified=self.verified)
 
     def __repr__(self) -> str:
         return _masked_repr(self)
 
 
-def sms_dedupe_key(sms_identifier: str | None, notification_mode: str | None) -> str:
-    """SMS id + mode: in X mode one SMS gives a Block push and then a Notify push."""
-    return f"{sms_identifier or ''}|{notification_mode or ''}"
+def sms_dedupe_key(
+    sms_identifier: str | None, notification_mode: str | None, *, verified: bool
+) -> str:
+    """Trust (SMS pushes are PrivateNumber's), then SMS id + mode: in X mode one SMS gives a
+    Block push and then a Notify push."""
+    key = f"{sms_identifier or ''}|{notification_mode or ''}"
+    return trust_prefix("privatenumber", verified) + key
 
 
 class SmsNotify(SmsEvent):
@@ -667,6 +694,7 @@ class NumberStatus:
     cause: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     seq: int | None = field(default=None, compare=False, repr=False)
+    verified: bool = field(default=False, compare=False, repr=False)
     unreadable: tuple[str, ...] = field(default=(), compare=False)
 
     def __repr__(self) -> str:

@@ -11,6 +11,14 @@ Guarantees:
   else ``sessionId``; call events on session + type + time (+ the leg's numbers); SMS on
   ``smsIdentifier`` + mode. X-number status is a change log: a repeat of a number's current status
   is not stored again, a change is.
+* **Unverified data never shadows verified data.** Every row records whether the receiver
+  verified its push's signature (``verified`` 1/0), and every key starts with the product and
+  that trust (``pn:v:icid:...``, ``vc:u:session:...``), so a forged push cannot make a real one
+  a "duplicate". Pushes that failed verification and are kept anyway go to a separate
+  ``quarantine`` table that no reader shows (:meth:`Store.quarantine`).
+* **No replay.** A verified push's nonce is recorded in the same transaction as its rows
+  (``nonces`` table, unique per app key): a second push with that nonce, from this process or
+  another one on the same file, stores nothing (:meth:`Store.write` reports it).
 * **Atomic.** One push (up to 50 CDRs) is written in one transaction, so it is stored whole or not
   at all. :meth:`Store.write` may put several pushes in one transaction (group commit).
 * **Durable.** WAL mode with ``synchronous=NORMAL``: a committed transaction survives the process
@@ -41,7 +49,7 @@ from itertools import count
 from typing import Any, Literal
 
 from . import events as ev
-from .errors import ToolkitError
+from .errors import PushFormatError, StoreError, ValidationError
 
 TABLES = ("cdrs", "events", "sms", "num_status")
 Table = Literal["cdrs", "events", "sms", "num_status"]
@@ -77,6 +85,7 @@ CDR_COLUMNS = (
     "user_data",
     "received_at",
     "raw",
+    "verified",
 )
 EVENT_COLUMNS = (
     "seq",
@@ -97,6 +106,7 @@ EVENT_COLUMNS = (
     "party_type",
     "received_at",
     "raw",
+    "verified",
 )
 SMS_COLUMNS = (
     "seq",
@@ -115,8 +125,11 @@ SMS_COLUMNS = (
     "sms_content",
     "received_at",
     "raw",
+    "verified",
 )
-NUM_STATUS_COLUMNS = ("seq", "number", "status", "cause", "received_at", "raw")
+NUM_STATUS_COLUMNS = ("seq", "number", "status", "cause", "received_at", "raw", "verified")
+QUARANTINE_COLUMNS = ("id", "received_at", "product", "reason", "remote_addr", "body")
+QUARANTINE_SIZE = 10_000  # the newest rows kept: a flood of forged pushes cannot fill the disk
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cdrs (
@@ -126,27 +139,52 @@ CREATE TABLE IF NOT EXISTS cdrs (
     fwd_start_time INTEGER, fwd_alerting_time INTEGER, fwd_answer_time INTEGER,
     call_end_time INTEGER, fail_time INTEGER, ul_fail_reason INTEGER, fwd_unasw_rsn INTEGER,
     sip_status_code INTEGER, record_flag INTEGER, service_type TEXT, extend_num TEXT,
-    notify_mode TEXT, user_data TEXT, received_at REAL, raw TEXT
+    notify_mode TEXT, user_data TEXT, received_at REAL, raw TEXT,
+    verified INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS cdrs_session ON cdrs (session_id);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, product TEXT, event_type TEXT,
     session_id TEXT, timestamp INTEGER, caller TEXT, called TEXT, subscription_id TEXT,
     state_code INTEGER, state_desc TEXT, user_data TEXT, notify_mode TEXT, digit_info TEXT,
-    call_rel_direction INTEGER, party_type TEXT, received_at REAL, raw TEXT
+    call_rel_direction INTEGER, party_type TEXT, received_at REAL, raw TEXT,
+    verified INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS events_session ON events (session_id);
 CREATE TABLE IF NOT EXISTS sms (
     seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, app_key TEXT, sms_identifier TEXT,
     notification_mode TEXT, calling TEXT, called TEXT, virtual_number TEXT, event TEXT,
     time_stamp REAL, subscription_id TEXT, send_result INTEGER, user_data TEXT,
-    sms_content TEXT, received_at REAL, raw TEXT
+    sms_content TEXT, received_at REAL, raw TEXT, verified INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS num_status (
-    seq INTEGER PRIMARY KEY, number TEXT, status TEXT, cause TEXT, received_at REAL, raw TEXT
+    seq INTEGER PRIMARY KEY, number TEXT, status TEXT, cause TEXT, received_at REAL, raw TEXT,
+    verified INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS num_status_number ON num_status (number, seq);
+CREATE TABLE IF NOT EXISTS nonces (
+    app_key TEXT NOT NULL, nonce TEXT NOT NULL, expires_at REAL NOT NULL,
+    PRIMARY KEY (app_key, nonce)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces (expires_at);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY, received_at REAL, product TEXT, reason TEXT, remote_addr TEXT,
+    body TEXT
+);
 """
+# Stores written before rows carried their trust get the column; their rows count as unverified
+# (an older receiver stored VoiceCall-shaped pushes without checking). Keys matter only to catch
+# a redelivery, and the platform stops retrying after about 10.5 hours (PrivateNumber; VoiceCall
+# 6), so only the keys of the last two days are rewritten to the new form: rewriting a unique
+# key costs about 40 s per million rows, rewriting nothing would store a late retry twice.
+_REKEY_SECONDS = 2 * 86_400
+_ADD_VERIFIED = "ALTER TABLE {} ADD COLUMN verified INTEGER NOT NULL DEFAULT 0"
+_OLD_KEYS = {
+    "cdrs": "CASE product WHEN 'voicecall' THEN 'vc:u:' ELSE 'pn:u:' END || dedupe_key",
+    "events": "CASE product WHEN 'voicecall' THEN 'vc:u:' ELSE 'pn:u:' END || dedupe_key",
+    "sms": "'pn:u:' || dedupe_key",
+}
+NONCE_PURGE_EVERY = 60.0  # seconds between deletions of nonces whose window is over
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "cdrs": CDR_COLUMNS,
@@ -158,6 +196,12 @@ _INSERT = {
     t: f"INSERT OR IGNORE INTO {t} ({', '.join(c)}) VALUES ({', '.join('?' * len(c))})"
     for t, c in _COLUMNS.items()
 }
+_INSERT_QUARANTINE = (
+    f"INSERT INTO quarantine ({', '.join(QUARANTINE_COLUMNS[1:])}) "
+    f"VALUES ({', '.join('?' * (len(QUARANTINE_COLUMNS) - 1))})"
+)
+_NUM_VERIFIED = NUM_STATUS_COLUMNS.index("verified") - 1  # its place in a row without seq
+_INSERT_NONCE = "INSERT OR IGNORE INTO nonces (app_key, nonce, expires_at) VALUES (?, ?, ?)"
 # The highest seq in any table: the cursor is one sequence across all four.
 _MAX_SEQ = "SELECT max(m) AS m FROM ({})".format(
     " UNION ALL ".join(f"SELECT max(seq) m FROM {t}" for t in TABLES)
@@ -216,14 +260,6 @@ _STATUS = _epoch_fields(ev.STATUS_FIELDS, precise=True)
 _SMS = _epoch_fields(ev.SMS_FIELDS, precise=True)
 
 
-class StoreError(ToolkitError):
-    """The store cannot be opened, read or written; the message is one line saying why.
-
-    At runtime (database locked, disk full, I/O error) a write is safe to retry. At opening it
-    means the file is not a store this toolkit can use: damaged, foreign, or not writable.
-    """
-
-
 # -- opening checks --------------------------------------------------------------------------
 
 
@@ -258,10 +294,11 @@ def _check_integrity(conn: sqlite3.Connection, path: str, budget: float | None) 
 
 
 def _check_columns(conn: sqlite3.Connection, path: str) -> None:
-    """Every table of ours that exists has the columns we read and write."""
+    """Every table of ours that exists has the columns we read and write (but ``verified``,
+    which :func:`_migrate` adds to a store written before rows carried their trust)."""
     for table, columns in _COLUMNS.items():
         found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-        missing = [c for c in columns if c not in found]
+        missing = [c for c in columns if c not in found and c != "verified"]
         if found and missing:
             raise StoreError(
                 f"cannot open store at {path}: its {table} table is not ours "
@@ -305,15 +342,34 @@ class Batch:
     """The rows of one push, validated and ready to insert (see :meth:`Store.prepare`).
 
     Rows lack their ``seq``, which :meth:`Store.write` assigns inside the transaction.
+    ``nonce`` is ``(app_key, nonce, expires_at)`` of a verified push: it is recorded in the same
+    transaction, and if it is held already the batch is a replay and none of its rows are
+    written. ``quarantine`` holds rows for the quarantine table (see :func:`quarantine_row`).
     """
 
     cdrs: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
     sms: list[tuple[Any, ...]] = field(default_factory=list)
     num_status: list[tuple[Any, ...]] = field(default_factory=list)
+    nonce: tuple[str, str, float] | None = None
+    quarantine: list[tuple[Any, ...]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.cdrs) + len(self.events) + len(self.sms) + len(self.num_status)
+
+
+def quarantine_row(
+    body: bytes | str,
+    *,
+    product: ev.Product | None,
+    reason: str,
+    remote_addr: str | None = None,
+    received_at: float | None = None,
+) -> tuple[Any, ...]:
+    """A row for the quarantine table: a push kept apart because it failed verification."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    now = time.time() if received_at is None else received_at
+    return (now, product, reason, remote_addr, text)
 
 
 def _row(values: dict[str, Any], columns: tuple[str, ...], **fixed: Any) -> tuple[Any, ...]:
@@ -322,32 +378,42 @@ def _row(values: dict[str, Any], columns: tuple[str, ...], **fixed: Any) -> tupl
 
 
 def prepare(
-    body: Any, *, product: ev.Product | None = None, received_at: float | None = None
+    body: Any,
+    *,
+    product: ev.Product | None = None,
+    received_at: float | None = None,
+    verified: bool = False,
 ) -> Batch:
     """Validate a decoded push body and map it to rows; raises :class:`PushFormatError`.
 
-    This is the receiver's hot path: it reads the JSON once with the field tables of
-    :mod:`toolkit.events` (so typed records and rows always agree) and builds no objects.
+    ``verified`` says whether the push's signature was checked; it is stored with each row and
+    is part of each dedupe key. This is the receiver's hot path: it reads the JSON once with the
+    field tables of :mod:`toolkit.events` (so typed records and rows always agree) and builds no
+    objects.
     """
     now = time.time() if received_at is None else received_at
+    trust = int(verified)
     kind = ev.push_kind(body)
     batch = Batch()
     if kind == "fee":
         items = ev.fee_items(body)
-        guessed = product or ev.detect_product(body)
+        cdr_product = product or ev.detect_product(body) or "privatenumber"
         for i, info in enumerate(items):
             values = ev.convert(info, _FEE, f"feeLst[{i}]")
             if not values.get("session_id"):
                 raise ev.PushFormatError("required", f"feeLst[{i}].sessionId")
-            key = ev.cdr_dedupe_key(values.get("icid"), values["session_id"])
+            key = ev.cdr_dedupe_key(
+                values.get("icid"), values["session_id"], product=cdr_product, verified=verified
+            )
             batch.cdrs.append(
                 _row(
                     values,
                     CDR_COLUMNS,
                     dedupe_key=key,
-                    product=guessed,
+                    product=cdr_product,
                     received_at=now,
                     raw=_dumps(info),
+                    verified=trust,
                 )
             )
     elif kind == "event":
@@ -355,8 +421,15 @@ def prepare(
         info = body.get("statusInfo")
         values = ev.convert(info, _STATUS, "statusInfo")
         stamp = values.get("timestamp")
+        event_product = product or ev.detect_product(body) or "privatenumber"
         key = ev.event_dedupe_key(
-            values.get("session_id"), event_type, stamp, values.get("caller"), values.get("called")
+            values.get("session_id"),
+            event_type,
+            stamp,
+            values.get("caller"),
+            values.get("called"),
+            product=event_product,
+            verified=verified,
         )
         party = values.get("party_type")
         batch.events.append(
@@ -366,26 +439,65 @@ def prepare(
                 dedupe_key=key,
                 event_type=event_type,
                 timestamp=None if stamp is None else int(stamp),
-                product=product or ev.detect_product(body) or "privatenumber",
+                product=event_product,
                 party_type=None if party is None else str(party),
                 received_at=now,
                 raw=_dumps(info),
+                verified=trust,
             )
         )
     elif kind == "sms":
         values = ev.convert(body.get("smsEvent"), _SMS, "smsEvent")
         values["app_key"] = ev.to_str(body.get("appKey"), "appKey")
-        key = ev.sms_dedupe_key(values.get("sms_identifier"), values.get("notification_mode"))
+        key = ev.sms_dedupe_key(
+            values.get("sms_identifier"), values.get("notification_mode"), verified=verified
+        )
         batch.sms.append(
-            _row(values, SMS_COLUMNS, dedupe_key=key, received_at=now, raw=_dumps(body))
+            _row(
+                values,
+                SMS_COLUMNS,
+                dedupe_key=key,
+                received_at=now,
+                raw=_dumps(body),
+                verified=trust,
+            )
         )
     else:
         for i, item in enumerate(ev.num_items(body)):
             values = ev.convert(item, ev.NUM_FIELDS, f"numInfo[{i}]")
             batch.num_status.append(
-                _row(values, NUM_STATUS_COLUMNS, received_at=now, raw=_dumps(item))
+                _row(values, NUM_STATUS_COLUMNS, received_at=now, raw=_dumps(item), verified=trust)
             )
     return batch
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add what newer versions store to a store written by an older one (once, atomically)."""
+
+    def missing() -> list[str]:
+        return [
+            t
+            for t in TABLES
+            if "verified" not in {r[1] for r in conn.execute(f"PRAGMA table_info({t})")}
+        ]
+
+    if not missing():
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for table in missing():  # again: another process may have migrated meanwhile
+            conn.execute(_ADD_VERIFIED.format(table))
+            if table in _OLD_KEYS:
+                conn.execute(
+                    f"UPDATE {table} SET dedupe_key = {_OLD_KEYS[table]} "
+                    "WHERE dedupe_key IS NOT NULL AND received_at >= ?",
+                    (time.time() - _REKEY_SECONDS,),
+                )
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _body_of(push: ev.Push) -> dict[str, Any]:
@@ -402,7 +514,7 @@ def _body_of(push: ev.Push) -> dict[str, Any]:
             for n in push.numbers
         ]
         return {"eventType": "numStatus", "numInfo": items}
-    raise TypeError(f"not a push: {type(push).__name__}")
+    raise PushFormatError(f"not a push: {type(push).__name__}")
 
 
 class Store:
@@ -430,9 +542,9 @@ class Store:
         check_seconds: float | None = 3.0,
     ) -> None:
         if synchronous.upper() not in ("NORMAL", "FULL"):
-            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
+            raise ValidationError("synchronous", f"must be 'NORMAL' or 'FULL', not {synchronous!r}")
         if readonly and (path is None or str(path) == ":memory:"):
-            raise ValueError("a read-only store needs the path of an existing store")
+            raise ValidationError("path", "a read-only store needs the path of an existing store")
         self._temp_dir: str | None = None
         if path is None or str(path) == ":memory:":
             self._temp_dir = tempfile.mkdtemp(prefix="toolkit-store-")
@@ -448,6 +560,7 @@ class Store:
         self._local = threading.local()
         self._closed = False
         self._committed = threading.Condition()
+        self._next_purge = 0.0
         self._uri: str | None = None  # read-only mode: what every connection opens
         self._writer: sqlite3.Connection | None = None
         try:
@@ -472,6 +585,7 @@ class Store:
             _check_columns(writer, self.path)
             writer.execute("PRAGMA journal_mode=WAL")
             writer.executescript(_SCHEMA)
+            _migrate(writer)
             _probe_write(writer)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store at {self.path}: {_one_line(exc)}") from exc
@@ -522,17 +636,23 @@ class Store:
 
     prepare = staticmethod(prepare)
 
-    def add(self, push: Any, *, product: ev.Product | None = None) -> int:
-        """Store one push (a decoded JSON body or a typed push); return the number of new rows."""
-        body = push if isinstance(push, Mapping) else _body_of(push)
-        return self.write([prepare(body, product=product)])[0]
+    def add(self, push: Any, *, product: ev.Product | None = None, verified: bool = False) -> int:
+        """Store one push (a decoded JSON body or a typed push); return the number of new rows.
 
-    def write(self, batches: Sequence[Batch]) -> list[int]:
+        ``verified=True`` says that you checked where the push came from (the receiver does so
+        from its signature); rows are stored apart from unverified rows of the same call.
+        """
+        body = push if isinstance(push, Mapping) else _body_of(push)
+        return self.write([prepare(body, product=product, verified=verified)])[0] or 0
+
+    def write(self, batches: Sequence[Batch]) -> list[int | None]:
         """Insert several batches in one transaction; return the new rows of each batch.
 
-        Raises :class:`StoreError` when SQLite cannot commit (nothing is stored). A batch that
-        SQLite refuses for its content is impossible after :func:`prepare`; should it happen,
-        :meth:`write_each` isolates it so it cannot fail the others.
+        A batch whose ``nonce`` is held already is a replay: none of its rows are written and
+        its result is ``None``. Raises :class:`StoreError` when SQLite cannot commit (nothing is
+        stored). A batch that SQLite refuses for its content is impossible after
+        :func:`prepare`; should it happen, :meth:`write_each` isolates it so it cannot fail the
+        others.
         """
         if self._closed:
             raise StoreError("the store is closed")
@@ -559,7 +679,7 @@ class Store:
             self._committed.notify_all()
         return new
 
-    def write_each(self, batches: Sequence[Batch]) -> list[int | Exception]:
+    def write_each(self, batches: Sequence[Batch]) -> list[int | Exception | None]:
         """Like :meth:`write`, but one failing batch does not fail the others.
 
         All batches go in one transaction; if that fails for a reason other than the database
@@ -572,7 +692,7 @@ class Store:
         except Exception:
             if len(batches) == 1:
                 raise
-        results: list[int | Exception] = []
+        results: list[int | Exception | None] = []
         for batch in batches:
             try:
                 results.append(self.write([batch])[0])
@@ -580,12 +700,21 @@ class Store:
                 results.append(exc)
         return results
 
-    def _insert(self, conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[int]:
+    def _insert(self, conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[int | None]:
         # Inside the write transaction: no other writer can take a seq between here and COMMIT.
         top = conn.execute(_MAX_SEQ).fetchone()[0]
         seqs = count((top or 0) + 1)
-        new: list[int] = []
+        now = time.time()
+        if now >= self._next_purge and any(b.nonce for b in batches):
+            conn.execute("DELETE FROM nonces WHERE expires_at < ?", (now,))
+            self._next_purge = now + NONCE_PURGE_EVERY
+        new: list[int | None] = []
         for batch in batches:
+            # The UNIQUE key settles a race between two receivers on one file: the second
+            # insert of a nonce is ignored, and its batch is refused as a replay.
+            if batch.nonce is not None and conn.execute(_INSERT_NONCE, batch.nonce).rowcount == 0:
+                new.append(None)
+                continue
             before = conn.total_changes
             for table in ("cdrs", "events", "sms"):
                 rows = getattr(batch, table)
@@ -593,14 +722,22 @@ class Store:
                     numbered = [(s, *r) for s, r in zip(seqs, rows, strict=False)]
                     conn.executemany(_INSERT[table], numbered)
             for row in batch.num_status:
+                # One change log per trust level: an unverified status cannot hide a verified
+                # change by posing as the number's current status.
                 last = conn.execute(
-                    "SELECT status, cause FROM num_status WHERE number IS ? "
+                    "SELECT status, cause FROM num_status WHERE number IS ? AND verified = ? "
                     "ORDER BY seq DESC LIMIT 1",
-                    (row[0],),
+                    (row[0], row[_NUM_VERIFIED]),
                 ).fetchone()
                 if last is None or tuple(last) != (row[1], row[2]):
                     conn.execute(_INSERT["num_status"], (next(seqs), *row))
             new.append(conn.total_changes - before)
+            if batch.quarantine:
+                conn.executemany(_INSERT_QUARANTINE, batch.quarantine)
+                conn.execute(
+                    "DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - ?",
+                    (QUARANTINE_SIZE,),
+                )
         return new
 
     # -- reading ---------------------------------------------------------------------------
@@ -647,7 +784,7 @@ class Store:
         newest ``last`` rows (still oldest first).
         """
         if table not in TABLES:
-            raise ValueError(f"table must be one of {TABLES}, not {table!r}")
+            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
         if last is not None:
             rows = self.query(
                 f"SELECT * FROM {table} WHERE seq > ? ORDER BY seq DESC LIMIT ?", (since, last)
@@ -715,12 +852,24 @@ class Store:
     def count(self, table: Table = "cdrs") -> int:
         """How many rows ``table`` holds."""
         if table not in TABLES:
-            raise ValueError(f"table must be one of {TABLES}, not {table!r}")
+            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
         return int(self.query(f"SELECT count(*) AS n FROM {table}")[0]["n"])
 
     def counts(self) -> dict[str, int]:
         """Row counts of every table."""
         return {t: self.count(t) for t in TABLES}  # type: ignore[arg-type]
+
+    def quarantine(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The pushes kept apart because they failed verification, oldest first.
+
+        Each row has ``id``, ``received_at``, ``product`` (the guess from its shape), ``reason``
+        (why it failed, e.g. ``bad-digest``), ``remote_addr`` and the raw ``body``. Only the
+        newest ``QUARANTINE_SIZE`` are kept; ``limit`` returns the newest ``limit`` of those.
+        """
+        rows = self.query(
+            "SELECT * FROM quarantine ORDER BY id DESC LIMIT ?", (-1 if limit is None else limit,)
+        )
+        return rows[::-1]
 
     def last_seq(self) -> int:
         """The highest ``seq`` committed so far (0 for an empty store): a cursor for "from now"."""
@@ -741,7 +890,7 @@ class Store:
         ``unreadable`` attribute (``"raw"`` when the record had to be rebuilt from the columns).
         """
         if table not in TABLES:
-            raise ValueError(f"table must be one of {TABLES}, not {table!r}")
+            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
         unreadable: list[str] = []
         raw = _stored_json(row.get("raw"))
         if raw is None:
@@ -749,6 +898,7 @@ class Store:
             raw = _json_from_columns(table, row)
         seq = row.get("seq")
         seq = seq if type(seq) is int else None
+        verified = row.get("verified") == 1  # not any truthy junk another program wrote
         if table == "cdrs":
             values = ev.convert(raw, ev.FEE_FIELDS, "FeeInfo", unreadable)
             product = row.get("product")
@@ -779,8 +929,10 @@ class Store:
             cls = {"block": ev.SmsBlock, "notify": ev.SmsNotify}.get(mode, ev.SmsEvent)
         else:
             values = ev.convert(raw, ev.NUM_FIELDS, "numInfo", unreadable)
-            return ev.NumberStatus(**values, seq=seq, unreadable=tuple(unreadable))
-        return cls(**values, raw=raw, seq=seq, unreadable=tuple(unreadable))
+            return ev.NumberStatus(
+                **values, seq=seq, verified=verified, unreadable=tuple(unreadable)
+            )
+        return cls(**values, raw=raw, seq=seq, verified=verified, unreadable=tuple(unreadable))
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from .errors import ValidationError
 from .events import MAX_EPOCH, MIN_EPOCH
 from .numbers import mask
 from .store import TABLES, Store, StoreError, Table
@@ -50,7 +51,7 @@ def follow_rows(
     wanted = tuple(tables)
     unknown = set(wanted) - set(TABLES)
     if unknown:
-        raise ValueError(f"tables must be among {TABLES}, not {sorted(unknown)}")
+        raise ValidationError("tables", f"must be among {TABLES}, not {sorted(unknown)}")
     # "Now" is when follow is called, not when the caller first iterates (maybe much later).
     cursor = store.last_seq() if since is None else since
     return _follow_rows(store, cursor, poll, stop, wanted)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from ..numbers import mask
 from ..terminal import printable
-from .decode import CodeInfo, decode
-from .explain import call_records, explain
+from .decoding import CodeInfo, decode
+from .explaining import call_records, explain
 from .tables import FAMILY_TITLES
 
 
