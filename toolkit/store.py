@@ -271,8 +271,9 @@ def _check_integrity(conn: sqlite3.Connection, path: str, budget: float | None) 
     """``PRAGMA quick_check``: every page and record well formed (indexes are not compared).
 
     It reads the whole file, about 200 MB a second with a warm cache and far less from a cold
-    disk, so it stops after ``budget`` seconds (``benchmarks/store_open.py`` measures it): a
-    store of a few hundred thousand CDRs is checked whole, a bigger one as far as the budget goes.
+    disk, so it stops after ``budget`` seconds (``benchmarks/store_open.py`` measures it): from
+    the page cache a store of a few hundred thousand CDRs is checked whole, a bigger one (or a
+    cold one) as far as the budget goes.
     """
     timer = None
     if budget is not None:
