@@ -8,7 +8,9 @@ per figure: the size of the file, the unbounded check, ``Store(path)`` (the rece
 check bounded by the default budget), ``Store(path, readonly=True)`` (the tail's opening) and the
 machine's load. The store is the one ``benchmarks/frame.py`` seeds and caches (a few minutes the
 first time). The page cache matters: the first run after seeding reads from disk, later runs from
-memory; the figures are those of this run.
+memory; the figures are those of this run. A store seeded before rows carried their trust is
+migrated by its first ``Store(path)`` (tens of seconds for a million CDRs): run twice to measure
+the opening alone.
 """
 
 from __future__ import annotations
