@@ -8,7 +8,7 @@ Every exception a public function raises derives from :class:`ToolkitError`, so
     ├── ValidationError          a parameter failed a check before any HTTP call (also ValueError)
     │   └── InvalidNumberError   a phone number could not be normalised
     ├── PushFormatError          a push body is not one the platform documents (also ValueError)
-    ├── StoreError               the store could not commit or read (locked, disk full); retry
+    ├── StoreError               the store cannot be opened, read or written; one-line reason
     ├── TransportError           the platform could not be reached, or gave no complete answer
     │                            within the timeout (carries the URL, never a secret)
     ├── ResponseError            the platform answered something that is not the documented JSON:
@@ -137,7 +137,11 @@ class PushFormatError(ToolkitError, ValueError):
 
 
 class StoreError(ToolkitError):
-    """The store could not commit (database locked, disk full, I/O error). Safe to retry."""
+    """The store cannot be opened, read or written; the message is one line saying why.
+
+    At runtime (database locked, disk full, I/O error) a write is safe to retry. At opening it
+    means the file is not a store the toolkit can use: damaged, foreign, or not writable.
+    """
 
 
 class TransportError(ToolkitError):

@@ -54,8 +54,25 @@ from .auth import DEFAULT_WINDOW, NonceCache, Verdict, verify, wsgi_headers
 from .config import lookup
 from .errors import ValidationError
 from .store import Batch, Store, StoreError, quarantine_row
+from .terminal import printable
 
 log = logging.getLogger(__name__)
+
+
+class _PrintableLog(logging.Filter):
+    """Request lines and push fields are client-supplied: a log line shows their control
+    characters escaped, so a push can neither forge a log line nor drive a terminal showing it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: leave it to the handler's own error report
+            return True
+        record.msg, record.args = printable(message), ()
+        return True
+
+
+log.addFilter(_PrintableLog())
 
 MAX_BODY = 1 << 20  # 1 MiB: 50 CDRs are about 50 KiB
 COMMIT_TIMEOUT = 30.0  # seconds a request waits for its commit before answering 503
@@ -837,7 +854,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _summary(path: str) -> str:
     try:
-        with Store(path) as store:
+        with Store(path, readonly=True) as store:
             counts = [f"{n} {t}" for t, n in store.counts().items()]
             quarantined = store.query("SELECT count(*) AS n FROM quarantine")[0]["n"]
             if quarantined:

@@ -35,7 +35,6 @@ Guarantees:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import shutil
@@ -43,6 +42,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import count
@@ -206,6 +206,37 @@ _INSERT_NONCE = "INSERT OR IGNORE INTO nonces (app_key, nonce, expires_at) VALUE
 _MAX_SEQ = "SELECT max(m) AS m FROM ({})".format(
     " UNION ALL ".join(f"SELECT max(seq) m FROM {t}" for t in TABLES)
 )
+_PRODUCTS = ("privatenumber", "voicecall")
+
+
+def _stored_json(text: Any) -> dict[str, Any] | None:
+    """The ``raw`` column as a JSON object, or ``None`` if it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _json_from_columns(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON a row's typed columns stand for, when its ``raw`` is lost.
+
+    Times are epoch seconds, which :func:`toolkit.events.to_epoch` reads (and range-checks).
+    """
+    fields = {
+        "cdrs": ev.FEE_FIELDS,
+        "events": ev.STATUS_FIELDS,
+        "sms": ev.SMS_FIELDS,
+        "num_status": ev.NUM_FIELDS,
+    }[table]
+    body = {name: row.get(attr) for name, (attr, _) in fields.items() if row.get(attr) is not None}
+    if table == "sms":
+        return {"appKey": row.get("app_key"), "smsEvent": body}
+    return body
+
+
 # ensure_ascii keeps lone surrogates (legal in JSON text, illegal in UTF-8) storable.
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -227,6 +258,84 @@ def _epoch_fields(
 _FEE = _epoch_fields(ev.FEE_FIELDS)
 _STATUS = _epoch_fields(ev.STATUS_FIELDS, precise=True)
 _SMS = _epoch_fields(ev.SMS_FIELDS, precise=True)
+
+
+# -- opening checks --------------------------------------------------------------------------
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _check_integrity(conn: sqlite3.Connection, path: str, budget: float | None) -> None:
+    """``PRAGMA quick_check``: every page and record well formed (indexes are not compared).
+
+    It reads the whole file, about 200 MB a second with a warm cache and far less from a cold
+    disk, so it stops after ``budget`` seconds (``benchmarks/store_open.py`` measures it): from
+    the page cache a store of a few hundred thousand CDRs is checked whole, a bigger one (or a
+    cold one) as far as the budget goes.
+    """
+    timer = None
+    if budget is not None:
+        timer = threading.Timer(budget, conn.interrupt)
+        timer.daemon = True
+        timer.start()
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.OperationalError as exc:
+        if timer is not None and timer.finished.is_set() and "interrupt" in str(exc):
+            return  # out of time: nothing wrong in the part that was read
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if problems != ["ok"]:
+        first = " ".join(str(problems[0]).split())
+        raise StoreError(f"cannot open store at {path}: the file is damaged ({first})")
+
+
+def _check_columns(conn: sqlite3.Connection, path: str) -> None:
+    """Every table of ours that exists has the columns we read and write (but ``verified``,
+    which :func:`_migrate` adds to a store written before rows carried their trust)."""
+    for table, columns in _COLUMNS.items():
+        found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        missing = [c for c in columns if c not in found and c != "verified"]
+        if found and missing:
+            raise StoreError(
+                f"cannot open store at {path}: its {table} table is not ours "
+                f"(missing columns: {', '.join(missing)})"
+            )
+
+
+def _probe_write(conn: sqlite3.Connection) -> None:
+    """Fail now if the file cannot be written (read-only file, directory or mount).
+
+    ``BEGIN IMMEDIATE`` alone succeeds on a read-only file in WAL mode (the lock lives in the
+    ``-shm`` file); rewriting the header's user_version really writes a page, then is rolled back.
+    """
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(f"PRAGMA user_version={version}")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def _cannot_index(exc: sqlite3.Error) -> bool:
+    """A read-only connection could not create the WAL index (``-shm``) next to the file."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+; the message before that
+    if code is None:
+        return "readonly" in str(exc) or "unable to open" in str(exc)
+    return code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+
+
+def _wal_pending(path: str) -> bool:
+    """A writer left transactions in the WAL that the main file does not hold yet."""
+    try:
+        return os.path.getsize(f"{path}-wal") > 0
+    except OSError:
+        return False
 
 
 @dataclass
@@ -415,6 +524,13 @@ class Store:
     ``path=None`` uses a temporary file that :meth:`close` deletes. ``synchronous`` is ``"NORMAL"``
     (survives a crash of the process) or ``"FULL"`` (also survives power loss). ``timeout`` is how
     long a write waits for a lock held by another process before :class:`StoreError`.
+
+    Opening refuses, with a one-line :class:`StoreError`, a file it could not keep its promises
+    on: one that fails SQLite's integrity check (``check_seconds`` bounds the time spent on it,
+    ``None`` checks the whole file however long it takes), a foreign database whose tables lack
+    our columns, or a file that cannot be written. ``readonly=True`` opens an existing store for
+    reading only (the tail does): the database file is never written and no integrity check runs
+    (a damaged page then surfaces as a :class:`StoreError` from the read that meets it).
     """
 
     def __init__(
@@ -423,16 +539,22 @@ class Store:
         *,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         timeout: float = 5.0,
+        readonly: bool = False,
+        check_seconds: float | None = 3.0,
     ) -> None:
         if synchronous.upper() not in ("NORMAL", "FULL"):
             raise ValidationError("synchronous", f"must be 'NORMAL' or 'FULL', not {synchronous!r}")
+        if readonly and (path is None or str(path) == ":memory:"):
+            raise ValidationError("path", "a read-only store needs the path of an existing store")
         self._temp_dir: str | None = None
         if path is None or str(path) == ":memory:":
             self._temp_dir = tempfile.mkdtemp(prefix="toolkit-store-")
             path = os.path.join(self._temp_dir, "pushes.sqlite3")
         self.path = os.fspath(path)
         self.synchronous = synchronous.upper()
+        self.readonly = readonly
         self._timeout = timeout
+        self._check_seconds = check_seconds
         self._write_lock = threading.Lock()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -440,19 +562,75 @@ class Store:
         self._closed = False
         self._committed = threading.Condition()
         self._next_purge = 0.0
+        self._uri: str | None = None  # read-only mode: what every connection opens
+        self._writer: sqlite3.Connection | None = None
         try:
-            self._writer = self._connect()
-            self._writer.execute("PRAGMA journal_mode=WAL")
-            self._writer.executescript(_SCHEMA)
-            _migrate(self._writer)
+            if readonly:
+                self._open_readonly()
+            else:
+                self._open_writer()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_writer(self) -> None:
+        """Open the writer and refuse a file we could not keep our promises on.
+
+        A damaged file would acknowledge pushes into pages that may never be read back, a
+        foreign ``events`` table or a read-only file would answer 503 to every push for ever: all
+        three are refused here, at start, with one line saying why.
+        """
+        try:
+            self._writer = writer = self._connect()
+            _check_integrity(writer, self.path, self._check_seconds)
+            _check_columns(writer, self.path)
+            writer.execute("PRAGMA journal_mode=WAL")
+            writer.executescript(_SCHEMA)
+            _migrate(writer)
+            _probe_write(writer)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open store at {self.path}: {exc}") from exc
+            raise StoreError(f"cannot open store at {self.path}: {_one_line(exc)}") from exc
+
+    def _open_readonly(self) -> None:
+        """Open for reading only, through a ``mode=ro`` URI: the database is never written.
+
+        SQLite reads a WAL database through its ``-wal``/``-shm`` files, which it creates (and a
+        read-only reader leaves behind, empty) where the directory allows. A read-only directory
+        or mount does not: then, if no writer has left a WAL behind, the file cannot be changing
+        and is read as immutable instead. (A writer that starts later, through another mount, is
+        then not seen.)
+        """
+        if not os.path.isfile(self.path):
+            raise StoreError(f"cannot open store at {self.path}: no such file")
+        uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+        for attempt in (uri, uri + "&immutable=1"):
+            self._uri = attempt
+            try:
+                conn = self._reader()
+                _check_columns(conn, self.path)
+                names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            except sqlite3.Error as exc:
+                self._drop_reader()
+                if attempt == uri and _cannot_index(exc) and not _wal_pending(self.path):
+                    continue
+                raise StoreError(f"cannot open store at {self.path}: {_one_line(exc)}") from exc
+            if not names & set(TABLES):
+                raise StoreError(f"cannot open store at {self.path}: it holds no push tables")
+            return
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            self.path if self._uri is None else self._uri,
+            timeout=self._timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=self._uri is not None,
         )
-        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        try:
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     # -- writing ---------------------------------------------------------------------------
@@ -479,6 +657,8 @@ class Store:
         """
         if self._closed:
             raise StoreError("the store is closed")
+        if self._writer is None:
+            raise StoreError("the store was opened read-only")
         with self._write_lock:
             conn = self._writer
             try:
@@ -569,19 +749,32 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
-            conn.execute("PRAGMA query_only=ON")
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
+            self._local.conn = conn  # registered first, so close() closes it whatever happens
             with self._readers_lock:
                 self._readers.append(conn)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA query_only=ON")
         return conn
 
+    def _drop_reader(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            with self._readers_lock:
+                self._readers.remove(conn)
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Run a read-only query on this thread's reader connection; rows as plain dicts."""
+        """Run a read-only query on this thread's reader connection; rows as plain dicts.
+
+        Raises :class:`StoreError` for anything SQLite reports (locked, damaged, gone), like
+        every other read method: callers never see a raw ``sqlite3`` error.
+        """
         try:
             return [dict(r) for r in self._reader().execute(sql, params)]
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"store unavailable: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"store unavailable: {_one_line(exc)}") from exc
 
     def rows(
         self, table: Table, since: int = 0, limit: int | None = None, *, last: int | None = None
@@ -638,19 +831,24 @@ class Store:
     @contextlib.contextmanager
     def _snapshot(self) -> Iterator[None]:
         """Reads on this thread inside the block see one consistent state of the store."""
-        conn = self._reader()
-        if conn.in_transaction:  # already inside a snapshot
+        try:
+            conn = self._reader()
+            nested = conn.in_transaction  # already inside a snapshot
+            if not nested:
+                conn.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise StoreError(f"store unavailable: {_one_line(exc)}") from exc
+        if nested:
             yield
             return
-        try:
-            conn.execute("BEGIN")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"store unavailable: {exc}") from exc
         try:
             yield
         finally:
             if conn.in_transaction:
-                conn.execute("COMMIT")
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise StoreError(f"store unavailable: {_one_line(exc)}") from exc
 
     def count(self, table: Table = "cdrs") -> int:
         """How many rows ``table`` holds."""
@@ -685,21 +883,57 @@ class Store:
 
     @staticmethod
     def record(table: str, row: Mapping[str, Any]) -> Any:
-        """The typed record (:class:`~toolkit.events.Cdr`, ``CallEvent``...) for a stored row."""
-        raw = json.loads(row["raw"])
-        seq = row["seq"]
-        verified = bool(row.get("verified"))
+        """The typed record (:class:`~toolkit.events.Cdr`, ``CallEvent``...) for a stored row.
+
+        Never raises for what the row holds: a row written by an older version or another
+        program (a time no datetime can hold, text in a number column, ``raw`` that is not a JSON
+        object) gives a record whose unreadable fields are ``None`` and named in its
+        ``unreadable`` attribute (``"raw"`` when the record had to be rebuilt from the columns).
+        """
+        if table not in TABLES:
+            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
+        unreadable: list[str] = []
+        raw = _stored_json(row.get("raw"))
+        if raw is None:
+            unreadable.append("raw")
+            raw = _json_from_columns(table, row)
+        seq = row.get("seq")
+        seq = seq if type(seq) is int else None
+        verified = row.get("verified") == 1  # not any truthy junk another program wrote
         if table == "cdrs":
-            cdr = ev.Cdr.from_json(raw, row["product"])
-            return dataclasses.replace(cdr, seq=seq, verified=verified)
-        if table == "events":
-            body = {"eventType": row["event_type"], "statusInfo": raw}
-            event = ev.parse_event(body, row["product"])
-            return dataclasses.replace(event, seq=seq, verified=verified)
-        if table == "sms":
-            return dataclasses.replace(ev.parse_sms(raw), seq=seq, verified=verified)
-        values = ev.convert(raw, ev.NUM_FIELDS, "numInfo")
-        return ev.NumberStatus(**values, seq=seq, verified=verified)
+            values = ev.convert(raw, ev.FEE_FIELDS, "FeeInfo", unreadable)
+            product = row.get("product")
+            values["product"] = product if product in _PRODUCTS else ev.fee_product(raw)
+            cls: type = ev.Cdr
+        elif table == "events":
+            values = ev.convert(raw, ev.STATUS_FIELDS, "statusInfo", unreadable)
+            event_type = row.get("event_type")
+            if not isinstance(event_type, str):
+                unreadable.append("eventType")
+                event_type = ""
+            product = row.get("product")
+            values["product"] = product if product in _PRODUCTS else "privatenumber"
+            values["event_type"] = event_type
+            cls = ev.EVENT_CLASSES.get(event_type, ev.CallEvent)
+        elif table == "sms":
+            sms = raw.get("smsEvent")
+            if not isinstance(sms, dict):
+                unreadable.append("smsEvent")
+                sms = {}
+            values = ev.convert(sms, ev.SMS_FIELDS, "smsEvent", unreadable)
+            try:
+                values["app_key"] = ev.to_str(raw.get("appKey"), "appKey")
+            except ev.PushFormatError:
+                unreadable.append("appKey")
+                values["app_key"] = None
+            mode = (values.get("notification_mode") or "").lower()
+            cls = {"block": ev.SmsBlock, "notify": ev.SmsNotify}.get(mode, ev.SmsEvent)
+        else:
+            values = ev.convert(raw, ev.NUM_FIELDS, "numInfo", unreadable)
+            return ev.NumberStatus(
+                **values, seq=seq, verified=verified, unreadable=tuple(unreadable)
+            )
+        return cls(**values, raw=raw, seq=seq, verified=verified, unreadable=tuple(unreadable))
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -709,7 +943,8 @@ class Store:
             return
         self._closed = True
         with self._write_lock:
-            self._writer.close()
+            if self._writer is not None:
+                self._writer.close()
         with self._readers_lock:
             for conn in self._readers:
                 with contextlib.suppress(sqlite3.Error):
@@ -725,6 +960,6 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        kind = "temporary" if self._temp_dir else "file"
+        kind = "temporary" if self._temp_dir else "read-only" if self.readonly else "file"
         state = "closed" if self._closed else "open"
         return f"Store({self.path!r}, {kind}, {state})"
