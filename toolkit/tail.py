@@ -22,8 +22,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from .errors import ValidationError
+from .events import MAX_EPOCH, MIN_EPOCH
 from .numbers import mask
 from .store import TABLES, Store, StoreError, Table
+from .terminal import printable
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ def follow_rows(
     wanted = tuple(tables)
     unknown = set(wanted) - set(TABLES)
     if unknown:
-        raise ValueError(f"tables must be among {TABLES}, not {sorted(unknown)}")
+        raise ValidationError("tables", f"must be among {TABLES}, not {sorted(unknown)}")
     # "Now" is when follow is called, not when the caller first iterates (maybe much later).
     cursor = store.last_seq() if since is None else since
     return _follow_rows(store, cursor, poll, stop, wanted)
@@ -87,11 +90,106 @@ def follow(
 
 
 def _typed(rows: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[Any]:
+    # Store.record never fails on a row's content: a badly written row comes out degraded
+    # (see its ``unreadable``), and the rows after it still flow.
     for table, row in rows:
-        try:
-            yield Store.record(table, row)
-        except ValueError as exc:  # a row written by another tool; the rest still flows
-            log.warning("skipping %s row seq=%s: %s", table, row.get("seq"), exc)
+        yield Store.record(table, row)
+
+
+# --------------------------------------------------------------------------------------------
+# Stored values a display can rely on
+
+# The typed columns of the store's tables (toolkit.store); other columns pass through unchecked.
+_TIME_COLUMNS = frozenset(
+    {
+        "call_in_time",
+        "fwd_start_time",
+        "fwd_alerting_time",
+        "fwd_answer_time",
+        "call_end_time",
+        "fail_time",
+        "timestamp",
+        "time_stamp",
+    }
+)
+_INTEGER_COLUMNS = frozenset(
+    {
+        "seq",
+        "direction",
+        "ul_fail_reason",
+        "fwd_unasw_rsn",
+        "sip_status_code",
+        "record_flag",
+        "state_code",
+        "call_rel_direction",
+        "send_result",
+    }
+)
+_TEXT_COLUMNS = frozenset(
+    {
+        "dedupe_key",
+        "product",
+        "session_id",
+        "icid",
+        "app_key",
+        "bind_num",
+        "subscription_id",
+        "caller_num",
+        "callee_num",
+        "fwd_display_num",
+        "fwd_dst_num",
+        "service_type",
+        "extend_num",
+        "notify_mode",
+        "user_data",
+        "event_type",
+        "caller",
+        "called",
+        "state_desc",
+        "digit_info",
+        "party_type",
+        "sms_identifier",
+        "notification_mode",
+        "calling",
+        "virtual_number",
+        "event",
+        "sms_content",
+        "number",
+        "status",
+        "cause",
+    }
+)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def readable_row(row: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A stored row whose values all have the type their column promises, and the columns that
+    did not (now ``None``).
+
+    The receiver only stores times between 2000 and 2100, integers in integer columns and text in
+    text columns, but a store written by an older version or by another program may hold
+    anything SQLite accepts: displays read this copy so that such a row shows gaps, not a crash.
+    """
+    clean = dict(row)
+    bad: list[str] = []
+    for name, value in row.items():
+        if value is None:
+            continue
+        if name in _TIME_COLUMNS:
+            ok = _is_number(value) and MIN_EPOCH <= value < MAX_EPOCH
+        elif name in _INTEGER_COLUMNS:
+            ok = type(value) is int
+        elif name in _TEXT_COLUMNS:
+            ok = isinstance(value, str)
+        else:
+            continue
+        if not ok:
+            clean[name] = None
+            bad.append(name)
+    return clean, tuple(bad)
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,9 +217,12 @@ def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
     """One display line for a stored CDR row (numbers masked unless ``raw_numbers``).
 
     The outcome and verdict come from :func:`toolkit.codes.explain`; the raw codes follow it.
+    Values the row should not hold (see :func:`readable_row`) are left out and named at the end
+    (``[unreadable: call_end_time]``); control characters are shown escaped, never sent raw.
     """
     from .codes import explain
 
+    row, unreadable = readable_row(row)
     show = (lambda n: n or "") if raw_numbers else mask
     when = row.get("call_end_time") or row.get("fail_time") or row.get("call_in_time")
     stamp = (
@@ -140,7 +241,10 @@ def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
     except Exception:  # a decoder bug must never stop the tail: show the raw codes instead
         log.debug("could not explain seq=%s", row.get("seq"), exc_info=True)
         outcome, meaning = "?", _raw_codes(row)
-    return f"{stamp}Z  {parties}  {outcome:<16} ring {ring:>5}  talk {talk:>6}  {meaning}"
+    line = f"{stamp}Z  {parties}  {outcome:<16} ring {ring:>5}  talk {talk:>6}  {meaning}"
+    if unreadable:
+        line += f"  [unreadable: {', '.join(unreadable)}]"
+    return printable(line)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no store at {args.db!r} (start a receiver with --db {args.db})", file=sys.stderr)
         return 1
     try:
-        with Store(args.db) as store:
+        # Read-only: the tail never writes, so it also reads a store on a read-only mount.
+        with Store(args.db, readonly=True) as store:
             rows = store.cdrs(last=args.lines)
             for row in rows:
                 print(format_cdr(row, raw_numbers=args.raw_numbers), flush=True)
