@@ -34,8 +34,6 @@ import logging
 import os
 import queue
 import signal
-import socket
-import socketserver
 import sys
 import threading
 import time
@@ -45,7 +43,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 from wsgiref.util import request_uri
 
 from . import events as ev
@@ -53,6 +50,7 @@ from . import xmode
 from .auth import DEFAULT_WINDOW, NonceCache, Verdict, verify, wsgi_headers
 from .config import lookup
 from .errors import ValidationError
+from .httpserver import ThreadedWSGIServer
 from .store import Batch, Store, StoreError, quarantine_row
 from .terminal import printable
 
@@ -360,8 +358,7 @@ class Receiver:
             _Dispatcher(self.store, on_cdr, on_event) if (on_cdr or on_event) else None
         )
         self._committer = _GroupCommitter(self.store, max_batch, self._committed)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedWSGIServer | None = None
         self.url: str | None = None
 
     def _committed(self) -> None:
@@ -631,30 +628,25 @@ class Receiver:
 
     # -- threaded server -------------------------------------------------------------------
 
-    def start(self) -> Receiver:
-        """Serve in a background thread; ``self.url`` is then the base URL. Returns self."""
+    def start(self, **limits: Any) -> Receiver:
+        """Serve in background threads; ``self.url`` is then the base URL. Returns self.
+
+        ``limits`` go to :class:`~toolkit.httpserver.ThreadedWSGIServer` (``request_timeout``,
+        ``max_connections``, ``workers``...); its body cap is this receiver's ``max_body``.
+        """
         if self._server is not None:
             return self
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.set_app(self.wsgi_app)
-        host, port = self._server.server_address[:2]
-        self.port = port
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.2},
-            name="receiver-server",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server = ThreadedWSGIServer(
+            self.wsgi_app, self.host, self.port, max_body=self.max_body, name="receiver", **limits
+        ).start()
+        self.port = self._server.port
+        self.url = self._server.url
         return self
 
     def stop(self) -> None:
         """Stop serving, commit what is queued, run pending callbacks, close an owned store."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
         self._committer.stop()
         if self._dispatcher is not None:
@@ -665,7 +657,7 @@ class Receiver:
     @property
     def running(self) -> bool:
         """True while the threaded server is serving (between :meth:`start` and :meth:`stop`)."""
-        return self._server is not None and self._thread is not None and self._thread.is_alive()
+        return self._server is not None and self._server.running
 
     def __enter__(self) -> Receiver:
         return self.start()
@@ -682,26 +674,6 @@ class Receiver:
 def make_app(store: Store | str | None = None, **options: Any) -> Callable[..., list[bytes]]:
     """A WSGI application for ``store`` (same options as :class:`Receiver`)."""
     return Receiver(store, **options).wsgi_app
-
-
-class _Server(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    # Bursts of short connections overflow a small listen backlog; a dropped SYN costs the
-    # sender a one-second retransmit, which would dominate the acknowledgement latency.
-    request_queue_size = 1024
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], handler: type) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, handler)
-
-
-class _Handler(WSGIRequestHandler):
-    timeout = 30  # a client that stops sending mid-body must not hold a thread for ever
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
 
 
 # ---------------------------------------------------------------------------------------------
