@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -219,3 +220,48 @@ def test_bad_credentials_are_a_clear_error(tmp_path: Path, args: tuple, message:
         cwd=tmp_path,
     )
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_request_deadline_and_connection_cap_are_command_line_options(tmp_path: Path) -> None:
+    # A client that sends half a request is answered 408 at the deadline given on the command
+    # line (the default is 10 s), and the cap admits the real push by dropping the slow client.
+    proc, url = start(
+        tmp_path / "a.db", "--allow-unsigned", "--request-timeout", "1", "--max-connections", "2"
+    )
+    host, port = url.removeprefix("http://").split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as slow:
+            slow.sendall(b"POST /fee HTTP/1.1\r\nHost: x\r\n")
+            started = time.monotonic()
+            answer = slow.recv(4096)
+            waited = time.monotonic() - started
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert waited < 8  # the 1 s deadline, not the 10 s default
+        held = [socket.create_connection((host, int(port)), timeout=10) for _ in range(2)]
+        try:
+            for conn in held:
+                conn.sendall(b"POST /fee HTTP/1.1\r\n")
+            assert requests.post(url + "/fee", json=push(0), timeout=10).status_code == 200
+        finally:
+            for conn in held:
+                conn.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "soon"])
+def test_a_bad_request_timeout_is_refused_by_the_parser(tmp_path: Path, value: str) -> None:
+    command = [sys.executable, "-m", "toolkit", "receiver", "--allow-unsigned"]
+    result = subprocess.run(
+        [*command, "--db", "a.db", "--request-timeout", value],
+        capture_output=True,
+        text=True,
+        env=CLEAN_ENV,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--request-timeout" in result.stderr and "Traceback" not in result.stderr

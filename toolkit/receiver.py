@@ -767,6 +767,21 @@ def main(argv: list[str] | None = None) -> int:
         help="FULL also survives power loss (slower); NORMAL survives crashes",
     )
     parser.add_argument("--max-body", type=int, default=MAX_BODY, help="body size cap in bytes")
+    parser.add_argument(
+        "--request-timeout",
+        type=_positive,
+        default=10.0,
+        metavar="SECONDS",
+        help="total time a client gets to send one request, head and body (default 10)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="open connections at most; at the cap the slowest waiting client is dropped "
+        "(default: what the descriptor limit leaves, at most 1000)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -796,7 +811,7 @@ def main(argv: list[str] | None = None) -> int:
             lenient_voicecall=not args.strict_voicecall,
             max_body=args.max_body,
             synchronous=args.synchronous,
-        ).start()
+        ).start(request_timeout=args.request_timeout, max_connections=args.max_connections)
     except (OSError, StoreError) as exc:
         print(f"cannot start the receiver: {exc}", file=sys.stderr)
         return 1
@@ -822,6 +837,17 @@ def main(argv: list[str] | None = None) -> int:
     receiver.stop()
     log.info("stopped; the store holds %s", _summary(args.db))
     return 0
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a finite number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
 
 
 def _summary(path: str) -> str:
