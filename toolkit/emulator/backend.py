@@ -4,7 +4,8 @@ call :class:`Backend`, so the rules live in one place.
 Operations take the platform's own field names in a :class:`~toolkit.emulator.params.Params`
 and return the response fields; refusals are :class:`~toolkit.emulator.errors.PlatformError`.
 Time comes from an injectable clock (epoch seconds), so expiry is testable without sleeping.
-Pushes leave through a :class:`Pushes` object (the delivery worker, or nothing).
+Pushes leave through a :class:`~toolkit.emulator.pushes.Pushes` object (the delivery worker, or
+nothing).
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
-from .. import xmode
 from . import errors as e
-from .bindings import AxbRules, AxRules, BindingStore
+from .bindings import BindingStore
 from .calls import Call, build_call, profile_for, session_id, stop
 from .messaging import Messaging
-from .model import AREAS, MODES, STATUS_NORMAL, App, Route, XNumber, utc
-from .modes import AxeRules, AxybRules
+from .model import AREAS, MODES, STATUS_NORMAL, App, Route, XNumber
+from .modes import AxbRules, AxeRules, AxRules, AxybRules
+from .modes.x import block_route
 from .params import Params, is_global
+from .pushes import NullPushes, Pushes
 from .voice import VoiceRules
 
 Clock = Callable[[], float]
@@ -53,38 +55,6 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
     **{f"axyb.{op}": ("axyb", "axyb", op) for op in ("bind", "unbind", "query")},
     **{f"voice.{op}": ("voice", "voice", op) for op in ("click2call", "notify", "verify")},
 }
-
-
-class Pushes(Protocol):
-    """Where the backend sends what the platform pushes (implemented by the delivery worker)."""
-
-    def play(self, call: Call) -> None:
-        """Play a call's steps back in (scaled) real time, pushing events and its CDR."""
-
-    def push(self, app: App, kind: str, url: str, body: dict[str, Any]) -> None:
-        """Deliver one signed push with retries."""
-
-    def ask(self, app: App, kind: str, url: str, body: dict[str, Any]) -> Any:
-        """Deliver one Block-mode push synchronously and return the parsed JSON reply (or None)."""
-
-    def elapsed(self, call: Call) -> float:
-        """Simulated seconds since the call reached X."""
-
-
-class NullPushes:
-    """Pushes that go nowhere: calls end at once. Used by a bare :class:`Backend`."""
-
-    def play(self, call: Call) -> None:
-        call.ended = True
-
-    def push(self, app: App, kind: str, url: str, body: dict[str, Any]) -> None:
-        return None
-
-    def ask(self, app: App, kind: str, url: str, body: dict[str, Any]) -> Any:
-        return None
-
-    def elapsed(self, call: Call) -> float:
-        return call.end_offset
 
 
 class Backend:
@@ -279,7 +249,8 @@ class Backend:
             now = self.clock() if at is None else at
             seq = self.next_seq()
             sid = session_id(self.rng, now, seq)
-        route = self._x_route(app, caller, called, sid, now) if app.mode == "x" else None
+        # X mode asks the customer's server (Block callin) outside the lock: it may be slow.
+        route = block_route(app, caller, called, sid, now, self.pushes) if app.mode == "x" else None
         with self.lock:
             self.store.sweep(now)
             if route is None:
@@ -306,27 +277,6 @@ class Backend:
         if app.mode == "axe":
             return self.axe.route(app, caller, called, extension, now)
         return self.axyb.route(app, caller, called, now)
-
-    def _x_route(self, app: App, caller: str, x: str, sid: str, now: float) -> Route:
-        """X mode: push ``callin`` in Block mode and route by the customer's reply."""
-        route = Route(
-            app, caller, x, x_mode=True, direction=0, extra={"areaCode": app.numbers[x].area_code}
-        )
-        if not app.numbers[x].usable:
-            route.release = 8055
-            return route
-        body = {
-            "eventType": "callin",
-            "statusInfo": {
-                "sessionId": sid,
-                "timestamp": utc(now),
-                "caller": caller,
-                "called": x,
-                "notifyMode": "Block",
-            },
-        }
-        reply = self.pushes.ask(app, "status", app.status_url, body) if app.status_url else None
-        return apply_block_reply(route, reply)
 
     def _register(self, call: Call) -> None:
         call.meta["app_obj"] = self.apps[call.app_key]
@@ -426,19 +376,3 @@ class Backend:
             for app in self.apps.values():
                 for number in app.numbers.values():
                     number.status, number.cause = STATUS_NORMAL, None
-
-
-def apply_block_reply(route: Route, reply: Any) -> Route:
-    """Route an X-mode call by the customer's Block reply to ``callin``, read by the same
-    :func:`toolkit.xmode.read_call_reply` the receiver checks its router's answers with."""
-    answer = xmode.read_call_reply(reply)
-    if not answer.ok:
-        route.release = 8014  # the platform releases a call it cannot route (spec §10.1)
-    elif answer.operation == "close":
-        route.release = 8017
-    else:
-        route.dest, route.display = answer.callee, answer.display or route.called
-        route.max_duration, route.record = answer.max_duration, answer.record
-    if answer.ok and answer.user_data is not None:
-        route.user_data = answer.user_data
-    return route
