@@ -262,7 +262,7 @@ class Backend:
             )
             if app.mode == "x":
                 call.meta["callin_sent"] = True  # the Block callin was answered synchronously
-            self._register(call)
+            self.register_call(call)
         return call
 
     def _route(
@@ -278,7 +278,8 @@ class Backend:
             return self.axe.route(app, caller, called, extension, now)
         return self.axyb.route(app, caller, called, now)
 
-    def _register(self, call: Call) -> None:
+    def register_call(self, call: Call) -> None:
+        """Remember a newly built call (PrivateNumber or VoiceCall) and start playing it."""
         call.meta["app_obj"] = self.apps[call.app_key]
         self.calls[call.session_id] = call
         name = call.cdr.get("recordObjectName")
