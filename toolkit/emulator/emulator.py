@@ -1,5 +1,5 @@
 """The notebook-facing :class:`Emulator`: one object holding the backend, the delivery worker,
-the WSGI app and (once started) the HTTP server, with clients wired to it."""
+the WSGI app built from those two, and (once started) the HTTP server, with clients wired to it."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ class Emulator:
             sms_url=sms_url,
             numstatus_url=numstatus_url,
         )
-        self.wsgi_app = EmulatorApp(self)
+        self.wsgi_app = EmulatorApp(self.backend, self.deliverer)
         self.host, self.port = host, port
         self._server: WSGIServer | None = None
         self._voice_app: App | None = None
@@ -212,7 +212,7 @@ class Emulator:
         caller-abandon, throttled, error); by default it is drawn from the seeded mix. Returns
         the ``sessionId`` and the release code (``stateCode``/``ulFailReason``) the call carries.
         """
-        return _placed(self.backend.place_call(caller, called, extension, outcome, talk_seconds))
+        return self.backend.place_call(caller, called, extension, outcome, talk_seconds).receipt()
 
     def simulate(
         self, n: int, seed: int | None = None, *, days: float = 0.0
@@ -223,7 +223,7 @@ class Emulator:
         by night), e.g. ``simulate(5000, seed=1, days=7)`` for a week of traffic to chart.
         """
         calls = self.backend.simulate(n, seed=seed, span=days * 86_400)
-        return [_placed(c) for c in calls]
+        return [c.receipt() for c in calls]
 
     def script(self, *outcomes: str) -> None:
         """Fix the outcomes of the next calls that do not name one (VoiceCall calls too)."""
@@ -279,10 +279,6 @@ class Emulator:
     def reset(self) -> None:
         """Forget bindings, calls and recordings (apps and credentials stay)."""
         self.backend.reset()
-
-
-def _placed(call: Call) -> dict[str, Any]:
-    return {"sessionId": call.session_id, "releaseCode": call.release, "outcome": call.outcome}
 
 
 def every_mode(
