@@ -22,6 +22,11 @@ from .params import Params
 from .wav import recording
 
 MAX_BODY = 64 * 1024
+# Calls one POST /_emulator/simulate may place. Each call is a few kilobytes until it leaves the
+# emulator's window of remembered calls, and the request holds its answer (one entry per call)
+# in memory: a typo such as 10000000 must be refused, not served. In-process simulate() allows
+# more (backend.MAX_SIMULATE).
+MAX_SIMULATE_HTTP = 10_000
 JSON_TYPE = "application/json;charset=UTF-8"
 CONTROL = "/_emulator"
 StartResponse = Callable[..., Any]
@@ -257,6 +262,10 @@ class EmulatorApp:
             return Reply.json(200, call.receipt())
         if path == "/simulate":
             n, seed, days = body.get("calls", 0), body.get("seed"), body.get("days", 0)
+            if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_SIMULATE_HTTP:
+                raise e.EmulatorError(
+                    f"calls must be an integer from 0 to {MAX_SIMULATE_HTTP} per request"
+                )
             if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
                 raise e.EmulatorError("seed must be an integer")
             if isinstance(days, bool) or not isinstance(days, int | float):

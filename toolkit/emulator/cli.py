@@ -9,7 +9,8 @@ import threading
 from typing import Any
 
 from ..numbers import mask
-from .emulator import Emulator
+from .emulator import DEFAULT_MAX_DELIVERIES, Emulator
+from .history import DEFAULT_MAX_CALLS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +34,20 @@ def _parser() -> argparse.ArgumentParser:
         help="real seconds per simulated second (retries, call lengths); default 0.01",
     )
     p.add_argument("--seed", type=int, help="seed for generated numbers and traffic")
+    p.add_argument(
+        "--max-calls",
+        type=int,
+        default=DEFAULT_MAX_CALLS,
+        help="finished calls remembered for /_emulator/calls, oldest dropped first "
+        f"(live calls are always kept); default {DEFAULT_MAX_CALLS}",
+    )
+    p.add_argument(
+        "--max-deliveries",
+        type=int,
+        default=DEFAULT_MAX_DELIVERIES,
+        help="pushed items (events; CDRs, one per CDR of a batch) whose attempts are remembered "
+        f"for /_emulator/deliveries, oldest dropped first; default {DEFAULT_MAX_DELIVERIES}",
+    )
     return p
 
 
@@ -46,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_scale < 0:
         print("--time-scale must be >= 0", file=sys.stderr)
         return 2
+    for name in ("max_calls", "max_deliveries"):
+        if getattr(args, name) < 1:
+            print(f"--{name.replace('_', '-')} must be >= 1", file=sys.stderr)
+            return 2
     emulator = Emulator(
         args.mode,
         app_key=args.app_key,
@@ -58,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         numstatus_url=args.numstatus_url,
         host=args.host,
         port=args.port,
+        max_calls=args.max_calls,
+        max_deliveries=args.max_deliveries,
     )
     stop = threading.Event()
 

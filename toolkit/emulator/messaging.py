@@ -56,7 +56,6 @@ class Messaging:
 
     def __init__(self, platform: SmsPlatform) -> None:
         self.platform = platform
-        self.log: list[dict[str, Any]] = []
 
     def _event(
         self,
@@ -124,8 +123,6 @@ class Messaging:
             "called": dest,
             "subscriptionId": sub,
         }
-        with b.lock:
-            self.log.append({"calling": sender, "virtualNumber": to, **result})
         return result
 
     def _route(self, app: App, sender: str, x: str, text: str) -> tuple[str, str | None, str, bool]:

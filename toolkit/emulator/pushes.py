@@ -8,6 +8,7 @@ protocol here lets the rules depend on it without importing the backend or the d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from .calls import Call
@@ -18,7 +19,9 @@ class Pushes(Protocol):
     """Where the platform's rules send what the platform pushes."""
 
     def play(self, call: Call) -> None:
-        """Play a call's steps back in (scaled) real time, pushing events and its CDR."""
+        """Play a call's steps back in (scaled) real time, pushing events and its CDR; once the
+        last step is played, set ``call.ended`` and report the call to the ``on_call_end`` hook
+        the implementation was built with (the backend's call history)."""
 
     def push(self, app: App, kind: str, url: str, body: dict[str, Any]) -> None:
         """Deliver one signed push with retries."""
@@ -33,8 +36,13 @@ class Pushes(Protocol):
 class NullPushes:
     """Pushes that go nowhere: calls end at once. Used by a bare backend."""
 
+    def __init__(self, on_call_end: Callable[[Call], None] | None = None) -> None:
+        self.on_call_end = on_call_end
+
     def play(self, call: Call) -> None:
         call.ended = True
+        if self.on_call_end is not None:
+            self.on_call_end(call)
 
     def push(self, app: App, kind: str, url: str, body: dict[str, Any]) -> None:
         return None
