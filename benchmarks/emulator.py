@@ -139,6 +139,8 @@ def main() -> None:
     parser.add_argument("--status-calls", type=int, default=10_000)
     parser.add_argument("--memory-calls", type=int, default=50_000)
     args = parser.parse_args()
+    # Measured first, while this process has done nothing else, and printed last.
+    mem = memory(args.memory_calls) if args.memory_calls else None
     rates = {
         "in-process": round_trips(False),
         "HTTP, emulator in its own process": round_trips_separate_process(),
@@ -157,8 +159,8 @@ def main() -> None:
             f"{args.status_calls} calls -> last CDR stored, status pushes on: {secs:6.2f} s "
             f"({stored} CDRs, {pushes} pushes)"
         )
-    if args.memory_calls:
-        before, after, stored, kept, attempts = memory(args.memory_calls)
+    if mem is not None:
+        before, after, stored, kept, attempts = mem
         print(
             f"{args.memory_calls} calls simulated, RSS {before:.0f} -> {after:.0f} MB "
             f"(+{after - before:.0f} MB; {stored} CDRs stored, {kept} calls and {attempts} "
