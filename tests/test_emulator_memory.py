@@ -199,10 +199,11 @@ def _retained_after_simulating(calls: int, window: int) -> int:
 
 
 def test_retained_memory_follows_the_window_not_the_traffic() -> None:
-    calls = 20_000
-    small = _retained_after_simulating(calls, window=1_000)
+    calls = 6_000
+    small = _retained_after_simulating(calls, window=300)
     full = _retained_after_simulating(calls, window=calls)
     # The window keeps 1/20 of the calls; allow for fixed costs, but it must be far below.
+    # (benchmarks/emulator.py measures the same at 50,000 calls and more.)
     assert small * 8 < full, (small, full)
 
 
