@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from .client import PrivateNumberClient
 from .emulator import Emulator
-from .follow import Follower
+from .follower import Follower
 from .numbers import mask
 from .receiver import Receiver
 from .store import Store

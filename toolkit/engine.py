@@ -6,7 +6,7 @@ slots in behind the same interface. The pieces here do not depend on the databas
 :class:`Batch` of rows a push becomes, and the table names of the read-since cursor.
 
 Built on an engine, without knowing which: :class:`toolkit.commit.GroupCommitter` (one writer
-thread, many pushes per transaction) and :class:`toolkit.follow.Follower` (the read-since loop).
+thread, many pushes per transaction) and :class:`toolkit.follower.Follower` (the read-since loop).
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ from . import xmode
 from .auth import DEFAULT_WINDOW, NonceCache, Verdict, verify, wsgi_headers
 from .commit import COMMIT_TIMEOUT, GroupCommitter  # noqa: F401 (COMMIT_TIMEOUT: its old home)
 from .errors import ValidationError
-from .follow import Follower
+from .follower import Follower
 from .httpserver import ThreadedWSGIServer
 from .store import Batch, Store, StoreError, quarantine_row
 from .terminal import printable

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .events import MAX_EPOCH, MIN_EPOCH
-from .follow import Stop, follow_rows
+from .follower import Stop, follow_rows
 from .numbers import mask
 from .store import Store, StoreError, Table
 from .terminal import printable

@@ -25,7 +25,7 @@ import ipywidgets as widgets
 
 from ..codes import OUTCOMES, explain
 from ..errors import ToolkitError
-from ..follow import Follower
+from ..follower import Follower
 from ..numbers import normalize
 from ..store import Store, StoreError
 from ..tail import readable_row

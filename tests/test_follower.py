@@ -1,4 +1,4 @@
-"""The one read-since loop (toolkit.follow.Follower): resume, other writers, stop, faults."""
+"""The one read-since loop (toolkit.follower.Follower): resume, other writers, stop, faults."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from test_events import event_body, fee_body, fee_info
 
-from toolkit.follow import Follower, follow_rows
+from toolkit.follower import Follower, follow_rows
 from toolkit.store import Store
 
 
@@ -93,7 +93,7 @@ def test_a_failing_read_is_logged_once_and_retried(
                 failures.append(exc)
                 return False  # keep going
 
-            with caplog.at_level(logging.INFO, logger="toolkit.follow"):
+            with caplog.at_level(logging.INFO, logger="toolkit.follower"):
                 follower.start(
                     lambda table, row: seen.append(row["icid"]),
                     on_error=failed,
@@ -126,7 +126,7 @@ def test_a_failing_callback_does_not_stop_delivery(
 
     store.add(fee_body(fee_info(1), fee_info(2)))
     follower = Follower(store, poll=0.02)
-    with caplog.at_level(logging.ERROR, logger="toolkit.follow"):
+    with caplog.at_level(logging.ERROR, logger="toolkit.follower"):
         follower.start(each)
         try:
             assert until(lambda: len(delivered) == 2)
