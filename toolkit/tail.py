@@ -24,7 +24,7 @@ from typing import Any
 from .events import MAX_EPOCH, MIN_EPOCH
 from .follower import Stop, follow_rows
 from .numbers import mask
-from .store import Store, StoreError, Table
+from .store import TABLES, Store, StoreError, Table  # noqa: F401 (TABLES: tail.TABLES is public)
 from .terminal import printable
 
 log = logging.getLogger(__name__)
