@@ -147,7 +147,7 @@ def _common(p: Params, out: dict[str, Any]) -> None:
     if p.has("privateSms"):
         out["privateSms"] = p.flag("privateSms", True)
     if p.has("callDirection"):
-        out["callDirection"] = int(p.choice("callDirection", ("0", "1", "2")))  # type: ignore[arg-type]
+        out["callDirection"] = int(p.choice("callDirection", ("0", "1", "2"), "0"))
     if "preVoice" in p.data:
         pre = p.object("preVoice") or {}
         for tone in ("callerHintTone", "calleeHintTone"):
@@ -196,8 +196,8 @@ class AxbRules:
             return
         self.on_x.get(b.x, set()).discard(b.subscription_id)
         for user in (b.a, b.b):
-            if self.user_on_x.get((b.x, user)) == b.subscription_id:  # type: ignore[arg-type]
-                del self.user_on_x[(b.x, user)]  # type: ignore[index]
+            if user is not None and self.user_on_x.get((b.x, user)) == b.subscription_id:
+                del self.user_on_x[(b.x, user)]
 
     def _free(self, x: str, a: str, b: str) -> bool:
         return (

@@ -40,7 +40,8 @@ class AxeRules:
 
     def _forget(self, b: Binding) -> None:
         if b.mode == self.mode:
-            self.ext.pop((b.x, b.extension), None)  # type: ignore[arg-type]
+            if b.extension is not None:
+                self.ext.pop((b.x, b.extension), None)
             self.a_on_x.pop((b.x, b.a), None)
 
     def _free_extension(self, app: App, x: str) -> str | None:
@@ -324,7 +325,7 @@ class AxybRules:
                 "recordFlag": p.flag("recordFlag"),
             }
             if p.has("callDirection"):
-                settings["callDirection"] = int(p.choice("callDirection", ("0", "1", "2")))  # type: ignore[arg-type]
+                settings["callDirection"] = int(p.choice("callDirection", ("0", "1", "2"), "0"))
             if p.has("recordHintTone"):
                 settings["recordHintTone"] = p.tone("recordHintTone")
             if p.has("preVoiceX"):
