@@ -17,8 +17,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = ["TABLES", "Batch", "Engine", "Table"]
 
-TABLES = ("cdrs", "events", "sms", "num_status")
 Table = Literal["cdrs", "events", "sms", "num_status"]
+TABLES: tuple[Table, ...] = ("cdrs", "events", "sms", "num_status")
 
 
 @dataclass
