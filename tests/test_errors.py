@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from frame_helpers import fee, small_day
+from builders import fee, small_day
 
 import toolkit
 from toolkit import analysis, errors

@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from test_events import (
+from builders import (
     CALLER,
     X,
     busy_info,

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_events import CALLEE, CALLER, busy_info, event_body, fee_body, fee_info, sms_body
+from builders import CALLEE, CALLER, busy_info, event_body, fee_body, fee_info, sms_body
 
 from toolkit import events as ev
 from toolkit import tail

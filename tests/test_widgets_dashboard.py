@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import matplotlib.pyplot as plt
 import pytest
-from frame_helpers import X2, fee, push, small_day
+from builders import X2, fee, push, small_day
 
 from toolkit.store import Store
 from toolkit.widgets import OutcomeDashboard
