@@ -1,5 +1,6 @@
-"""Shared fixtures: an emulator in-process and on port 0, a client wired to each, and a tiny push
-sink (a stdlib HTTP server that records what it receives and answers as scripted)."""
+"""Shared fixtures: an emulator in-process and on port 0, a client wired to each, a temporary
+store, and a tiny push sink (a stdlib HTTP server that records what it receives and answers as
+scripted)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from toolkit.emulator import Emulator
+from toolkit.store import Store
 
 
 class PushSink:
@@ -100,6 +103,13 @@ def sink() -> Iterator[PushSink]:
     s = PushSink()
     yield s
     s.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty store in a temporary file, closed after the test."""
+    with Store(tmp_path / "pushes.db") as s:
+        yield s
 
 
 @pytest.fixture

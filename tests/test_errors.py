@@ -92,12 +92,6 @@ def test_old_homes_give_the_same_classes(module: str, name: str) -> None:
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    with Store() as s:
-        yield s
-
-
-@pytest.fixture
 def emu() -> Iterator[Emulator]:
     emulator = Emulator("axb", time_scale=0)
     yield emulator

@@ -56,10 +56,10 @@ def voice_fee(**fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "pushes.sqlite3") as s:
-        s.add(push(*small_day()))
-        yield s
+def store(store: Store) -> Store:
+    """The shared temporary store, holding the four calls of ``small_day``."""
+    store.add(push(*small_day()))
+    return store
 
 
 def test_default_columns_and_dtypes(store):

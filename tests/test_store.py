@@ -26,12 +26,6 @@ from toolkit import events as ev
 from toolkit.store import _SCHEMA, CDR_COLUMNS, Batch, Store, StoreError, prepare, quarantine_row
 
 
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "pushes.db") as s:
-        yield s
-
-
 def test_cdrs_schema_is_the_frame_contract(store: Store) -> None:
     conn = sqlite3.connect(store.path)
     columns = [(name, kind) for _, name, kind, *_ in conn.execute("PRAGMA table_info(cdrs)")]

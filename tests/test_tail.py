@@ -17,12 +17,6 @@ from toolkit import tail
 from toolkit.store import Store
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    with Store(tmp_path / "tail.db") as s:
-        yield s
-
-
 def test_follow_yields_stored_records_then_stops(store: Store) -> None:
     store.add(fee_body(fee_info(1)))
     store.add(event_body("disconnect", stateCode=0))
