@@ -163,6 +163,14 @@ def test_sms_push_parses_notify_and_block() -> None:
     assert isinstance(block, ev.SmsBlock) and block.is_block and block.called is None
 
 
+def test_sms_ext_paras_values_are_always_text() -> None:
+    # A number where the spec shows text, or no value at all, still gives the documented str.
+    paras = [{"key": "splitNum", "value": 2}, {"key": "direction"}, {"key": "x", "value": None}]
+    sms = ev.parse_push(sms_body(extInfo={"extParas": paras}))
+    assert isinstance(sms, ev.SmsEvent)
+    assert sms.ext_paras == {"splitNum": "2", "direction": "", "x": ""}
+
+
 def test_num_status_push() -> None:
     push = ev.parse_push(num_body((X, "10", "2"), ("+8617000000004", "5", None)))
     assert [(n.number, n.status, n.cause) for n in push.numbers] == [
