@@ -1,7 +1,8 @@
 """Push receiver throughput: the toolkit's receiver against a naive Flask baseline.
 
 Four sender processes POST fee pushes of 50 distinct CDRs each, one fresh connection per push (the
-platform uses short connections), first to ``python -m toolkit receiver`` and then, in the same
+platform uses short connections), each push signed with a fresh nonce as the platform signs it,
+first to ``python -m toolkit receiver`` verifying every signature and then, in the same
 run, to a naive Flask receiver (``request.get_json()``, one INSERT and COMMIT per CDR, SQLite
 defaults). For both it prints CDRs/s and the p50/p99 time from sending a push to its 200, checks
 that every CDR was stored exactly once, and prints the ratio.
@@ -29,6 +30,8 @@ import time
 from urllib.parse import urlsplit
 
 CDRS_PER_PUSH = 50
+# The receiver verifies every push, as in production: its app reads these from the environment.
+APP_KEY, APP_SECRET = "BenchApp00000001", "bench-secret-0123456789"
 DEADLINE = 60.0  # seconds a sender may run before it stops early
 
 
@@ -74,9 +77,15 @@ def fee_push(tag: str) -> bytes:
 
 
 def post(host: str, port: int, body: bytes) -> int:
+    from toolkit.auth import sign_headers
+
+    headers = {
+        "Content-Type": "application/json;charset=UTF-8",
+        **sign_headers(APP_KEY, APP_SECRET),
+    }
     conn = http.client.HTTPConnection(host, port, timeout=30)
     try:
-        conn.request("POST", "/fee", body, {"Content-Type": "application/json;charset=UTF-8"})
+        conn.request("POST", "/fee", body, headers)
         response = conn.getresponse()
         response.read()
         return response.status
@@ -141,7 +150,10 @@ def stored(db: str, table: str, key: str) -> tuple[int, int]:
 
 
 def start_server(cmd: list[str]) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    env = {**os.environ, "PRIVATENUMBER_APP_KEY": APP_KEY, "PRIVATENUMBER_APP_SECRET": APP_SECRET}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
     url = proc.stdout.readline().strip()
     if not url.startswith("http"):
         proc.kill()
@@ -223,7 +235,6 @@ def main() -> int:
                 "0",
                 "--db",
                 toolkit_db,
-                "--allow-unsigned",
                 "--synchronous",
                 args.synchronous,
             ]
