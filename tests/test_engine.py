@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_events import event_body, fee_body, fee_info
+from builders import event_body, fee_body, fee_info
 
 from toolkit import events as ev
 from toolkit.commit import GroupCommitter

@@ -10,16 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_events import event_body, fee_body, fee_info
+from builders import event_body, fee_body, fee_info
 
 from toolkit.follower import Follower, follow_rows
 from toolkit.store import Store
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    with Store(tmp_path / "follow.db") as s:
-        yield s
 
 
 def until(condition: Callable[[], bool], rounds: int = 250) -> bool:
