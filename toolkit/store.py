@@ -19,6 +19,8 @@ Guarantees:
   the WAL on every commit and survives power loss too, at some cost in latency.
 * **One writer, many readers.** Writes go through one connection behind a lock; each reading
   thread gets its own connection, and WAL lets them read while a write is in progress.
+* **Up to date.** The tables and columns are those of :mod:`toolkit.schema`. A store written by an
+  earlier version gets the columns added since when it is opened, filled from the stored JSON.
 * **Read-since cursor.** ``seq`` is one sequence across all four tables, assigned inside the
   write transaction, so a reader that has seen ``seq <= n`` never misses a row by asking for
   ``seq > n`` later (rows commit in ``seq`` order).
@@ -27,7 +29,6 @@ Guarantees:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import shutil
@@ -41,112 +42,19 @@ from itertools import count
 from typing import Any, Literal
 
 from . import events as ev
+from . import schema
 from .errors import ToolkitError
 
 TABLES = ("cdrs", "events", "sms", "num_status")
 Table = Literal["cdrs", "events", "sms", "num_status"]
 
-# The cdrs columns are the contract with toolkit.frame; keep names and types in step with it.
-CDR_COLUMNS = (
-    "seq",
-    "dedupe_key",
-    "product",
-    "session_id",
-    "icid",
-    "app_key",
-    "direction",
-    "bind_num",
-    "subscription_id",
-    "caller_num",
-    "callee_num",
-    "fwd_display_num",
-    "fwd_dst_num",
-    "call_in_time",
-    "fwd_start_time",
-    "fwd_alerting_time",
-    "fwd_answer_time",
-    "call_end_time",
-    "fail_time",
-    "ul_fail_reason",
-    "fwd_unasw_rsn",
-    "sip_status_code",
-    "record_flag",
-    "service_type",
-    "extend_num",
-    "notify_mode",
-    "user_data",
-    "received_at",
-    "raw",
-)
-EVENT_COLUMNS = (
-    "seq",
-    "dedupe_key",
-    "product",
-    "event_type",
-    "session_id",
-    "timestamp",
-    "caller",
-    "called",
-    "subscription_id",
-    "state_code",
-    "state_desc",
-    "user_data",
-    "notify_mode",
-    "digit_info",
-    "call_rel_direction",
-    "party_type",
-    "received_at",
-    "raw",
-)
-SMS_COLUMNS = (
-    "seq",
-    "dedupe_key",
-    "app_key",
-    "sms_identifier",
-    "notification_mode",
-    "calling",
-    "called",
-    "virtual_number",
-    "event",
-    "time_stamp",
-    "subscription_id",
-    "send_result",
-    "user_data",
-    "sms_content",
-    "received_at",
-    "raw",
-)
-NUM_STATUS_COLUMNS = ("seq", "number", "status", "cause", "received_at", "raw")
+# The columns, their types and the DDL are defined once, in toolkit.schema.
+CDR_COLUMNS = schema.CDRS.names
+EVENT_COLUMNS = schema.EVENTS.names
+SMS_COLUMNS = schema.SMS.names
+NUM_STATUS_COLUMNS = schema.NUM_STATUS.names
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cdrs (
-    seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, product TEXT, session_id TEXT, icid TEXT,
-    app_key TEXT, direction INTEGER, bind_num TEXT, subscription_id TEXT, caller_num TEXT,
-    callee_num TEXT, fwd_display_num TEXT, fwd_dst_num TEXT, call_in_time INTEGER,
-    fwd_start_time INTEGER, fwd_alerting_time INTEGER, fwd_answer_time INTEGER,
-    call_end_time INTEGER, fail_time INTEGER, ul_fail_reason INTEGER, fwd_unasw_rsn INTEGER,
-    sip_status_code INTEGER, record_flag INTEGER, service_type TEXT, extend_num TEXT,
-    notify_mode TEXT, user_data TEXT, received_at REAL, raw TEXT
-);
-CREATE INDEX IF NOT EXISTS cdrs_session ON cdrs (session_id);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, product TEXT, event_type TEXT,
-    session_id TEXT, timestamp INTEGER, caller TEXT, called TEXT, subscription_id TEXT,
-    state_code INTEGER, state_desc TEXT, user_data TEXT, notify_mode TEXT, digit_info TEXT,
-    call_rel_direction INTEGER, party_type TEXT, received_at REAL, raw TEXT
-);
-CREATE INDEX IF NOT EXISTS events_session ON events (session_id);
-CREATE TABLE IF NOT EXISTS sms (
-    seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, app_key TEXT, sms_identifier TEXT,
-    notification_mode TEXT, calling TEXT, called TEXT, virtual_number TEXT, event TEXT,
-    time_stamp REAL, subscription_id TEXT, send_result INTEGER, user_data TEXT,
-    sms_content TEXT, received_at REAL, raw TEXT
-);
-CREATE TABLE IF NOT EXISTS num_status (
-    seq INTEGER PRIMARY KEY, number TEXT, status TEXT, cause TEXT, received_at REAL, raw TEXT
-);
-CREATE INDEX IF NOT EXISTS num_status_number ON num_status (number, seq);
-"""
+_SCHEMA = schema.ddl()
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "cdrs": CDR_COLUMNS,
@@ -328,8 +236,22 @@ class Store:
             self._writer = self._connect()
             self._writer.execute("PRAGMA journal_mode=WAL")
             self._writer.executescript(_SCHEMA)
+            self._migrate()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store at {self.path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        """Bring a store written by an earlier version up to :mod:`toolkit.schema`'s columns."""
+        if not schema.missing_columns(self._writer):
+            return  # the usual case: no write lock needed
+        self._writer.execute("BEGIN IMMEDIATE")
+        try:
+            schema.migrate(self._writer)
+            self._writer.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.execute("ROLLBACK")
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -534,17 +456,7 @@ class Store:
     @staticmethod
     def record(table: str, row: Mapping[str, Any]) -> Any:
         """The typed record (:class:`~toolkit.events.Cdr`, ``CallEvent``...) for a stored row."""
-        raw = json.loads(row["raw"])
-        seq = row["seq"]
-        if table == "cdrs":
-            return dataclasses.replace(ev.Cdr.from_json(raw, row["product"]), seq=seq)
-        if table == "events":
-            body = {"eventType": row["event_type"], "statusInfo": raw}
-            return dataclasses.replace(ev.parse_event(body, row["product"]), seq=seq)
-        if table == "sms":
-            return dataclasses.replace(ev.parse_sms(raw), seq=seq)
-        values = ev.convert(raw, ev.NUM_FIELDS, "numInfo")
-        return ev.NumberStatus(**values, seq=seq)
+        return schema.record(table, row)
 
     # -- lifecycle -------------------------------------------------------------------------
 

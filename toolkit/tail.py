@@ -7,7 +7,8 @@ status) as they are committed, each with its ``seq``, so a reader can resume whe
         print(cdr.caller_num, cdr.talk_seconds)
 
 The command prints one line per CDR: end time (UTC), masked caller → X → callee, outcome, ring
-and talk seconds, and the hang-up codes with their meaning.
+and talk seconds (by the rules of :mod:`toolkit.schema`, as everywhere else), and the hang-up codes
+with their meaning.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from . import schema
 from .numbers import mask
 from .store import TABLES, Store, StoreError, Table
 
@@ -98,8 +100,8 @@ def _typed(rows: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[Any]:
 # One line per CDR
 
 
-def _seconds(start: Any, stop: Any) -> str:
-    return "-" if start is None or stop is None else f"{max(0, stop - start)}s"
+def _seconds(value: int | None) -> str:
+    return "-" if value is None else f"{value}s"
 
 
 def _raw_codes(row: Mapping[str, Any]) -> str:
@@ -118,7 +120,8 @@ def _raw_codes(row: Mapping[str, Any]) -> str:
 def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
     """One display line for a stored CDR row (numbers masked unless ``raw_numbers``).
 
-    The outcome and verdict come from :func:`toolkit.codes.explain`; the raw codes follow it.
+    Ring and talk seconds follow :mod:`toolkit.schema` ("-" when there is none, e.g. no talk
+    without an answer time); the outcome and verdict come from :func:`toolkit.codes.explain`.
     """
     from .codes import explain
 
@@ -131,9 +134,8 @@ def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
     )
     callee = row.get("fwd_dst_num") or row.get("callee_num")
     parties = f"{show(row.get('caller_num'))} → {show(row.get('bind_num'))} → {show(callee)}"
-    answer, alerting = row.get("fwd_answer_time"), row.get("fwd_alerting_time")
-    ring = _seconds(alerting, answer or row.get("fail_time") or row.get("call_end_time"))
-    talk = _seconds(answer, row.get("call_end_time")) if answer is not None else "0s"
+    ring = _seconds(schema.ring_seconds(row))
+    talk = _seconds(schema.talk_seconds(row))
     try:
         verdict = explain(row)
         outcome, meaning = verdict.outcome, verdict.text

@@ -1,8 +1,8 @@
 """CdrTail: a live table of the newest CDRs and call events, with outcomes and running counters.
 
-Rows are read from a :class:`toolkit.store.Store` with its read-since cursor; CDRs are typed by
-:meth:`Store.record <toolkit.store.Store.record>` (ring and talk seconds) and explained by
-:func:`toolkit.codes.explain` (outcome and cause). The panel adds no rules of its own.
+Rows are read from a :class:`toolkit.store.Store` with its read-since cursor; ring and talk seconds
+come from :mod:`toolkit.schema` and the outcome and cause from :func:`toolkit.codes.explain`, as in
+every other view. The panel adds no rules of its own.
 
 Two ways to update it:
 
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from .. import schema
 from ..codes import OUTCOMES, explain
 from ..errors import ToolkitError
 from ..numbers import normalize
@@ -316,11 +317,7 @@ def _seconds(value: float | None) -> str:
 
 def _cdr_entry(row: dict[str, Any]) -> dict[str, Any]:
     """A display row for one stored CDR (raw numbers; the table masks them)."""
-    try:
-        cdr = Store.record("cdrs", row)
-        ring, talk = _seconds(cdr.ring_seconds), _seconds(cdr.talk_seconds)
-    except ValueError:  # a row another tool wrote badly: show it without durations
-        ring = talk = ""
+    ring, talk = _seconds(schema.ring_seconds(row)), _seconds(schema.talk_seconds(row))
     verdict = explain(row)
     when = row.get("call_end_time") or row.get("fail_time") or row.get("call_in_time")
     return {
