@@ -1,8 +1,8 @@
 """Small expressions over one table row that read two ways: as SQL and as a Python value.
 
-:mod:`toolkit.schema` writes each fact derived from a CDR (ring and talk seconds, billed minutes,
-the answer time) once, as one of these expressions. :func:`toolkit.frame.cdr_frame` runs the SQL
-over millions of rows; the tail, the widgets and :class:`toolkit.events.Cdr` evaluate the same
+:mod:`toolkit.schema` writes each fact derived from a CDR (ring and talk seconds, the answer time)
+once, as one of these expressions. :func:`toolkit.frame.cdr_frame` runs the SQL over millions of
+rows; the tail, the widgets and :class:`toolkit.events.Cdr` evaluate the same
 expression on one row. NULL in SQL is ``None`` in Python; conditions are 0/1 in SQL (never NULL:
 ``IS`` rather than ``=``) and bools in Python.
 """
@@ -79,7 +79,10 @@ class First(Expr):
     items: tuple[Expr, ...]
 
     def sql(self, column: Renderer = str) -> str:
-        return f"coalesce({', '.join(i.sql(column) for i in self.items)})"
+        return f"coalesce({', '.join(i.sql(column) for i in self._flat())})"
+
+    def _flat(self) -> list[Expr]:  # coalesce(coalesce(a, b), c) is coalesce(a, b, c)
+        return [j for i in self.items for j in (i._flat() if isinstance(i, First) else [i])]
 
     def value(self, get: Getter) -> Any:
         return next((v for v in (i.value(get) for i in self.items) if v is not None), None)
@@ -93,7 +96,10 @@ class Is(Expr):
     text: str
 
     def sql(self, column: Renderer = str) -> str:
-        return f"({self.item.sql(column)} IS '{self.text.replace(chr(39), chr(39) * 2)}')"
+        literal = self.text.replace("'", "''")
+        if self.text:  # "" can never equal a non-empty text: skip the column's nullif()
+            return f"({column(self.item.name)} IS '{literal}')"
+        return f"({self.item.sql(column)} IS '{literal}')"
 
     def value(self, get: Getter) -> Any:
         return self.item.value(get) == self.text
@@ -165,26 +171,14 @@ class Elapsed(Expr):
     stop: Expr
 
     def sql(self, column: Renderer = str) -> str:
-        # max() is NULL when an argument is; a negative difference becomes -1, then NULL.
-        return f"nullif(max({self.stop.sql(column)} - {self.start.sql(column)}, -1), -1)"
+        # A comparison with NULL is NULL, so the CASE is NULL then too. (CASE beats
+        # nullif(max(stop - start, -1), -1) here: SQLite's function calls cost more.)
+        start, stop = self.start.sql(column), self.stop.sql(column)
+        return f"CASE WHEN {stop} >= {start} THEN {stop} - {start} END"
 
     def value(self, get: Getter) -> Any:
         start, stop = self.start.value(get), self.stop.value(get)
         return None if start is None or stop is None or stop < start else stop - start
-
-
-@dataclass(frozen=True)
-class StartedMinutes(Expr):
-    """Every started minute of a number of seconds: ceil(seconds / 60); NULL stays NULL."""
-
-    seconds: Expr
-
-    def sql(self, column: Renderer = str) -> str:
-        return f"(({self.seconds.sql(column)} + 59) / 60)"  # integer division; seconds >= 0
-
-    def value(self, get: Getter) -> Any:
-        seconds = self.seconds.value(get)
-        return None if seconds is None else (seconds + 59) // 60
 
 
 __all__ = [
@@ -197,6 +191,5 @@ __all__ = [
     "Is",
     "Missing",
     "Not",
-    "StartedMinutes",
     "When",
 ]

@@ -20,11 +20,12 @@ and returns one row per CDR::
     category          category            category of the code that decided the outcome
     cause             category            "<code> <meaning>" of that code; "answered" when answered
 
-Ring seconds, talk seconds and billed minutes are SQL renderings of the rules in
-:mod:`toolkit.schema`, the same rules the tail, the widgets and :class:`~toolkit.events.Cdr` use:
-the answer time is ``fwdAnswerTime``, or ``callOutAnswerTime`` on a one-leg VoiceCall CDR
-(notification, verification), and the columns ``alerting_time``/``answer_time`` show which time
-was used. The outcome comes from :mod:`toolkit.codes` with that answer time.
+Ring and talk seconds are SQL renderings of the rules in :mod:`toolkit.schema`, and billed
+minutes apply its billing function to each distinct talk time: the same rules the tail, the
+widgets and :class:`~toolkit.events.Cdr` use. The answer time is ``fwdAnswerTime``, or
+``callOutAnswerTime`` on a one-leg VoiceCall CDR (notification, verification); the columns
+``alerting_time``/``answer_time`` show which time was used. The outcome comes from
+:mod:`toolkit.codes` with that answer time.
 
 More columns (party numbers, the other times, ids, ``record_flag``...) are read on request with
 ``columns=[...]`` or ``columns="all"`` (see :data:`COLUMNS`). Party numbers are not read by default:
@@ -59,7 +60,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import schema
 from .errors import ValidationError
-from .expr import Col, Expr
+from .expr import Col, Const, Expr, First, Missing, Not, When
 from .numbers import mask, normalize
 
 if TYPE_CHECKING:
@@ -77,7 +78,6 @@ Kind = Literal[
     "time",
     "code",
     "seconds",
-    "minutes",
     "product",
     "mode",
     "direction",
@@ -111,6 +111,15 @@ def _stored(kind: Kind, name: str, default: bool = False) -> _Column:
 _START = (
     "coalesce(call_in_time, fwd_start_time, fwd_alerting_time, fwd_answer_time, "
     "call_end_time, fail_time)"
+)
+
+# talk_seconds is read with one state more than NULL: _ANSWERED_NO_TALK for a call that has an
+# answer time but no usable talk time. Whether a call has an answer time (which the outcome and the
+# billed minutes depend on) then follows from this one column: one more column to read would cost
+# a tenth of the load.
+_ANSWERED_NO_TALK = -2
+_TALK = First(
+    (schema.TALK_SECONDS, When(Not(Missing(schema.ANSWER_TIME)), Const(_ANSWERED_NO_TALK)))
 )
 
 COLUMNS: dict[str, _Column] = {
@@ -151,8 +160,8 @@ COLUMNS: dict[str, _Column] = {
     "alerting_time": _Column("time", schema.ALERTING_TIME),
     "answer_time": _Column("time", schema.ANSWER_TIME),
     "ring_seconds": _Column("seconds", schema.RING_SECONDS, True),
-    "talk_seconds": _Column("seconds", schema.TALK_SECONDS, True),
-    "billed_minutes": _Column("minutes", schema.BILLED_MINUTES, True),
+    "talk_seconds": _Column("seconds", _TALK, True),
+    "billed_minutes": _Column("derived", None, True),
     "outcome": _Column("derived", None, True),
     "category": _Column("derived", None, True),
     "cause": _Column("derived", None, True),
@@ -161,9 +170,9 @@ DEFAULT_COLUMNS: tuple[str, ...] = tuple(n for n, c in COLUMNS.items() if c.defa
 
 # What the derived columns (and direction labels, which need the product) are computed from;
 # always read, dropped again unless asked for.
-_ALWAYS = ("product", "answer_time", "ul_fail_reason", "fwd_unasw_rsn", "sip_status_code")
+_ALWAYS = ("product", "talk_seconds", "ul_fail_reason", "fwd_unasw_rsn", "sip_status_code")
 _INTEGER_KINDS = frozenset(
-    {"int", "time", "code", "seconds", "minutes", "product", "mode", "direction", "flag"}
+    {"int", "time", "code", "seconds", "product", "mode", "direction", "flag"}
 )
 _NULL = -(2**63)  # SQL NULL in code columns (see _absent); viewed as datetime64 it is NaT
 _SEP = "\x1f"  # ASCII unit separator: joins text values; a value containing it is re-read
@@ -653,8 +662,8 @@ def _build(values: dict[str, Any], zone: str, raw: bool) -> pd.DataFrame:
             columns[name] = pd.arrays.BooleanArray(data == 1, missing)
         elif kind in ("int", "code"):
             columns[name] = pd.arrays.IntegerArray(data, missing)
-        elif kind in ("seconds", "minutes"):
-            # NULL when unknown (toolkit.schema); negative only in a column written by hand.
+        elif kind == "seconds":
+            # NULL when unknown (toolkit.schema); negative: _ANSWERED_NO_TALK, or written by hand.
             columns[name] = pd.arrays.IntegerArray(data, missing | (data < 0))
         elif kind == "number":
             columns[name] = _categorical(data, masker=None if raw else mask)
@@ -726,8 +735,20 @@ def _directions(direction: np.ndarray, product: np.ndarray) -> pd.Categorical:
 
 
 def _add_derived(frame: pd.DataFrame, values: dict[str, Any]) -> None:
-    """outcome, category and cause, decoded with the answer time of toolkit.schema."""
-    answered = values["answer_time"] != _absent("time")
+    """billed_minutes, outcome, category and cause (see _TALK for what the talk column holds)."""
+    import numpy as np
+    import pandas as pd
+
+    talk = values["talk_seconds"]
+    answered = talk != _absent("seconds")  # has an answer time
+    # toolkit.schema's billing rule, run once per distinct talk time (a few thousand at most).
+    ids, uniques = pd.factorize(talk)
+    minutes = [
+        schema.billed_minutes_for(int(t) if t >= 0 else None, t != _absent("seconds"))
+        for t in uniques
+    ]
+    billed = np.array([-1 if m is None else m for m in minutes], dtype=np.int64)[ids]
+    frame["billed_minutes"] = pd.arrays.IntegerArray(billed, billed < 0)
     outcome, category, cause = _decode(values, answered)
     frame["outcome"] = outcome
     frame["category"] = category

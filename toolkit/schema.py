@@ -18,7 +18,7 @@ widget, :class:`toolkit.events.Cdr`), so the two cannot drift apart:
   (notification/verification, see :data:`ONE_LEG`); :data:`ALERTING_TIME` likewise;
 * :data:`RING_SECONDS`: alerting → answer, else → failure, else → end;
 * :data:`TALK_SECONDS`: answer → end; ``None`` without an answer time;
-* :data:`BILLED_MINUTES`: every started minute of talk (spec §11), 0 without an answer time;
+* :func:`billed_minutes_for`: every started minute of talk (spec §11), 0 without an answer time;
 * the outcome comes from :func:`toolkit.codes.explain`, which reads the answer time through
   :func:`answer_present`; *answered* means ``outcome == "answered"``.
 
@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from .expr import (
     All,
     Col,
-    Const,
     Elapsed,
     Expr,
     First,
@@ -47,7 +46,6 @@ from .expr import (
     Is,
     Missing,
     Not,
-    StartedMinutes,
     When,
 )
 
@@ -520,15 +518,26 @@ RING_SECONDS: Expr = Elapsed(
     ALERTING_TIME, First((ANSWER_TIME, _col("fail_time"), _col("call_end_time")))
 )
 TALK_SECONDS: Expr = Elapsed(ANSWER_TIME, _col("call_end_time"))
-# Spec §11: any started minute is billed; a call without an answer time costs nothing. An answered
-# call without a usable talk time (no end time, end before answer) is unknown (NULL), not free.
-BILLED_MINUTES: Expr = When(Missing(ANSWER_TIME), Const(0), StartedMinutes(TALK_SECONDS))
+
+
+def billed_minutes_for(talk_seconds: int | None, has_answer_time: bool) -> int | None:
+    """Billed minutes of a call from its :data:`TALK_SECONDS` and whether it has an
+    :data:`ANSWER_TIME` (PrivateNumber §11, VoiceCall §7.2).
+
+    Any started minute is billed in full; a call without an answer time costs nothing. An answered
+    call without a usable talk time (no end time, end before answer) is unknown (``None``), not
+    free. :func:`toolkit.frame.cdr_frame` applies this function once per distinct talk time.
+    """
+    if talk_seconds is not None:
+        return (talk_seconds + 59) // 60
+    return None if has_answer_time else 0
+
 
 # What the outcome reads besides the answer time (see toolkit.codes.explain).
 _CODE_COLUMNS = ("product", "ul_fail_reason", "fwd_unasw_rsn", "sip_status_code", "subscription_id")
 # Every stored column a derived fact reads: the store must hold each of them.
 FACT_COLUMNS: frozenset[str] = (
-    RING_SECONDS.columns() | BILLED_MINUTES.columns() | frozenset(_CODE_COLUMNS)
+    RING_SECONDS.columns() | TALK_SECONDS.columns() | frozenset(_CODE_COLUMNS)
 )
 _JSON_NAMES = {f.name: f.json for f in FEE_FIELDS.values()}
 
@@ -567,8 +576,9 @@ def talk_seconds(row: Mapping[str, Any]) -> int | None:
 
 
 def billed_minutes(row: Mapping[str, Any]) -> int | None:
-    """:data:`BILLED_MINUTES` of a stored CDR row."""
-    return BILLED_MINUTES.value(_row_getter(row))
+    """:func:`billed_minutes_for` a stored CDR row."""
+    get = _row_getter(row)
+    return billed_minutes_for(TALK_SECONDS.value(get), ANSWER_TIME.value(get) is not None)
 
 
 @dataclass(frozen=True)
@@ -596,10 +606,11 @@ def facts(get: Getter) -> CdrFacts:
     from .codes import explain
 
     view = {name: get(name) for name in FACT_COLUMNS}
+    talk = TALK_SECONDS.value(view.get)
     return CdrFacts(
         ring_seconds=RING_SECONDS.value(view.get),
-        talk_seconds=TALK_SECONDS.value(view.get),
-        billed_minutes=BILLED_MINUTES.value(view.get),
+        talk_seconds=talk,
+        billed_minutes=billed_minutes_for(talk, ANSWER_TIME.value(view.get) is not None),
         explanation=explain(view),
     )
 
@@ -639,7 +650,6 @@ def record(table: str, row: Mapping[str, Any]) -> Any:
 __all__ = [
     "ALERTING_TIME",
     "ANSWER_TIME",
-    "BILLED_MINUTES",
     "CDRS",
     "EVENTS",
     "FACT_COLUMNS",
@@ -660,6 +670,7 @@ __all__ = [
     "Table",
     "answer_present",
     "billed_minutes",
+    "billed_minutes_for",
     "cdr_dedupe_key",
     "ddl",
     "event_dedupe_key",
