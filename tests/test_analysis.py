@@ -10,6 +10,7 @@ from frame_helpers import fee, small_day
 
 from toolkit import analysis
 from toolkit.codes import OUTCOMES
+from toolkit.errors import ValidationError
 from toolkit.frame import cdr_frame
 
 X1_MASKED, X2_MASKED = "+86170****0001", "+86170****0002"
@@ -83,14 +84,14 @@ def test_calls_without_any_time_are_left_out_of_time_groups():
     hours = analysis.answer_rate(df, "hour")
     assert hours.index.tolist() == [2] and str(hours.index.dtype) == "Int64"
     assert analysis.answer_rate(df).loc["all", "calls"] == 2
-    with pytest.raises(KeyError, match="start_time"):
+    with pytest.raises(ValidationError, match="start_time"):
         analysis.answer_rate(df[["outcome"]], "day")
 
 
 def test_grouping_by_a_series_or_an_unknown_name(day):
     custom = pd.Series(["a", "b", "a", "b"], index=day.index, name="team")
     assert analysis.answer_rate(day, custom)["answered"].to_dict() == {"a": 1, "b": 1}
-    with pytest.raises(KeyError, match="nope"):
+    with pytest.raises(ValidationError, match="nope"):
         analysis.answer_rate(day, "nope")
 
 
@@ -172,5 +173,5 @@ def test_sms_segments(text, segments):
 def test_sms_segments_of_a_series():
     texts = pd.Series(["hi", None, "你" * 71])
     assert analysis.sms_segments(texts).tolist() == [1, pd.NA, 2]
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError, match="text"):
         analysis.sms_segments(42)

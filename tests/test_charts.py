@@ -16,6 +16,7 @@ from matplotlib.patches import Rectangle, StepPatch
 
 from toolkit import charts
 from toolkit.codes import OUTCOME_COLORS
+from toolkit.errors import ValidationError
 from toolkit.frame import cdr_frame
 
 CHARTS = [
@@ -90,7 +91,7 @@ def test_outcome_mix_leaves_gaps_for_quiet_buckets():
     ax = charts.plot_outcome_mix(cdr_frame(calls, tz="Asia/Shanghai"), freq="hour")
     heights = [b.get_height() for b in bars(ax)]
     assert len(heights) == 6 and heights.count(100) == 2  # six hourly slots, two with calls
-    with pytest.raises(ValueError, match="freq"):
+    with pytest.raises(ValidationError, match="freq"):
         charts.plot_outcome_mix(cdr_frame(calls), freq="minute")
 
 

@@ -228,10 +228,10 @@ def test_voice_client(any_emulator: Emulator) -> None:
     assert info.value.resultcode == "1010023"
     assert any_emulator.wait_idle(5)
     with pytest.raises(NotFoundError):
-        voice.call_stop(call.session_id)  # time_scale 0: the call has already ended
+        voice.stop_call(call.session_id)  # time_scale 0: the call has already ended
 
 
-def test_voice_call_stop_live_call(any_emulator: Emulator) -> None:
+def test_voice_stop_call_live_call(any_emulator: Emulator) -> None:
     emu = Emulator("voice", time_scale=1.0, seed=3)
     if any_emulator.started:
         emu.start()
@@ -239,7 +239,7 @@ def test_voice_call_stop_live_call(any_emulator: Emulator) -> None:
         emu.script("answered")
         voice = emu.voice_client()
         call = voice.click2call(A, B, display_nbr=emu.numbers[0])
-        assert voice.call_stop(call.session_id).resultcode == "0"
+        assert voice.stop_call(call.session_id).resultcode == "0"
         assert emu.cdr(call.session_id)["ulFailReason"] == 8017
     finally:
         emu.stop()

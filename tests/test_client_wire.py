@@ -215,7 +215,9 @@ def test_operation_on_the_wire(
     query: dict[str, str],
     body: dict[str, Any] | None,
 ) -> None:
-    answer(rsps, method, path, subscriptionId="s")
+    # Every field some operation documents in its answer (binds check theirs).
+    answer(rsps, method, path, subscriptionId="s", relationNum=X, origNum=A, privateNum=X,
+           relationNumber=X)  # fmt: skip
     result = op(pn)
     request = only_call(rsps)  # also checks the signature and the JSON headers
     assert (request.method, request.path) == (method, path)
@@ -539,7 +541,7 @@ def test_bad_input_fails_before_any_request(
 
 
 def test_axyb_accepts_duration_zero(pn: PrivateNumberClient, rsps: responses.RequestsMock) -> None:
-    answer(rsps, "POST", AXYB_PATH)
+    answer(rsps, "POST", AXYB_PATH, subscriptionId="s", relationNumber=X)
     pn.axyb.bind_ax(A, duration=0)
     assert only_call(rsps).body == {"origNum": A, "duration": 0}
 
@@ -552,6 +554,38 @@ def test_unknown_option_raises_type_error_naming_it(
     with pytest.raises(TypeError, match="callback_tone"):
         pn.axb.bind(A, B, callback_tone="x.wav")  # type: ignore[call-arg]
     assert len(rsps.calls) == 0
+
+
+PROMISES = [
+    pytest.param(lambda c: c.axb.bind(A, B), AXB_PATH,
+                 {"subscriptionId": "s", "relationNum": X}, id="AXB bind"),
+    pytest.param(lambda c: c.ax.bind(A, private_num=X), AX_PATH,
+                 {"subscriptionId": "s", "origNum": A, "privateNum": X}, id="AX bind"),
+    pytest.param(lambda c: c.axe.bind(A, virtual_num=X), AXE_PATH,
+                 {"subscriptionId": "s"}, id="AXE bind"),
+    pytest.param(lambda c: c.axyb.bind_ax(A), AXYB_PATH,
+                 {"subscriptionId": "s", "relationNumber": X}, id="AXYB bind AX"),
+    pytest.param(lambda c: c.axyb.bind_yb("s", B), AXYB_PATH,
+                 {"relationNumber": Y}, id="AXYB bind YB"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("op", "path", "fields"), PROMISES)
+def test_binds_check_the_fields_they_promise(
+    pn: PrivateNumberClient,
+    rsps: responses.RequestsMock,
+    op: Op,
+    path: str,
+    fields: dict[str, str],
+) -> None:
+    rsps.upsert("POST", BASE + path, json={**OK, **fields})
+    assert op(pn).raw == {**OK, **fields}
+    for name in fields:
+        for gap in ({k: v for k, v in fields.items() if k != name}, {**fields, name: ""}):
+            rsps.upsert("POST", BASE + path, json={**OK, **gap})
+            with pytest.raises(ResponseError, match=f"missing field {name}$") as caught:
+                op(pn)
+            assert caught.value.status == 200
 
 
 def test_result_masks_numbers_in_repr(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 from typing import Any
 
@@ -59,6 +60,19 @@ def test_unlisted_code_is_unknown_with_its_number() -> None:
 def test_unknown_family_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="pn_release"):
         decode(8102, "pn_relase")
+
+
+def test_codes_decode_and_explain_are_the_functions_not_modules() -> None:
+    # The submodules once shared the functions' names, so ``import toolkit.codes.decode`` gave a
+    # function in one place and a module in another. Now each name means one thing.
+    import toolkit.codes
+
+    for name, module in (("decode", "decoding"), ("explain", "explaining")):
+        function = getattr(toolkit.codes, name)
+        assert callable(function) and function.__name__ == name
+        assert getattr(importlib.import_module(f"toolkit.codes.{module}"), name) is function
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(f"toolkit.codes.{name}")
 
 
 codes_of_any_kind = st.one_of(

@@ -6,6 +6,7 @@ examples and are shared by the store, receiver and tail tests.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -236,6 +237,48 @@ def test_times_become_utc_datetimes(value: Any, expected: datetime | None) -> No
     assert event.timestamp == expected
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01 00:00:00+14:00",  # year 0 once converted to UTC
+        "9999-12-31 23:59:59-14:00",  # year 10000
+        "1999-12-31 23:59:59",
+        "2100-01-01 00:00:00",
+        "2024-03-01 02:15:09+23:59",  # the largest offset Python reads, still a real time...
+        -5,
+        10**20,
+        1e300,
+        float("nan"),
+        float("inf"),
+        "9" * 400,  # float() reads it as infinity
+        "1" + "0" * 17,  # milliseconds past the year 5000
+    ],
+)
+def test_readable_times_outside_2000_to_2100_are_refused_naming_the_field(value: Any) -> None:
+    if value == "2024-03-01 02:15:09+23:59":  # ...so it is accepted, converted to UTC
+        cdr = ev.parse_push(fee_body(fee_info(callEndTime=value))).cdrs[0]
+        assert cdr.call_end_time == datetime(2024, 2, 29, 2, 16, 9, tzinfo=UTC)
+        return
+    for body, field in (
+        (fee_body(fee_info(callEndTime=value)), "feeLst[0].callEndTime"),
+        (event_body(timestamp=value), "statusInfo.timestamp"),
+        (sms_body(timeStamp=value), "smsEvent.timeStamp"),
+    ):
+        with pytest.raises(ev.PushFormatError, match="2000-2100") as info:
+            ev.parse_push(body)
+        assert info.value.field == field
+    with pytest.raises(ev.PushFormatError):
+        ev.parse_time(value)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, "0", "2024-03-01 02:15:09+99:00", "2024-13-01"])
+def test_zero_and_unreadable_times_are_absent_not_refused(value: Any) -> None:
+    # Tolerant choices: 0 is a numeric clock's "no time"; a string we cannot read may be a format
+    # the platform uses that we do not know, and refusing it would lose the push for good.
+    assert ev.parse_time(value) is None
+    assert ev.parse_push(fee_body(fee_info(callEndTime=value))).cdrs[0].call_end_time is None
+
+
 def test_sms_push_parses_notify_and_block() -> None:
     notify = ev.parse_push(sms_body())
     assert isinstance(notify, ev.SmsNotify) and not notify.is_block
@@ -319,9 +362,26 @@ def test_product_detection_by_shape() -> None:
 
 def test_dedupe_keys() -> None:
     cdr = ev.parse_push(fee_body(fee_info(3))).cdrs[0]
-    assert cdr.dedupe_key == "icid:ba171f34e6953fcd751edc77127748f4.3"
+    assert cdr.dedupe_key == "pn:u:icid:ba171f34e6953fcd751edc77127748f4.3"
     no_icid = ev.parse_push(fee_body(fee_info(3, icid=None))).cdrs[0]
-    assert no_icid.dedupe_key == f"session:{SESSION}-3"
+    assert no_icid.dedupe_key == f"pn:u:session:{SESSION}-3"
     a = ev.parse_push(event_body("callout", caller="+8675528888888", called=CALLER))
     b = ev.parse_push(event_body("callout", caller="+8675528888888", called=CALLEE))
     assert a.dedupe_key != b.dedupe_key  # two legs called in the same second stay apart
+
+
+def test_dedupe_keys_carry_product_and_trust() -> None:
+    # The same call ids under another product or trust level can never collide.
+    cdr = ev.parse_push(fee_body(fee_info(3))).cdrs[0]
+    event = ev.parse_push(event_body("answer"))
+    sms = ev.parse_push(sms_body())
+    for record in (cdr, event):
+        variants = {
+            dataclasses.replace(record, product=p, verified=v).dedupe_key
+            for p in ("privatenumber", "voicecall")
+            for v in (False, True)
+        }
+        assert len(variants) == 4
+    assert dataclasses.replace(cdr, verified=True).dedupe_key.startswith("pn:v:icid:")
+    assert dataclasses.replace(cdr, product="voicecall").dedupe_key.startswith("vc:u:icid:")
+    assert sms.dedupe_key != dataclasses.replace(sms, verified=True).dedupe_key

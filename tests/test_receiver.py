@@ -28,9 +28,10 @@ from test_events import (
 )
 
 from toolkit import events as ev
+from toolkit import xmode
 from toolkit.auth import format_created, sign_headers
 from toolkit.errors import ValidationError
-from toolkit.receiver import Receiver, close, connect, discard_sms, make_app, route_sms
+from toolkit.receiver import Receiver, make_app
 from toolkit.store import Store
 
 KEY, SECRET = "AbCdEf0123456789", "s3cr3t-app-secret"
@@ -270,26 +271,40 @@ def test_allow_unsigned_still_refuses_bad_signatures(tmp_path) -> None:
         assert post(rx.wsgi_app, fee_body(fee_info(1)))[0] == 200
         bad = sign_headers(KEY, "wrong")
         assert post(rx.wsgi_app, fee_body(fee_info(2)), headers=bad)[0] == 401
+        # the unsigned one is stored unverified, so the signed CDR of that call still counts
+        signed = sign_headers(KEY, SECRET)
+        assert post(rx.wsgi_app, fee_body(fee_info(1)), headers=signed)[0] == 200
+        assert sorted(r["verified"] for r in rx.store.cdrs()) == [0, 1]
 
 
 def test_voicecall_pushes_follow_the_documented_lenient_rule(signed_rx: Receiver) -> None:
-    # VoiceCall §2.4: never reject a VoiceCall push for a missing or failed signature.
+    # VoiceCall §2.4: never reject a VoiceCall push for a missing or failed signature. What
+    # cannot be verified is acknowledged but kept in quarantine, never with the verified data.
     assert post(signed_rx.wsgi_app, fee_body(voice_fee_info(1)))[0] == 200
     bad = sign_headers(KEY, "not-the-secret")
     assert post(signed_rx.wsgi_app, fee_body(voice_fee_info(2)), headers=bad)[0] == 200
-    # a status event without PrivateNumber fields could be VoiceCall: accepted, labelled so
+    # a status event without PrivateNumber fields could be VoiceCall: accepted, kept apart too
     assert post(signed_rx.wsgi_app, event_body("answer", subscriptionId=None))[0] == 200
-    # ... but a PrivateNumber-shaped push is not
+    # ... but a PrivateNumber-shaped push is refused
     assert post(signed_rx.wsgi_app, event_body("answer"))[0] == 401
-    assert {r["product"] for r in signed_rx.store.cdrs()} == {"voicecall"}
-    assert [r["product"] for r in signed_rx.store.events()] == ["voicecall"]
+    assert signed_rx.store.counts() == {"cdrs": 0, "events": 0, "sms": 0, "num_status": 0}
+    quarantined = signed_rx.store.quarantine()
+    assert [(q["product"], q["reason"]) for q in quarantined] == [
+        ("voicecall", "unsigned"),
+        ("voicecall", "bad-digest"),
+        ("voicecall", "unsigned"),
+    ]
+    assert json.loads(quarantined[0]["body"]) == fee_body(voice_fee_info(1))
 
 
 def test_strict_voicecall_option(tmp_path) -> None:
     with Receiver(tmp_path / "s.db", app_key=KEY, app_secret=SECRET, lenient_voicecall=False) as rx:
         assert post(rx.wsgi_app, fee_body(voice_fee_info(1)))[0] == 401
+        assert rx.store.quarantine() == []
         signed = sign_headers(KEY, SECRET)
         assert post(rx.wsgi_app, fee_body(voice_fee_info(1)), headers=signed)[0] == 200
+        # signed with the PrivateNumber app: stored, verified, as that app's
+        assert [(r["product"], r["verified"]) for r in rx.store.cdrs()] == [("privatenumber", 1)]
 
 
 def test_half_configured_secret_is_refused(tmp_path) -> None:
@@ -304,7 +319,7 @@ def block_callin() -> dict[str, Any]:
     return event_body("callin", notifyMode="Block", subscriptionId=None, called="+8617000000003")
 
 
-def test_block_callin_default_is_a_safe_close(rx: Receiver) -> None:
+def test_block_callin_default_is_a_safe_release(rx: Receiver) -> None:
     status, payload, _ = post(rx.wsgi_app, block_callin(), path="/status")
     assert status == 200 and json.loads(payload) == {"operation": "close"}
     assert rx.store.events()[0]["notify_mode"] == "Block"
@@ -315,7 +330,7 @@ def test_block_callin_is_routed_by_the_router(tmp_path) -> None:
 
     def router(push: Any) -> dict[str, Any]:
         seen.append(push)
-        return connect(CALLEE, display="+8617000000003", max_duration=60, user_data="t1")
+        return xmode.connect(CALLEE, display="+8617000000003", max_duration=60, user_data="t1")
 
     with Receiver(tmp_path / "x.db", x_router=router) as rx:
         status, payload, _ = post(rx.wsgi_app, block_callin())
@@ -335,19 +350,19 @@ def test_block_callin_is_routed_by_the_router(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("router", [lambda p: 1 / 0, lambda p: "connect please", lambda p: None])
-def test_a_failing_router_falls_back_to_close(tmp_path, router) -> None:
+def test_a_failing_router_falls_back_to_release(tmp_path, router) -> None:
     with Receiver(tmp_path / "x.db", x_router=router) as rx:
         status, payload, _ = post(rx.wsgi_app, block_callin())
         assert (status, json.loads(payload)) == (200, {"operation": "close"})
         status, payload, _ = post(rx.wsgi_app, sms_body("Block"))
-        assert json.loads(payload) == discard_sms()
+        assert json.loads(payload) == xmode.discard_sms()
 
 
 def test_sms_block_is_routed(tmp_path) -> None:
     def router(push: Any) -> dict[str, Any]:
         if isinstance(push, ev.SmsBlock):
-            return route_sms(CALLEE, push.calling, user_data="s1")
-        return close()
+            return xmode.route_sms(CALLEE, push.calling, user_data="s1")
+        return xmode.release()
 
     with Receiver(tmp_path / "x.db", x_router=router) as rx:
         _status, payload, _ = post(rx.wsgi_app, sms_body("Block"))
@@ -363,15 +378,15 @@ def test_sms_block_is_routed(tmp_path) -> None:
 
 
 def test_notify_callin_is_not_routed(tmp_path) -> None:
-    with Receiver(tmp_path / "x.db", x_router=lambda p: connect(CALLEE)) as rx:
+    with Receiver(tmp_path / "x.db", x_router=lambda p: xmode.connect(CALLEE)) as rx:
         _status, payload, _ = post(rx.wsgi_app, event_body("callin", notifyMode="Notify"))
     assert json.loads(payload)["resultcode"] == "0"
 
 
 def test_reply_helpers_validate() -> None:
     with pytest.raises(ValidationError, match="max_duration"):
-        connect(CALLEE, max_duration=7200)
-    assert close(hint_tone="bye.wav") == {
+        xmode.connect(CALLEE, max_duration=7200)
+    assert xmode.release(hint_tone="bye.wav") == {
         "operation": "close",
         "closeInfo": [{"closeHintTone": "bye.wav"}],
     }

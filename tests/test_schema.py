@@ -329,8 +329,8 @@ def test_store_columns_and_ddl_come_from_the_schema() -> None:
     assert set(ev.Cdr.__dataclass_fields__) >= schema.FACT_COLUMNS
 
 
-# The cdrs table as stores created before the callOut columns were added define it.
-OLD_CDRS = """
+# The cdrs table as the first release created it; the next one added `verified`.
+FIRST_CDRS = """
 CREATE TABLE cdrs (
     seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, product TEXT, session_id TEXT, icid TEXT,
     app_key TEXT, direction INTEGER, bind_num TEXT, subscription_id TEXT, caller_num TEXT,
@@ -341,14 +341,15 @@ CREATE TABLE cdrs (
     notify_mode TEXT, user_data TEXT, received_at REAL, raw TEXT
 );
 """
+WITH_VERIFIED = "ALTER TABLE cdrs ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;"
 
 
-def _old_store(path: Any, infos: list[dict[str, Any]]) -> None:
+def _old_store(path: Any, infos: list[dict[str, Any]], *, verified_column: bool = True) -> None:
     """A store file as an earlier version wrote it: no callOut columns, the JSON in raw."""
     conn = sqlite3.connect(path)
-    conn.executescript(OLD_CDRS)
+    conn.executescript(FIRST_CDRS + (WITH_VERIFIED if verified_column else ""))
     new = ("call_out_alerting_time", "call_out_answer_time")
-    old = [c for c in CDR_COLUMNS if c not in new]
+    old = [c for c in CDR_COLUMNS if c not in new and (verified_column or c != "verified")]
     rows = [Store.prepare({"eventType": "fee", "feeLst": [i]}).cdrs[0] for i in infos]
     for seq, row in enumerate(rows, 1):
         values = dict(zip(CDR_COLUMNS[1:], row, strict=True))
@@ -384,9 +385,10 @@ def test_an_old_store_is_read_the_same_before_and_after_migration(tmp_path) -> N
 
 def test_migration_adds_any_missing_column_generically(tmp_path) -> None:
     path = tmp_path / "old.sqlite3"
-    _old_store(path, [voice_notify()])
+    _old_store(path, [voice_notify()], verified_column=False)
     conn = sqlite3.connect(path)
     assert schema.missing_columns(conn) == [
+        "cdrs.verified",
         "cdrs.call_out_alerting_time",
         "cdrs.call_out_answer_time",
         *(
@@ -396,7 +398,15 @@ def test_migration_adds_any_missing_column_generically(tmp_path) -> None:
         ),
     ]
     conn.executescript(schema.ddl())
-    assert schema.migrate(conn) == ["cdrs.call_out_alerting_time", "cdrs.call_out_answer_time"]
+    assert schema.migrate(conn) == [
+        "cdrs.verified",
+        "cdrs.call_out_alerting_time",
+        "cdrs.call_out_answer_time",
+    ]
+    # in the order a new store has them, and filled from raw where they hold a pushed field
+    declared = [r[1] for r in conn.execute("PRAGMA table_info(cdrs)")]
+    assert declared == list(CDR_COLUMNS)
+    assert conn.execute("SELECT verified FROM cdrs WHERE seq = 1").fetchone() == (0,)
     alerting = conn.execute("SELECT call_out_alerting_time FROM cdrs WHERE seq = 1").fetchone()
     assert alerting == (int((BASE + timedelta(seconds=3)).timestamp()),)
     conn.close()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import sqlite3
 import threading
+import time
 
 import pytest
 from test_events import (
@@ -20,7 +23,7 @@ from test_events import (
 )
 
 from toolkit import events as ev
-from toolkit.store import CDR_COLUMNS, Store, StoreError, prepare
+from toolkit.store import _SCHEMA, CDR_COLUMNS, Batch, Store, StoreError, prepare, quarantine_row
 
 
 @pytest.fixture
@@ -45,6 +48,7 @@ def test_cdrs_schema_is_the_frame_contract(store: Store) -> None:
         "fwd_unasw_rsn",
         "sip_status_code",
         "record_flag",
+        "verified",
         "call_out_alerting_time",
         "call_out_answer_time",
     }
@@ -73,7 +77,8 @@ def test_cdr_row_holds_typed_columns_and_raw_json(store: Store) -> None:
     assert row["fwd_answer_time"] is None
     assert row["fail_time"] == 1709259312  # 2024-03-01 02:15:12 UTC
     assert row["product"] == "privatenumber"
-    assert row["dedupe_key"] == "icid:ba171f34e6953fcd751edc77127748f4.7"
+    assert row["dedupe_key"] == "pn:u:icid:ba171f34e6953fcd751edc77127748f4.7"
+    assert row["verified"] == 0
     cdr = Store.record("cdrs", row)
     assert cdr.seq == row["seq"] and cdr.raw == busy_info(7)
 
@@ -82,7 +87,7 @@ def test_without_icid_the_session_is_the_key(store: Store) -> None:
     store.add(fee_body(fee_info(1, icid=None)))
     store.add(fee_body(fee_info(1, icid=None)))
     assert store.count() == 1
-    assert store.cdrs()[0]["dedupe_key"].startswith("session:")
+    assert store.cdrs()[0]["dedupe_key"].startswith("pn:u:session:")
 
 
 @pytest.mark.parametrize(
@@ -95,12 +100,17 @@ def test_without_icid_the_session_is_the_key(store: Store) -> None:
         event_body("callout", timestamp=None, caller=None),
         sms_body("Block"),
         sms_body("Notify", smsIdentifier=None),
+        fee_body(voice_fee_info(2)),
+        event_body("answer", subscriptionId=None, partyType="1"),  # a VoiceCall event
     ],
 )
-def test_stored_key_is_the_typed_records_key(store: Store, body) -> None:
-    store.add(body)
+@pytest.mark.parametrize("verified", [False, True])
+def test_stored_key_is_the_typed_records_key(store: Store, body, verified: bool) -> None:
+    store.add(body, verified=verified)
     ((table, row),) = store.changes()
-    assert row["dedupe_key"] == Store.record(table, row).dedupe_key
+    record = Store.record(table, row)
+    assert row["dedupe_key"] == record.dedupe_key
+    assert row["verified"] == int(verified) and record.verified is verified
 
 
 def test_voicecall_cdrs_are_labelled(store: Store) -> None:
@@ -268,3 +278,104 @@ def test_changes_reads_every_table_from_one_snapshot(store: Store, monkeypatch) 
     cursor = max((row["seq"] for _, row in first), default=0)
     second = store.changes(cursor, tables=("cdrs", "events"))
     assert [table for table, _ in first + second] == ["cdrs", "events"]
+
+
+# -- trust: verified rows, replayed nonces, quarantine ------------------------------------------
+
+
+def test_an_unverified_push_cannot_shadow_the_verified_one(store: Store) -> None:
+    # A forged push with the icid of a real call, first, then the platform's real CDR: both are
+    # kept (apart), so the forged one cannot make the real one a duplicate.
+    forged = fee_body(busy_info(1))
+    assert store.add(forged, product="voicecall") == 1
+    assert store.add(forged) == 1  # unverified PrivateNumber: still apart from the verified row
+    assert store.add(fee_body(fee_info(1)), verified=True) == 1
+    assert store.add(fee_body(fee_info(1)), verified=True) == 0  # a redelivery is still one row
+    verified = [r for r in store.cdrs() if r["verified"]]
+    assert len(verified) == 1 and verified[0]["ul_fail_reason"] == 0
+    assert len({r["dedupe_key"] for r in store.cdrs()}) == 3
+    store.add(event_body("disconnect", stateCode=17), product="voicecall")
+    assert store.add(event_body("disconnect", stateCode=0), verified=True) == 1
+
+
+def test_an_unverified_status_cannot_hide_a_verified_change(store: Store) -> None:
+    store.add(num_body((X, "5", None)), verified=True)
+    store.add(num_body((X, "9", None)))  # forged: X suspended
+    assert store.add(num_body((X, "9", None)), verified=True) == 1  # the real change is kept
+    verified = [(r["status"], r["verified"]) for r in store.num_status() if r["verified"]]
+    assert verified == [("5", 1), ("9", 1)]
+
+
+def nonce_batch(n: int, nonce: str = "N0NCE1") -> Batch:
+    batch = prepare(fee_body(fee_info(n)), verified=True)
+    batch.nonce = ("AbCdEf0123456789", nonce, 4_102_444_800.0)  # expires in 2100
+    return batch
+
+
+def test_a_held_nonce_refuses_its_batch_whole(store: Store) -> None:
+    assert store.write([nonce_batch(1), nonce_batch(2), nonce_batch(3, "OTHER")]) == [1, None, 1]
+    assert store.write([nonce_batch(4)]) == [None]
+    assert sorted(r["icid"][-1] for r in store.cdrs()) == ["1", "3"]
+
+
+def test_nonces_are_shared_by_every_store_on_the_file(tmp_path) -> None:
+    path = tmp_path / "shared.db"
+    with Store(path) as first, Store(path) as second:
+        assert first.write([nonce_batch(1)]) == [1]
+        assert second.write([nonce_batch(2)]) == [None]
+    with Store(path) as reopened:
+        assert reopened.write([nonce_batch(3)]) == [None]
+        assert reopened.count() == 1
+
+
+def test_expired_nonces_are_purged(tmp_path) -> None:
+    old = nonce_batch(1, "OLD")
+    old.nonce = ("k", "OLD", 1.0)  # its window ended long ago
+    with Store(tmp_path / "n.db") as store:
+        store.write([old])
+    with Store(tmp_path / "n.db") as store:  # purged at the first write (then once a minute)
+        store.write([nonce_batch(2, "NEW")])
+        held = [r["nonce"] for r in store.query("SELECT nonce FROM nonces")]
+    assert held == ["NEW"]
+
+
+def test_quarantine_is_apart_and_bounded(store: Store, monkeypatch) -> None:
+    monkeypatch.setattr("toolkit.store.QUARANTINE_SIZE", 3)
+    for i in range(5):
+        row = quarantine_row(b'{"feeLst":[]}', product="voicecall", reason=f"r{i}")
+        assert store.write([Batch(quarantine=[row])]) == [0]
+    assert [r["reason"] for r in store.quarantine()] == ["r2", "r3", "r4"]
+    assert [r["reason"] for r in store.quarantine(limit=1)] == ["r4"]
+    assert store.counts() == {"cdrs": 0, "events": 0, "sms": 0, "num_status": 0}
+    assert store.changes() == []
+
+
+# The schema as it was before rows carried their trust.
+OLD_SCHEMA = re.sub(r",\s*verified INTEGER NOT NULL DEFAULT 0", "", _SCHEMA)
+OLD_ROWS = """
+INSERT INTO cdrs (seq, dedupe_key, product, icid, received_at, raw) VALUES
+    (1, 'icid:ba171f34e6953fcd751edc77127748f4.1', 'privatenumber',
+    'ba171f34e6953fcd751edc77127748f4.1', {now}, '{{}}'),
+    (2, 'icid:ba171f34e6953fcd751edc77127748f4.2', 'privatenumber',
+    'ba171f34e6953fcd751edc77127748f4.2', 1709259312, '{{}}');
+INSERT INTO sms (seq, dedupe_key, received_at, raw) VALUES (3, 'a1b2c3d4e5|Notify', {now}, '{{}}');
+"""
+
+
+def test_a_store_from_before_trust_is_migrated(tmp_path) -> None:
+    path = tmp_path / "old.db"
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.executescript(OLD_SCHEMA + OLD_ROWS.format(now=time.time()))
+        assert "verified" not in str(conn.execute("PRAGMA table_info(cdrs)").fetchall())
+    with Store(path) as store:
+        recent, old = store.cdrs()
+        # rows stored by older versions count as unverified: they were never all checked
+        assert recent["verified"] == old["verified"] == 0
+        # keys of recent rows take the new form, so a late redelivery is still a duplicate
+        assert recent["dedupe_key"] == "pn:u:icid:ba171f34e6953fcd751edc77127748f4.1"
+        assert store.sms()[0]["dedupe_key"] == "pn:u:a1b2c3d4e5|Notify"
+        assert store.add(fee_body(fee_info(1))) == 0
+        # rows older than any retry keep their key (rewriting every key of a big store is slow)
+        assert old["dedupe_key"] == "icid:ba171f34e6953fcd751edc77127748f4.2"
+    with Store(path) as store:  # opening again changes nothing
+        assert store.cdrs()[0]["dedupe_key"] == "pn:u:icid:ba171f34e6953fcd751edc77127748f4.1"

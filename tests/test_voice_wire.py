@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import responses
-from wire_helpers import BASE, KEY, SECRET, answer, only_call, refuse
+from wire_helpers import BASE, KEY, OK, SECRET, answer, only_call, refuse
 
 from toolkit.config import Settings
-from toolkit.errors import ApiError, AuthError, ThrottledError, ValidationError
+from toolkit.errors import ApiError, AuthError, ResponseError, ThrottledError, ValidationError
 from toolkit.record import Record
 from toolkit.voice import CALLNOTIFY_PATH, CALLVERIFY_PATH, CLICK2CALL_PATH, Segment, VoiceClient
 
@@ -109,7 +109,7 @@ CASES: list[Any] = [
         id="callVerify",
     ),
     pytest.param(
-        lambda c: c.call_stop("1202_566_0_20161228102743@callenabler.home1.com"), STOP_PATH,
+        lambda c: c.stop_call("1202_566_0_20161228102743@callenabler.home1.com"), STOP_PATH,
         {"sessionid": "1202_566_0_20161228102743@callenabler.home1.com", "signal": "call_stop"},
         id="callStop",
     ),
@@ -126,6 +126,31 @@ def test_operation_on_the_wire(
     assert (request.method, request.path, request.raw_query) == ("POST", path, "")
     assert request.body == body
     assert result.session_id == "1202_566"
+
+
+def test_call_stop_is_a_deprecated_alias_of_stop_call(
+    vc: VoiceClient, rsps: responses.RequestsMock
+) -> None:
+    # Both clients call it stop_call now; the old VoiceClient name works for one more release.
+    sid = "1202_566_0_20161228102743@callenabler.home1.com"
+    answer(rsps, "POST", STOP_PATH)
+    with pytest.warns(DeprecationWarning, match="stop_call"):
+        result = vc.call_stop(sid)
+    assert only_call(rsps).body == {"sessionid": sid, "signal": "call_stop"}
+    assert result.resultcode == "0"
+    with pytest.warns(DeprecationWarning), pytest.raises(ValidationError, match="session_id"):
+        vc.call_stop("")
+
+
+@pytest.mark.parametrize(("op", "path", "body"), [c for c in CASES if c.id != "callStop"])
+def test_calls_without_session_id_are_response_errors(
+    vc: VoiceClient, rsps: responses.RequestsMock, op: Op, path: str, body: dict[str, Any]
+) -> None:
+    # Without sessionId a call can be neither stopped nor matched to its pushes.
+    for answer_ in ({**OK}, {**OK, "sessionId": ""}, {**OK, "sessionId": None}):
+        rsps.upsert("POST", BASE + path, json=answer_)
+        with pytest.raises(ResponseError, match="missing field sessionId"):
+            op(vc)
 
 
 def test_settings_come_from_voicecall_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -190,7 +215,7 @@ BAD: list[Any] = [
     (lambda c: c.call_verify(B, 1234, display_nbr=D, pre_tone="p.wav"), "verify_code"),
     (lambda c: c.call_verify(B, "1234", display_nbr=D, pre_tone="p.wav", times=10), "times"),
     (lambda c: c.call_verify(B, "1234", display_nbr=D, pre_tone=""), "pre_tone"),
-    (lambda c: c.call_stop(""), "session_id"),
+    (lambda c: c.stop_call(""), "session_id"),
 ]  # fmt: skip
 
 

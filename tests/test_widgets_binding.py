@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from toolkit.emulator import Emulator
+from toolkit.errors import ValidationError
 from toolkit.widgets import BindingPanel
 from toolkit.widgets._common import GENERIC_ERROR
 
@@ -206,3 +207,8 @@ def test_query_without_a_locator_says_what_to_give(panel: BindingPanel) -> None:
     assert panel.query() is None
     assert panel.message.text == "relation_num: give a subscription id or the X number to query"
     assert sent == []
+
+
+def test_a_panel_without_any_mode_client_is_refused() -> None:
+    with pytest.raises(ValidationError, match="clients"):
+        BindingPanel({"voice": None})  # type: ignore[dict-item]

@@ -19,6 +19,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .errors import ValidationError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -34,7 +36,8 @@ OTHER = "other"
 def group_keys(frame: pd.DataFrame, by: By) -> list[pd.Series]:
     """The grouping Series for ``by`` (see the module docstring); ``[]`` for ``by=None``.
 
-    Raises ``KeyError`` naming the column when ``by`` is neither a column nor a known key.
+    Raises :class:`~toolkit.errors.ValidationError` naming the column when ``by`` is neither a
+    column nor a known key.
     """
     import pandas as pd
 
@@ -50,7 +53,9 @@ def group_keys(frame: pd.DataFrame, by: By) -> list[pd.Series]:
         elif ALIASES.get(item, item) in frame.columns:
             keys.append(frame[ALIASES.get(item, item)])
         else:
-            raise KeyError(f"cannot group by {item!r}: not a column, nor one of {TIME_KEYS}")
+            raise ValidationError(
+                "by", f"cannot group by {item!r}: not a column, nor one of {TIME_KEYS}"
+            )
     return keys
 
 
@@ -68,7 +73,7 @@ def _time_key(frame: pd.DataFrame, key: str) -> pd.Series:
     import pandas as pd
 
     if "start_time" not in frame.columns:
-        raise KeyError(f"grouping by {key!r} needs the start_time column")
+        raise ValidationError("by", f"grouping by {key!r} needs the start_time column")
     local = wall_clock(frame)
     if key == "hour":  # Int64: a call without any time is <NA>, not a float hour
         return local.dt.hour.astype("Int64").rename("hour")
@@ -238,7 +243,9 @@ def sms_segments(text: Any) -> Any:
             lambda t: sms_segments(t) if isinstance(t, str) else pd.NA, na_action="ignore"
         ).astype("Int64")
     if not isinstance(text, str):
-        raise TypeError(f"sms_segments expects a string or a Series, not {type(text).__name__}")
+        raise ValidationError(
+            "text", f"sms_segments expects a string or a Series, not {type(text).__name__}"
+        )
     single, part = (160, 154) if text.isascii() else (70, 67)
     return 1 if len(text) <= single else math.ceil(len(text) / part)
 

@@ -7,6 +7,8 @@ Two generations are in use:
 * ``wsse`` (legacy): ``WSSE ...`` plus ``X-WSSE``;
   digest = Base64(SHA256(Nonce + Created + APP_Secret)).
 
+VoiceCall pushes may instead sign the push URL too (VoiceCall §2.4, :func:`push_digest`).
+
 :class:`UsernameTokenAuth` signs every request a ``requests`` session sends. :func:`verify`
 checks the other direction (the emulator checks clients, the receiver checks pushes) and names
 the documented reason and result code when a request is refused.
@@ -21,12 +23,15 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
+from urllib.parse import urlsplit
 
 import requests
+
+from .errors import ValidationError
 
 Scheme = Literal["aksk", "wsse"]
 SCHEMES: tuple[Scheme, ...] = ("aksk", "wsse")
@@ -51,7 +56,20 @@ def password_digest(app_secret: str, nonce: str, created: str, scheme: Scheme = 
     elif scheme == "wsse":
         raw = hashlib.sha256((nonce + created + app_secret).encode()).digest()
     else:
-        raise ValueError(f"auth scheme must be one of {SCHEMES}, not {scheme!r}")
+        raise ValidationError("scheme", f"must be one of {SCHEMES}, not {scheme!r}")
+    return base64.b64encode(raw).decode()
+
+
+def push_digest(
+    app_secret: str, url: str, nonce: str, created: str, *, separator: str = "\n"
+) -> str:
+    """The VoiceCall push digest (VoiceCall §2.4), which also covers the push URL.
+
+    Base64(HMAC-SHA256(APP_Secret, url + separator + Nonce + separator + Created)); the 2026
+    revision of the spec separates with ``"\n"``, an older one with nothing.
+    """
+    message = separator.join((url, nonce, created))
+    raw = hmac.new(app_secret.encode(), message.encode(), hashlib.sha256).digest()
     return base64.b64encode(raw).decode()
 
 
@@ -87,22 +105,82 @@ def sign_headers(
     }
 
 
-class UsernameTokenAuth(requests.auth.AuthBase):
-    """A ``requests`` auth object that signs each request with a fresh nonce and timestamp."""
+def sign_push_headers(
+    app_key: str,
+    app_secret: str,
+    url: str,
+    *,
+    nonce: str | None = None,
+    created: str | None = None,
+) -> dict[str, str]:
+    """The ``Authorization`` and ``X-AKSK`` headers of a VoiceCall push to ``url`` (§2.4 style)."""
+    nonce = nonce or new_nonce()
+    created = created or format_created()
+    digest = push_digest(app_secret, url, nonce, created)
+    return {
+        "Authorization": 'AKSK realm="SDP",profile="UsernameToken",type="Appkey"',
+        "X-AKSK": (
+            f'UsernameToken Username="{app_key}",PasswordDigest="{digest}",'
+            f'Nonce="{nonce}",Created="{created}"'
+        ),
+    }
 
-    def __init__(self, app_key: str, app_secret: str, scheme: Scheme = "aksk") -> None:
+
+class UsernameTokenAuth(requests.auth.AuthBase):
+    """A ``requests`` auth object that signs each request with a fresh nonce and timestamp.
+
+    With ``origin`` (a URL such as the platform's base URL), it signs only requests to that
+    scheme, host and port and raises :class:`requests.exceptions.InvalidURL` for any other, so
+    the token can never be handed to another host, whatever builds the request.
+    """
+
+    def __init__(
+        self, app_key: str, app_secret: str, scheme: Scheme = "aksk", *, origin: str | None = None
+    ) -> None:
         if scheme not in SCHEMES:
-            raise ValueError(f"auth scheme must be one of {SCHEMES}, not {scheme!r}")
+            raise ValidationError("scheme", f"must be one of {SCHEMES}, not {scheme!r}")
         self.app_key = app_key
         self._app_secret = app_secret
         self.scheme: Scheme = scheme
+        self.origin = None if origin is None else url_origin(origin)
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self.origin is not None:
+            target = url_origin(r.url or "")
+            if target != self.origin:
+                raise requests.exceptions.InvalidURL(
+                    f"refusing to sign a request for {_show(target)}: "
+                    f"the app key is bound to {_show(self.origin)}"
+                )
         r.headers.update(sign_headers(self.app_key, self._app_secret, self.scheme))
         return r
 
     def __repr__(self) -> str:
-        return f"UsernameTokenAuth(app_key={self.app_key!r}, scheme={self.scheme!r})"
+        bound = "" if self.origin is None else f", origin={_show(self.origin)!r}"
+        return f"UsernameTokenAuth(app_key={self.app_key!r}, scheme={self.scheme!r}{bound})"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def url_origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of a URL, lower-cased and with the scheme's default port filled in.
+
+    Two URLs may share credentials only when their origins are equal. A malformed port gives
+    ``None``, which matches no well-formed origin.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _show(origin: tuple[str, str, int | None]) -> str:
+    scheme, host, port = origin
+    return f"{scheme}://{host}:{port}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +189,8 @@ class Verdict:
 
     ``ok`` is true for a valid request. Otherwise ``reason`` is a short machine-readable reason,
     ``resultcode``/``status`` are what the platform answers for it and ``message`` says it in words.
+    A valid request also names its ``nonce`` and when that nonce's window ends (``expires_at``,
+    epoch seconds): a replay must be refused until then.
     """
 
     ok: bool
@@ -120,6 +200,8 @@ class Verdict:
     message: str = "Success."
     app_key: str | None = None
     scheme: Scheme | None = None
+    nonce: str | None = None
+    expires_at: float | None = None
 
     def __bool__(self) -> bool:
         return self.ok
@@ -153,28 +235,39 @@ _MISSING = {
 
 
 class NonceCache:
-    """Remembers the nonces seen within the verification window, to refuse replays.
+    """Remembers nonces until their window ends, to refuse replays (in memory only).
 
-    Thread-safe; entries older than ``window`` seconds are forgotten.
+    Thread-safe. A nonce is kept until ``expires_at`` (the end of the window of the ``Created``
+    it came with); without one, for ``2 * window`` seconds, the longest a fresh header can live.
     """
 
     def __init__(self, window: float = DEFAULT_WINDOW) -> None:
         self.window = window
-        self._seen: dict[tuple[str, str], float] = {}
+        self._until: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self._next_sweep = 0.0
 
-    def add(self, app_key: str, nonce: str, now: float) -> bool:
-        """Record a nonce; return False if it was already seen within the window."""
+    def add(self, app_key: str, nonce: str, now: float, expires_at: float | None = None) -> bool:
+        """Record a nonce; return False if it is already held (a replay)."""
         with self._lock:
-            if now >= self._next_sweep:
-                cutoff = now - 2 * self.window
-                self._seen = {k: t for k, t in self._seen.items() if t >= cutoff}
-                self._next_sweep = now + self.window
-            if (app_key, nonce) in self._seen:
+            self._sweep(now)
+            if (app_key, nonce) in self._until:
                 return False
-            self._seen[(app_key, nonce)] = now
+            until = now + 2 * self.window if expires_at is None else expires_at
+            self._until[(app_key, nonce)] = until
             return True
+
+    def seen(self, app_key: str, nonce: str, now: float) -> bool:
+        """True if the nonce is held (seen before and its window not over); records nothing."""
+        with self._lock:
+            self._sweep(now)
+            return (app_key, nonce) in self._until
+
+    def _sweep(self, now: float) -> None:
+        # caller holds the lock
+        if now >= self._next_sweep:
+            self._until = {k: t for k, t in self._until.items() if t >= now}
+            self._next_sweep = now + self.window
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -197,12 +290,19 @@ def verify(
     now: Callable[[], float] = time.time,
     window: float = DEFAULT_WINDOW,
     nonces: NonceCache | None = None,
+    utc_only: bool = False,
+    urls: Sequence[str] = (),
 ) -> Verdict:
     """Check the signing headers of one request.
 
     ``secret_for`` maps an APP_Key to its APP_Secret (``None`` for unknown keys), ``now`` is the
-    clock in epoch seconds and ``window`` the allowed distance of ``Created`` from it. With a
-    :class:`NonceCache`, a nonce seen before within the window is refused as a replay.
+    clock in epoch seconds and ``window`` the allowed distance of ``Created`` from it, either way.
+    With a :class:`NonceCache`, a nonce seen before within its window is refused as a replay.
+
+    ``Created`` is read as UTC or as Beijing time (the spec is unconfirmed, §2.2), which gives
+    one header two windows 8 hours apart; ``utc_only=True`` reads it as UTC only, the documented
+    format, so a header has one window (the receiver checks pushes so). With ``urls``, a
+    VoiceCall push digest over one of those URLs (:func:`push_digest`) is accepted too.
     """
     authorization = _header(headers, "Authorization")
     if not authorization:
@@ -284,20 +384,38 @@ def verify(
         return _fail(
             "unknown-app-key", "1010003", 403, "Invalid app_key.", app_key=app_key, scheme=scheme
         )
-    expected = password_digest(secret, nonce, created, scheme)  # type: ignore[arg-type]
-    if not hmac.compare_digest(expected.encode(), fields["PasswordDigest"].encode()):
+    expected = [password_digest(secret, nonce, created, scheme)]  # type: ignore[arg-type]
+    if scheme == "aksk":
+        # VoiceCall §2.4 (unconfirmed): the push digest covers the push URL, joined with "\n" in
+        # the 2026 revision and with nothing in an older one. We accept either, for any of the
+        # URLs the caller thinks the platform signed, as well as the plain §2.1 digest.
+        expected += [
+            push_digest(secret, u, nonce, created, separator=s) for u in urls for s in ("\n", "")
+        ]
+    given = fields["PasswordDigest"].encode()
+    # compare_digest against every candidate (no early exit), so timing tells nothing
+    matches = [hmac.compare_digest(e.encode(), given) for e in expected]
+    if not any(matches):
         return _fail(
             "bad-digest", "1010010", 401, "Invalid digest.", app_key=app_key, scheme=scheme
         )
     clock = now()
-    ahead = created_at.timestamp() - clock
-    # Whether Created is UTC or Beijing time is unconfirmed (VoiceCall §2.2); we accept a
-    # Created that is within the window read either way, and sign with UTC ourselves.
-    if abs(ahead) > window and abs(ahead - _BEIJING_OFFSET) > window:
+    created_epoch = created_at.timestamp()
+    # Whether Created is UTC or Beijing time is unconfirmed (VoiceCall §2.2). The tolerant
+    # reading accepts a Created within the window read either way (we sign with UTC ourselves);
+    # utc_only keeps to the documented "Z", so a header is valid in one window only.
+    readings = (0.0,) if utc_only else (0.0, _BEIJING_OFFSET)
+    fresh = [
+        created_epoch - offset
+        for offset in readings
+        if abs(created_epoch - offset - clock) <= window
+    ]
+    if not fresh:
         return _fail(
             "stale-created", "1010013", 401, "Time out limit.", app_key=app_key, scheme=scheme
         )
-    if nonces is not None and not nonces.add(app_key, nonce, clock):
+    expires_at = max(fresh) + window  # the end of the window this header was accepted in
+    if nonces is not None and not nonces.add(app_key, nonce, clock, expires_at):
         return _fail(
             "replayed-nonce",
             "1010010",
@@ -306,4 +424,10 @@ def verify(
             app_key=app_key,
             scheme=scheme,
         )
-    return Verdict(True, app_key=app_key, scheme=scheme)  # type: ignore[arg-type]
+    return Verdict(
+        True,
+        app_key=app_key,
+        scheme=scheme,  # type: ignore[arg-type]
+        nonce=nonce,
+        expires_at=expires_at,
+    )

@@ -17,6 +17,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from . import analysis
+from .errors import ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,7 +94,7 @@ def plot_outcome_mix(
         return _no_data(ax, title, "time", ylabel)
     freq = freq or _bucket(start.max() - start.min())
     if freq not in _BUCKETS:
-        raise ValueError(f"freq must be one of {', '.join(_BUCKETS)}, not {freq!r}")
+        raise ValidationError("freq", f"must be one of {', '.join(_BUCKETS)}, not {freq!r}")
     counts = analysis.outcome_mix(
         frame, {"hour": _hours(frame), "day": "day", "week": "week"}[freq]
     )

@@ -82,7 +82,8 @@ class AXBMode(_Mode):
         the binding lifetime in seconds (0 = forever, at most 90 days), ``max_duration`` the
         per-call limit in minutes (0-1440). Returns ``subscription_id`` and ``relation_num``.
         """
-        return self._t.call("POST", AXB_PATH, body=wire(locals()))
+        body = wire(locals())
+        return self._t.call("POST", AXB_PATH, body=body, expect=("subscriptionId", "relationNum"))
 
     def unbind(
         self, subscription_id: str | None = None, *, relation_num: str | None = None
@@ -152,9 +153,18 @@ class AXBMode(_Mode):
                 # The platform answers "record does not exist" (1012007) for an X without pairs.
                 return
             items = page.get("relationNumList") or []
+            total = page.get("totalCount", 0)
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise self._t.bad_answer(AXB_PATH, "relationNumList is not a list of objects")
+            if isinstance(total, bool) or not isinstance(total, int | str):
+                raise self._t.bad_answer(AXB_PATH, "totalCount is not a number")
+            try:
+                total = int(total)
+            except ValueError:
+                raise self._t.bad_answer(AXB_PATH, "totalCount is not a number") from None
             yield from (Record(item) for item in items)
             seen += len(items)
-            if not items or seen >= int(page.get("totalCount", 0)):
+            if not items or seen >= total:
                 return
             page_index += 1
 
@@ -191,7 +201,9 @@ class AXMode(_Mode):
         one_of(private_num=private_num, area_code=area_code)
         if area_code is not None and private_num_type is None:
             private_num_type = "mobile-virtual"
-        return self._t.call("POST", AX_PATH, body=wire(locals()))
+        body = wire(locals())
+        expect = ("subscriptionId", "origNum", "privateNum")
+        return self._t.call("POST", AX_PATH, body=body, expect=expect)
 
     def unbind(
         self,
@@ -296,11 +308,12 @@ class AXEMode(_Mode):
 
         ``extend_num`` (1-4 digits) is assigned when omitted. When A dials X with nobody to call
         back, the platform plays ``callback_tone`` or forwards to ``callback_num`` (not both).
-        ``time_unit`` 0 = hours, 1 = minutes, for the two expiry values.
+        ``time_unit`` 0 = hours, 1 = minutes, for the two expiry values. Returns
+        ``subscription_id`` (other fields of the answer are unconfirmed in the spec).
         """
         one_of(virtual_num=virtual_num, area_code=area_code)
         exclusive(callback_tone=callback_tone, callback_num=callback_num)
-        return self._t.call("POST", AXE_PATH, body=wire(locals()))
+        return self._t.call("POST", AXE_PATH, body=wire(locals()), expect=("subscriptionId",))
 
     def unbind(
         self,
@@ -408,10 +421,14 @@ class AXYBMode(_Mode):
     """
 
     def _send(
-        self, method: str, query: dict[str, Any], body: dict[str, Any] | None = None
+        self,
+        method: str,
+        query: dict[str, Any],
+        body: dict[str, Any] | None = None,
+        expect: tuple[str, ...] = (),
     ) -> Record:
         query = {**query, "app_key": self._t.settings.app_key}
-        return self._t.call(method, AXYB_PATH, query=query, body=body)
+        return self._t.call(method, AXYB_PATH, query=query, body=body, expect=expect)
 
     def bind_ax(
         self,
@@ -435,7 +452,7 @@ class AXYBMode(_Mode):
         # pre_voice_x's shape (file name or callerHintTone/calleeHintTone object) is unconfirmed;
         # it is passed through as given.
         body = wire(locals(), duration=duration_axyb, pre_voice_x=_passthrough)
-        return self._send("POST", {}, body)
+        return self._send("POST", {}, body, expect=("subscriptionId", "relationNumber"))
 
     def bind_yb(
         self,
@@ -452,7 +469,8 @@ class AXYBMode(_Mode):
         ``yb_duration`` 0 = as long as the AX binding; larger than its duration is capped.
         Returns ``relation_number`` (the Y).
         """
-        return self._send("POST", {}, wire(locals(), pre_voice_y=_passthrough))
+        body = wire(locals(), pre_voice_y=_passthrough)
+        return self._send("POST", {}, body, expect=("relationNumber",))
 
     def unbind(self, subscription_id: str) -> Record:
         """Remove the AX binding and its YB binding (AXYB-2)."""

@@ -92,9 +92,25 @@ def run(
     from .frame import cdr_frame
 
     key, secret = f"demo{secrets.token_hex(6)}", secrets.token_urlsafe(24)
-    with Receiver(db=db, app_key=key, app_secret=secret) as rx:
+    # The VoiceCall app has credentials of its own; the receiver verifies each product's pushes
+    # with its app's secret.
+    voice_key, voice_secret = f"demovoice{secrets.token_hex(6)}", secrets.token_urlsafe(24)
+    with Receiver(
+        db=db,
+        app_key=key,
+        app_secret=secret,
+        voice_app_key=voice_key,
+        voice_app_secret=voice_secret,
+    ) as rx:
         emu = Emulator(
-            "axb", app_key=key, app_secret=secret, seed=seed, time_scale=0, fee_url=f"{rx.url}/fee"
+            "axb",
+            app_key=key,
+            app_secret=secret,
+            voice_app_key=voice_key,
+            voice_app_secret=voice_secret,
+            seed=seed,
+            time_scale=0,
+            fee_url=f"{rx.url}/fee",
         )
         print(f"Receiver listening at {rx.url}, verifying signed pushes", file=out)
         client = emu.client()

@@ -1,22 +1,38 @@
 """Exceptions raised by the toolkit.
 
-Every exception derives from :class:`ToolkitError`, so ``except ToolkitError`` catches them all::
+Every exception a public function raises derives from :class:`ToolkitError`, so
+``except ToolkitError`` catches them all::
 
     ToolkitError
-    ├── ConfigError              settings missing or malformed
+    ├── ConfigError              settings missing or malformed (names the setting), checked on load
     ├── ValidationError          a parameter failed a check before any HTTP call (also ValueError)
     │   └── InvalidNumberError   a phone number could not be normalised
-    ├── TransportError           the platform could not be reached (carries the URL, never a secret)
-    ├── ResponseError            the platform answered something that is not the documented JSON
-    └── ApiError                 the platform answered ``resultcode != "0"``
-        ├── AuthError            signing headers, digest, clock skew, app key
-        ├── NotFoundError        binding, number or recording does not exist
-        ├── AlreadyBoundError    the number (pair) is already bound
-        ├── NoFreeNumberError    no privacy number or extension is free
-        └── ThrottledError       flow control; wait and retry
+    ├── PushFormatError          a push body is not one the platform documents (also ValueError)
+    ├── StoreError               the store cannot be opened, read or written; one-line reason
+    ├── TransportError           the platform could not be reached, or gave no complete answer
+    │                            within the timeout (carries the URL, never a secret)
+    ├── ResponseError            the platform answered something that is not the documented JSON:
+    │                            a redirect, an answer over the size limit or nested too deep, a
+    │                            success without a field the method promises
+    ├── ApiError                 the platform answered ``resultcode != "0"``
+    │   ├── AuthError            signing headers, digest, clock skew, app key
+    │   ├── NotFoundError        binding, number or recording does not exist
+    │   ├── AlreadyBoundError    the number (pair) is already bound
+    │   ├── NoFreeNumberError    no privacy number or extension is free
+    │   └── ThrottledError       flow control; wait and retry
+    ├── PlatformError            the emulator, called in-process, refused a request as the platform
+    │                            would (``resultcode``, ``resultdesc``, ``status``)
+    └── EmulatorError            the emulator's own controls were misused (also ValueError)
 
 :class:`ApiError` carries ``resultcode``, ``resultdesc``, the HTTP ``status`` and a short ``hint``
 taken from the result-code table in :mod:`toolkit.codes`, the single source of truth for codes.
+Over HTTP, the clients turn a :class:`PlatformError` of the emulator into an :class:`ApiError`,
+exactly as for the real platform.
+
+Messages never show a phone number in full: every number in them, in any spelling the toolkit
+accepts, is masked (:func:`toolkit.numbers.mask_text`), including the platform's ``resultdesc``.
+Attributes (``InvalidNumberError.value``, ``ApiError.resultdesc``) keep what was given or
+received, unmasked, for code that needs it.
 """
 
 from __future__ import annotations
@@ -25,13 +41,48 @@ from typing import Literal
 
 Product = Literal["privatenumber", "voicecall"]
 
+__all__ = [
+    "AlreadyBoundError",
+    "ApiError",
+    "AuthError",
+    "ConfigError",
+    "EmulatorError",
+    "InvalidNumberError",
+    "NoFreeNumberError",
+    "NotFoundError",
+    "PlatformError",
+    "PushFormatError",
+    "ResponseError",
+    "StoreError",
+    "ThrottledError",
+    "ToolkitError",
+    "TransportError",
+    "ValidationError",
+    "api_error",
+]
+
 
 class ToolkitError(Exception):
     """Root of every exception the toolkit raises."""
 
 
+def _masked(text: str) -> str:
+    from .numbers import mask_text  # imported late: numbers imports this module
+
+    return mask_text(text)
+
+
 class ConfigError(ToolkitError):
-    """Settings are missing or malformed (base URL, APP_Key, APP_Secret, auth scheme)."""
+    """Settings are missing or malformed (base URL, APP_Key, APP_Secret, auth scheme, timeout,
+    answer size limit).
+
+    ``setting`` names the offending setting as it was given: the argument (``timeout``) or the
+    environment variable (``PRIVATENUMBER_TIMEOUT``); ``None`` when several are missing.
+    """
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        self.setting = setting
+        super().__init__(_masked(message))
 
 
 class ValidationError(ToolkitError, ValueError):
@@ -42,21 +93,62 @@ class ValidationError(ToolkitError, ValueError):
 
     def __init__(self, param: str, message: str) -> None:
         self.param = param
-        super().__init__(f"{param}: {message}")
+        super().__init__(_masked(f"{param}: {message}"))
 
 
 class InvalidNumberError(ValidationError):
-    """A phone number could not be normalised to the platform's global format."""
+    """A phone number could not be normalised to the platform's global format.
+
+    The message shows the value masked (``'138*****8000x'``); ``value`` holds it as given.
+    """
 
     def __init__(self, value: object, rule: str, param: str = "number") -> None:
         self.value = value
         self.rule = rule
-        ValueError.__init__(self, f"{param}: {value!r} is not a valid phone number: {rule}")
+        ValueError.__init__(self, f"{param}: {_shown(value)} is not a valid phone number: {rule}")
         self.param = param
 
 
+def _shown(value: object) -> str:
+    """A masked form of a rejected number: enough to recognise a typo, never the number."""
+    from .numbers import mask
+
+    if isinstance(value, str):
+        # Long input is cut first: the mask keeps the first 3 and last 4 characters.
+        if len(value) > 32:
+            return repr(mask(value[:32]) + "…")
+        return repr(mask(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{type(value).__name__} {mask(value)}"
+    return f"a {type(value).__name__}"
+
+
+class PushFormatError(ToolkitError, ValueError):
+    """A push body is not one the platform documents, or a field has the wrong type.
+
+    ``field`` names the offending field as a path (``feeLst[3].direction``) when there is one and
+    ``reason`` is the message without it.
+    """
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}" if field else reason)
+
+
+class StoreError(ToolkitError):
+    """The store cannot be opened, read or written; the message is one line saying why.
+
+    At runtime (database locked, disk full, I/O error) a write is safe to retry. At opening it
+    means the file is not a store the toolkit can use: damaged, foreign, or not writable.
+    """
+
+
 class TransportError(ToolkitError):
-    """The request did not get an HTTP answer (refused, timed out, TLS failure)."""
+    """The request did not get a complete HTTP answer (refused, timed out, TLS failure, cut).
+
+    ``settings.timeout`` bounds the whole call: past it, the message says so.
+    """
 
     def __init__(self, url: str, cause: BaseException) -> None:
         self.url = url
@@ -69,7 +161,7 @@ class ResponseError(ToolkitError):
     def __init__(self, status: int, url: str, detail: str) -> None:
         self.status = status
         self.url = url
-        super().__init__(f"HTTP {status} from {url}: {detail}")
+        super().__init__(f"HTTP {status} from {url}: {_masked(detail)}")
 
 
 class ApiError(ToolkitError):
@@ -97,7 +189,7 @@ class ApiError(ToolkitError):
         return result_hint(self.resultcode, self.product)
 
     def _message(self) -> str:
-        text = f"{self.resultcode}: {self.resultdesc or 'no description'}"
+        text = f"{self.resultcode}: {_masked(self.resultdesc) or 'no description'}"
         if self.status is not None:
             text += f" (HTTP {self.status})"
         hint = self.hint
@@ -122,6 +214,29 @@ class NoFreeNumberError(ApiError):
 
 class ThrottledError(ApiError):
     """The platform is rate-limiting this account, app, number or IP; wait and retry."""
+
+
+class PlatformError(ToolkitError):
+    """The emulated platform refused a request: ``{"resultcode": ..., "resultdesc": ...}`` with
+    HTTP ``status``.
+
+    Raised when the emulator is called in-process (e.g. :meth:`Emulator.stop_call` on a call that
+    has ended); the emulator's WSGI app turns it into the platform's JSON answer.
+    """
+
+    def __init__(self, resultcode: str, resultdesc: str, status: int = 403) -> None:
+        self.resultcode = resultcode
+        self.resultdesc = resultdesc
+        self.status = status
+        super().__init__(f"{resultcode} {resultdesc} (HTTP {status})")
+
+    def body(self) -> dict[str, str]:
+        """The JSON envelope the platform answers with."""
+        return {"resultcode": self.resultcode, "resultdesc": self.resultdesc}
+
+
+class EmulatorError(ToolkitError, ValueError):
+    """A misuse of the emulator's own controls (not a platform answer): bad outcome, no bindings."""
 
 
 # Codes shared by both products, then the product-specific ones. 1010010 is "invalid digest" with

@@ -30,13 +30,17 @@ from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 from . import schema
-from .errors import ToolkitError
+from .errors import PushFormatError
 from .numbers import mask
 
 # The dedupe keys are defined with the store's tables; the typed records name them from here too.
-from .schema import cdr_dedupe_key, event_dedupe_key, sms_dedupe_key
-
-Product = Literal["privatenumber", "voicecall"]
+from .schema import (  # noqa: F401  (re-exported: events.trust_prefix as before)
+    Product,
+    cdr_dedupe_key,
+    event_dedupe_key,
+    sms_dedupe_key,
+    trust_prefix,
+)
 
 MAX_FEE_ITEMS = 50  # FeeInfo[1-50] in both products
 MAX_NUM_INFO = 100  # numInfo 1-100 items
@@ -44,19 +48,12 @@ MAX_NUM_INFO = 100  # numInfo 1-100 items
 _UTC = timezone.utc
 # SQLite INTEGER is a signed 64-bit value; anything larger cannot be a real code or time.
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
-
-
-class PushFormatError(ToolkitError, ValueError):
-    """A push body is not one the platform documents, or a field has the wrong type.
-
-    ``field`` names the offending field as a path (``feeLst[3].direction``) when there is one and
-    ``reason`` is the message without it.
-    """
-
-    def __init__(self, reason: str, field: str | None = None) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}" if field else reason)
+# The times a call can have: 2000-01-01 to 2100-01-01 UTC. Both products started long after 2000,
+# and every reader (datetime, the tail's clock, the frame's datetime64) handles this range, so
+# a time outside it is never stored: a stored year 0 or 10000 would break each of them.
+MIN_EPOCH = 946_684_800
+MAX_EPOCH = 4_102_444_800
+_TIME_RANGE = "time outside 2000-2100 UTC"
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,6 +116,11 @@ def to_epoch(value: Any, where: str) -> float | None:
     "UNIX timestamp" but shows strings; unconfirmed, so we accept both). A string in a format we do
     not know becomes ``None`` rather than an error: rejecting the push would make the platform
     retry it six times and then drop it, while the raw JSON keeps the value.
+
+    A time that *is* readable but falls outside 2000-2100 UTC (``0001-01-01 00:00:00+14:00``,
+    ``1e300``, ``NaN``) raises :class:`PushFormatError`: it is not a format we failed to learn
+    but a broken value, and storing it would hand every reader a time it cannot show. ``0`` is
+    the usual "no time" of a numeric clock and counts as absent (tolerant choice, unconfirmed).
     """
     if value is None or value == "":
         return None
@@ -126,7 +128,7 @@ def to_epoch(value: Any, where: str) -> float | None:
         cached = _EPOCH_CACHE.get(value)
         if cached is not None or value in _EPOCH_CACHE:
             return cached
-        result = _parse_time_text(value)
+        result = _parse_time_text(value, where)  # raises for a time out of range: never cached
         if len(_EPOCH_CACHE) > 4096:  # pushes in a burst share seconds; keep the cache bounded
             _EPOCH_CACHE.clear()
         _EPOCH_CACHE[value] = result
@@ -134,37 +136,45 @@ def to_epoch(value: Any, where: str) -> float | None:
     if isinstance(value, bool):
         raise PushFormatError("expected a time, got a boolean", where)
     if isinstance(value, int | float):
-        return _from_number(float(value))
+        return _from_number(value, where)
     raise PushFormatError(f"expected a time string, got {type(value).__name__}", where)
 
 
-def _from_number(number: float) -> float | None:
-    if number != number or number in (float("inf"), float("-inf")):
+def _from_number(number: float, where: str) -> float | None:
+    if number == 0:
         return None
-    if abs(number) > 1e11:  # epoch milliseconds (seconds would be past the year 5000)
-        number /= 1000.0
-    if not 0 <= number < 253402300800:  # before 1970 or after 9999: not a real time
-        return None
-    return number
+    if not -1e300 < number < 1e300:  # NaN and the infinities fail both comparisons
+        raise PushFormatError(_TIME_RANGE, where)
+    seconds = number / 1000.0 if abs(number) > 1e11 else float(number)  # else milliseconds
+    return _in_range(seconds, where)
 
 
-def _parse_time_text(text: str) -> float | None:
+def _in_range(epoch: float, where: str) -> float:
+    if not MIN_EPOCH <= epoch < MAX_EPOCH:
+        raise PushFormatError(_TIME_RANGE, where)
+    return epoch
+
+
+def _parse_time_text(text: str, where: str) -> float | None:
     stripped = text.strip()
     if stripped.isdigit() or (stripped.count(".") == 1 and stripped.replace(".", "").isdigit()):
-        return _from_number(float(stripped))
+        return _from_number(float(stripped), where)
     if stripped.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not take "Z"
         stripped = stripped[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(stripped)
-    except ValueError:
+    except ValueError:  # includes offsets of a day or more ("+99:00"): not a format we know
         return None
     if moment.tzinfo is None:  # the platform's plain times are documented as UTC
         moment = moment.replace(tzinfo=_UTC)
-    return moment.timestamp()
+    return _in_range(moment.timestamp(), where)
 
 
 def parse_time(value: Any) -> datetime | None:
-    """A platform time (see :func:`to_epoch`) as a timezone-aware UTC datetime, or ``None``."""
+    """A platform time (see :func:`to_epoch`) as a timezone-aware UTC datetime, or ``None``.
+
+    Raises :class:`PushFormatError` for a time outside 2000-2100 UTC.
+    """
     return _to_datetime(value, "time")
 
 
@@ -231,8 +241,17 @@ NUMBER_ATTRS = frozenset(
 )
 
 
-def convert(obj: Any, fields: Mapping[str, tuple[str, Converter]], where: str) -> dict[str, Any]:
-    """Convert one JSON object with a field table: ``{attr: value, ..., "extra": {...}}``."""
+def convert(
+    obj: Any,
+    fields: Mapping[str, tuple[str, Converter]],
+    where: str,
+    unreadable: list[str] | None = None,
+) -> dict[str, Any]:
+    """Convert one JSON object with a field table: ``{attr: value, ..., "extra": {...}}``.
+
+    A field of the wrong type raises :class:`PushFormatError`; with an ``unreadable`` list it
+    becomes ``None`` and its JSON name is appended instead (reading stored rows must not fail).
+    """
     if not isinstance(obj, dict):
         raise PushFormatError(f"expected an object, got {type(obj).__name__}", where)
     out: dict[str, Any] = {}
@@ -254,7 +273,10 @@ def convert(obj: Any, fields: Mapping[str, tuple[str, Converter]], where: str) -
         try:
             out[attr] = conv(value, key)
         except PushFormatError as exc:  # the path is only built on failure: this loop is hot
-            raise PushFormatError(exc.reason, f"{where}.{key}") from None
+            if unreadable is None:
+                raise PushFormatError(exc.reason, f"{where}.{key}") from None
+            out[attr] = None
+            unreadable.append(key)
     out["extra"] = extra
     return out
 
@@ -293,7 +315,10 @@ class Cdr:
 
     Fields are the documented FeeInfo fields in snake_case; times are UTC datetimes. ``extra`` holds
     fields we do not know, ``raw`` the FeeInfo exactly as received, ``seq`` the position in the
-    store when the record was read from one (``None`` for a freshly parsed push).
+    store when the record was read from one (``None`` for a freshly parsed push). ``verified`` is
+    true when the receiver checked the push's signature (false for a freshly parsed push).
+    ``unreadable`` names the fields of a stored row that could not be read (see
+    :meth:`toolkit.store.Store.record`); it is empty for every push that parsed.
     """
 
     session_id: str | None = None
@@ -344,6 +369,8 @@ class Cdr:
     extra: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     seq: int | None = field(default=None, compare=False, repr=False)
+    verified: bool = field(default=False, compare=False, repr=False)
+    unreadable: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_json(cls, info: Any, product: Product | None = None, *, where: str = "FeeInfo") -> Cdr:
@@ -386,7 +413,9 @@ class Cdr:
     @property
     def dedupe_key(self) -> str:
         """What identifies this CDR across redeliveries (see :func:`cdr_dedupe_key`)."""
-        return cdr_dedupe_key(self.icid, self.session_id)
+        return cdr_dedupe_key(
+            self.icid, self.session_id, product=self.product, verified=self.verified
+        )
 
     def __repr__(self) -> str:
         return _masked_repr(self)
@@ -428,6 +457,8 @@ class CallEvent:
     extra: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     seq: int | None = field(default=None, compare=False, repr=False)
+    verified: bool = field(default=False, compare=False, repr=False)
+    unreadable: tuple[str, ...] = field(default=(), compare=False)
 
     EVENT_TYPE: ClassVar[str] = ""
 
@@ -440,7 +471,15 @@ class CallEvent:
     def dedupe_key(self) -> str:
         """What identifies this event across redeliveries (see :func:`event_dedupe_key`)."""
         epoch = None if self.timestamp is None else self.timestamp.timestamp()
-        return event_dedupe_key(self.session_id, self.event_type, epoch, self.caller, self.called)
+        return event_dedupe_key(
+            self.session_id,
+            self.event_type,
+            epoch,
+            self.caller,
+            self.called,
+            product=self.product,
+            verified=self.verified,
+        )
 
     def __repr__(self) -> str:
         return _masked_repr(self)
@@ -507,6 +546,8 @@ class SmsEvent:
     extra: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     seq: int | None = field(default=None, compare=False, repr=False)
+    verified: bool = field(default=False, compare=False, repr=False)
+    unreadable: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def is_block(self) -> bool:
@@ -524,7 +565,7 @@ class SmsEvent:
     @property
     def dedupe_key(self) -> str:
         """What identifies this SMS push across redeliveries (see :func:`sms_dedupe_key`)."""
-        return sms_dedupe_key(self.sms_identifier, self.notification_mode)
+        return sms_dedupe_key(self.sms_identifier, self.notification_mode, verified=self.verified)
 
     def __repr__(self) -> str:
         return _masked_repr(self)
@@ -547,6 +588,8 @@ class NumberStatus:
     cause: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     seq: int | None = field(default=None, compare=False, repr=False)
+    verified: bool = field(default=False, compare=False, repr=False)
+    unreadable: tuple[str, ...] = field(default=(), compare=False)
 
     def __repr__(self) -> str:
         return _masked_repr(self)

@@ -594,7 +594,11 @@ class _Query:
 
         expr = self._sql(name)
         if integer:
-            expr = f"ifnull(CAST({expr} AS INTEGER), {_absent(COLUMNS[name].kind)})"
+            # Only numbers are values here: CAST would read stray text ("busy") as the code 0.
+            expr = (
+                f"ifnull(CASE WHEN typeof({expr}) IN ('integer', 'real') "
+                f"THEN CAST({expr} AS INTEGER) END, {_absent(COLUMNS[name].kind)})"
+            )
         else:
             expr = f"ifnull({expr}, '')"
         head = self.mode_params if name == "mode" else []
@@ -646,6 +650,7 @@ def _build(values: dict[str, Any], zone: str, raw: bool) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
+    _drop_impossible_times(values)
     columns: dict[str, Any] = {}
     for name, data in values.items():
         kind = COLUMNS[name].kind
@@ -676,6 +681,36 @@ def _build(values: dict[str, Any], zone: str, raw: bool) -> pd.DataFrame:
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(values["seq"])))
     _add_derived(frame, values)
     return frame
+
+
+def _drop_impossible_times(values: dict[str, Any]) -> None:
+    """Times outside 2000-2100 UTC become absent, and so do the durations of their row.
+
+    The receiver never stores such a time, but a store written by an older version or another
+    program may hold one (or text, which the exact path reads as no value): a year-1 end time
+    would otherwise give a talk time of two thousand years. A duration longer than the whole
+    range cannot come from two real times either. A few numpy passes: no cost worth measuring.
+    """
+    from .events import MAX_EPOCH, MIN_EPOCH
+
+    absent = _absent("time")
+    bad_rows = None
+    for name, data in values.items():
+        if COLUMNS[name].kind != "time":
+            continue
+        bad = ((data < MIN_EPOCH) | (data >= MAX_EPOCH)) & (data != absent)
+        if bad.any():
+            data[bad] = absent
+            if name != "received_at":  # the receiver's clock, not a time of the call
+                bad_rows = bad if bad_rows is None else bad_rows | bad
+    for name, data in values.items():
+        if COLUMNS[name].kind == "seconds":
+            impossible = data > MAX_EPOCH - MIN_EPOCH
+            if bad_rows is not None:
+                impossible |= bad_rows
+            # An unknown talk time still says the call had an answer time (see _TALK).
+            unknown = _ANSWERED_NO_TALK if name == "talk_seconds" else _absent("seconds")
+            data[impossible & (data != _absent("seconds"))] = unknown
 
 
 def _codes(data: np.ndarray, missing: np.ndarray) -> np.ndarray:

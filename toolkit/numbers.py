@@ -2,10 +2,14 @@
 
 The platform wants every number in global format: ``+86`` and an 11-digit mobile number, or
 ``+86``, the area code without its leading 0 and a 7-8 digit local number. People type
-``138 0013 8000``, ``0755-28000001`` or ``+86 138-0013-8000``; :func:`normalize` turns all of these
+``138 0013 8000``, ``0755-28000001``, ``+86 138-0013-8000``, ``8613800138000`` or
+``tel:+8613800138000``; :func:`normalize` turns all of these
 into ``+8613800138000`` / ``+8675528000001`` or raises :class:`InvalidNumberError` naming the rule.
 
-:func:`mask` is what every display in the toolkit uses: ``+86138****8000``.
+:func:`mask` is what every display in the toolkit uses: ``+86138****8000``. :func:`is_number_like`
+says whether a value is a number in any spelling (what :func:`normalize` accepts, ``tel:`` URIs,
+``86`` without ``+``), and :func:`mask_text` masks every such number inside free text such as an
+error message.
 """
 
 from __future__ import annotations
@@ -36,14 +40,20 @@ def normalize(
 ) -> str:
     """Return ``raw`` in the platform's global format, or raise :class:`InvalidNumberError`.
 
-    ``default_country`` applies to numbers typed without ``+`` or ``00``. Chinese numbers must be
-    mobile (11 digits starting with 1) or fixed line (area code without 0, then 7-8 digits);
-    ``allow_service`` also admits 400 and 95 numbers (allowed only as an AX temporary callee).
+    ``default_country`` applies to numbers typed without ``+`` or ``00``; a ``tel:`` URI is
+    read for its number, and ``86`` in front of a national number counts as the country code.
+    Chinese numbers must be mobile (11 digits starting with 1) or fixed line (area code without
+    0, then 7-8 digits); ``allow_service`` also admits 400 and 95 numbers (allowed only as an AX
+    temporary callee).
     ``param`` names the parameter in the error message.
     """
     if not isinstance(raw, str):
         raise InvalidNumberError(raw, "expected a string such as '+8613800138000'", param)
-    text = _SEPARATORS.sub("", raw.strip())
+    text = raw.strip()
+    if text[:4].lower() == "tel:":
+        # RFC 3966 "tel:+86-138-0013-8000;ext=1": the number, then parameters after ";".
+        text = text[4:].split(";", 1)[0]
+    text = _SEPARATORS.sub("", text)
     if text.startswith("00"):
         text = "+" + text[2:]
     if text.startswith("+"):
@@ -61,7 +71,17 @@ def normalize(
         raise InvalidNumberError(raw, "a phone number holds digits, spaces and dashes only", param)
     if default_country != "86":
         return normalize("+" + default_country + text.removeprefix("0"), param=param)
-    return "+86" + _chinese(text.removeprefix("0"), raw, allow_service, param)
+    try:
+        return "+86" + _chinese(text.removeprefix("0"), raw, allow_service, param)
+    except InvalidNumberError:
+        # "8613900139000": the country code typed without "+" or "00". Tried only when the
+        # digits are no Chinese number as they stand, so "86201234567" keeps its old meaning.
+        if not text.startswith("86"):
+            raise
+        national = text[2:].removeprefix("0")
+        if any(p.fullmatch(national) for p in (_MOBILE, _FIXED, _SERVICE)):
+            return "+86" + _chinese(national, raw, allow_service, param)
+        raise
 
 
 def _chinese(national: str, raw: object, allow_service: bool, param: str) -> str:
@@ -100,17 +120,90 @@ def is_valid(raw: object, **kwargs: object) -> bool:
     return True
 
 
+def is_number_like(value: object) -> bool:
+    """True when ``value`` is a phone number in any spelling, so that a display must mask it.
+
+    That is everything :func:`normalize` accepts (separators, ``0086``, ``86`` without ``+``,
+    national mobile and fixed-line numbers, ``tel:`` URIs, 400/95 service numbers), and ``+``
+    with 4 or more digits (the platform's global format, any country). Never raises.
+    """
+    if not isinstance(value, str):
+        return False
+    if is_valid(value, allow_service=True):
+        return True
+    text = value.strip()
+    if text[:4].lower() == "tel:":
+        text = text[4:].split(";", 1)[0]
+    compact = _SEPARATORS.sub("", text)
+    return len(compact) > 4 and compact[0] == "+" and compact[1:].isdigit()
+
+
+# A run of digits and the separators people type inside numbers, not starting inside another run
+# (a number glued to letters, as in "user13800138000", still counts). Runs are maximal and the
+# pattern has no look-ahead, so scanning is linear.
+_RUN = re.compile(r"(?<![\d+(.\-])(?:tel:)?[+(]?\d[\d .()\-]*", re.IGNORECASE)
+_PIECES = re.compile(r"([ .()\-]+)")
+_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+# "2024-03-01 10:15:09": date and hour read as "20240301 10", the shape of a Guangzhou number.
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?!\d)")
+# "+86 (0) 755 2800 0001" is 5 pieces; a few more leave room for other spellings.
+_MAX_PIECES = 8
+
+
+def mask_text(text: str) -> str:
+    """Return ``text`` with every phone number in it masked (see :func:`is_number_like`).
+
+    Used on error messages and other free text, where a number may sit among words:
+    ``"got '138 0013 8000'"`` becomes ``"got '138******8000'"``. A run of digits and separators
+    is split at the separators and the longest stretch of up to 8 pieces that is a number is
+    masked, so ``"0755-2800-0001 or 13800138000"`` loses both numbers while ranges such as
+    ``"0-1440"`` stay. Dotted quads (IPv4 addresses) are left alone.
+    """
+    return _RUN.sub(_mask_run, text)
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    stripped = run.rstrip(" .()-")
+    tail = run[len(stripped) :]
+    if _DOTTED_QUAD.fullmatch(stripped):
+        return run
+    date = _DATE.match(stripped)
+    if date:
+        rest = stripped[date.end() :]
+        return date.group(0) + (_RUN.sub(_mask_run, rest) if rest else "") + tail
+    # Alternating pieces and separators: pieces[0], sep, pieces[2], sep, ...
+    parts = _PIECES.split(stripped)
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        for j in range(min(len(parts), i + 2 * _MAX_PIECES - 1), i, -2):
+            candidate = "".join(parts[i:j])
+            if is_number_like(candidate):
+                out.append(mask(candidate))
+                break
+        else:
+            j = i + 1
+            out.append(parts[i])
+        if j < len(parts):
+            out.append(parts[j])  # the separator after the stretch
+        i = j + 1
+    return "".join(out) + tail
+
+
 def mask(number: object) -> str:
     """Hide the middle digits of a number for display: ``+8613800138000`` -> ``+86138****8000``.
 
-    Never raises: ``None`` and empty values give ``""``; anything else is masked on its digits so
-    that nothing number-like is ever shown in full.
+    A ``tel:`` URI keeps its scheme. Never raises: ``None`` and empty values give ``""``;
+    anything else is masked on its digits so that nothing number-like is ever shown in full.
     """
     if number is None or number != number:  # None or NaN
         return ""
     text = str(number)
     if not text:
         return ""
+    if text[:4].lower() == "tel:":  # keep the URI scheme readable: tel:+86138****8000
+        return text[:4] + mask(text[4:])
     prefix = "+86" if text.startswith("+86") else "+" if text.startswith("+") else ""
     body = text[len(prefix) :]
     n = len(body)

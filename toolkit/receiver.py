@@ -7,7 +7,8 @@ In a notebook::
     rx.stop()
 
 In production, serve ``Receiver(...).wsgi_app`` with any WSGI server behind HTTPS, or run
-``python -m toolkit receiver --db calls.db --app-key K --app-secret S``.
+``python -m toolkit receiver --db calls.db --app-key K`` with the secret in
+``PRIVATENUMBER_APP_SECRET`` (or ``.env``, or ``--app-secret-file``).
 
 Every push type is accepted at any path and routed by the shape of its body (``/status``,
 ``/fee``, ``/sms`` and ``/numstatus`` are the conventional paths). The answer is HTTP 200 only once
@@ -18,6 +19,11 @@ Throughput comes from *group commit*: request threads validate and map their pus
 the rows to one writer thread and wait; the writer takes every push waiting at that moment, writes
 them in one transaction and wakes their requests. Under load many pushes share one commit; when
 idle a push is committed alone at once.
+
+Trust: a verified push's rows are stored with ``verified=1`` and its nonce in the same
+transaction (a replay, even to another receiver on the same store or after a restart, stores
+nothing); unverified rows are keyed apart and cannot shadow verified ones; VoiceCall pushes that
+fail verification are kept in a quarantine table instead (see :class:`Receiver`).
 """
 
 from __future__ import annotations
@@ -28,22 +34,43 @@ import logging
 import os
 import queue
 import signal
-import socket
-import socketserver
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from urllib.parse import urlsplit
+from wsgiref.util import request_uri
 
 from . import events as ev
-from .auth import DEFAULT_WINDOW, NonceCache, verify, wsgi_headers
+from . import xmode
+from .auth import DEFAULT_WINDOW, NonceCache, Verdict, verify, wsgi_headers
+from .config import lookup
 from .errors import ValidationError
-from .store import Batch, Store, StoreError
+from .httpserver import ThreadedWSGIServer
+from .store import Batch, Store, StoreError, quarantine_row
+from .terminal import printable
 
 log = logging.getLogger(__name__)
+
+
+class _PrintableLog(logging.Filter):
+    """Request lines and push fields are client-supplied: a log line shows their control
+    characters escaped, so a push can neither forge a log line nor drive a terminal showing it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: leave it to the handler's own error report
+            return True
+        record.msg, record.args = printable(message), ()
+        return True
+
+
+log.addFilter(_PrintableLog())
 
 MAX_BODY = 1 << 20  # 1 MiB: 50 CDRs are about 50 KiB
 COMMIT_TIMEOUT = 30.0  # seconds a request waits for its commit before answering 503
@@ -55,79 +82,27 @@ StartResponse = Callable[..., Any]
 
 
 # ---------------------------------------------------------------------------------------------
-# X-mode answers
+# X-mode answers live in toolkit.xmode; the old names here warn for one release.
+
+_MOVED_TO_XMODE = {
+    "connect": "connect",
+    "close": "release",
+    "route_sms": "route_sms",
+    "discard_sms": "discard_sms",
+}
 
 
-def connect(
-    callee: str,
-    *,
-    display: str | None = None,
-    max_duration: int | None = None,
-    wait_voice: str | None = None,
-    record: bool | None = None,
-    record_hint_tone: str | None = None,
-    last_min_voice: str | None = None,
-    user_data: str | None = None,
-) -> dict[str, Any]:
-    """The answer to an X-mode Block ``callin`` that forwards the call to ``callee``.
-
-    ``max_duration`` is in minutes (0-1440); the platform releases a call answered with an
-    invalid value (8014), so it is checked here. ``connectInfo`` is sent as a one-element list as
-    in Huawei's samples (whether a single object is also accepted is unconfirmed).
-    """
-    if max_duration is not None and not 0 <= max_duration <= 1440:
-        raise ValidationError("max_duration", f"must be 0-1440 minutes, not {max_duration}")
-    info: dict[str, Any] = {"calleeNum": callee}
-    optional = {
-        "displayCalleeNum": display,
-        "maxDuration": max_duration,
-        "waitVoice": wait_voice,
-        "recordFlag": None if record is None else ("true" if record else "false"),
-        "recordHintTone": record_hint_tone,
-        "lastMinVoice": last_min_voice,
-        "userData": user_data,
-    }
-    info.update({k: v for k, v in optional.items() if v is not None})
-    return {"operation": "connect", "connectInfo": [info]}
-
-
-def close(*, hint_tone: str | None = None, user_data: str | None = None) -> dict[str, Any]:
-    """The answer to an X-mode Block ``callin`` that releases the call (optionally with a tone)."""
-    info = {k: v for k, v in {"closeHintTone": hint_tone, "userData": user_data}.items() if v}
-    return {"operation": "close", "closeInfo": [info]} if info else {"operation": "close"}
-
-
-def route_sms(called: str, calling: str, *, user_data: str | None = None) -> dict[str, Any]:
-    """The answer to an SMS Block push that forwards the message to ``called``."""
-    action: dict[str, Any] = {
-        "operation": "vNumberRoute",
-        "message": {"called": called, "calling": calling},
-    }
-    if user_data is not None:
-        action["userData"] = user_data
-    return {"actions": [action]}
-
-
-def discard_sms() -> dict[str, Any]:
-    """The answer to an SMS Block push that drops the message."""
-    return {"actions": [{"operation": "DiscardMessage"}]}
-
-
-def _checked_reply(reply: Any, push: Any) -> dict[str, Any]:
-    """The router's answer if it has the documented shape, else the safe default."""
-    if isinstance(push, ev.SmsEvent):
-        if isinstance(reply, Mapping) and isinstance(reply.get("actions"), list):
-            return dict(reply)
-        default = discard_sms()
-    else:
-        if isinstance(reply, Mapping) and reply.get("operation") in ("connect", "close"):
-            return dict(reply)
-        default = close()
-    if reply is not None:
-        log.warning(
-            "x_router answered %s, not a documented reply; using %s", type(reply).__name__, default
-        )
-    return default
+def __getattr__(name: str) -> Any:
+    new = _MOVED_TO_XMODE.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"toolkit.receiver.{name} is deprecated and will be removed in the next release; "
+        f"use toolkit.xmode.{new}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(xmode, new)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,8 +128,9 @@ class _GroupCommitter:
         self._lock = threading.Lock()
         self._stopped = False
 
-    def submit(self, batch: Batch, timeout: float = COMMIT_TIMEOUT) -> int:
-        """Commit ``batch``; return its new rows. Raises StoreError if it could not commit."""
+    def submit(self, batch: Batch, timeout: float = COMMIT_TIMEOUT) -> int | None:
+        """Commit ``batch``; return its new rows, or ``None`` if the store refused it as a replay
+        (its nonce is held). Raises StoreError if it could not commit."""
         if self._thread is None:
             self._start()
         if self._stopped:
@@ -166,7 +142,7 @@ class _GroupCommitter:
             raise StoreError("commit timed out")
         if isinstance(job.result, Exception):
             raise job.result
-        return int(job.result or 0)
+        return job.result
 
     def _start(self) -> None:
         with self._lock:
@@ -270,26 +246,60 @@ def _json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
+@dataclass(frozen=True)
+class _Credentials:
+    product: ev.Product
+    app_key: str
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class _Trust:
+    """Where one push goes: the main tables (``verified`` or not) or the quarantine."""
+
+    product: ev.Product | None
+    guess: ev.Product | None  # the product its shape suggests
+    verified: bool = False
+    nonce: tuple[str, str, float] | None = None  # (app_key, nonce, expires_at) when verified
+    quarantine: str | None = None  # why it is kept apart, when it is
+
+
 class Receiver:
     """Receives platform pushes, stores them, answers X-mode routing questions.
 
-    ``db`` is a :class:`~toolkit.store.Store`, a path, or ``None`` (a temporary store). With
-    ``app_key``/``app_secret`` every PrivateNumber push must carry a valid signature (X-AKSK or
-    X-WSSE, fresh ``Created``, unseen nonce) or gets 401; ``allow_unsigned=True`` still accepts
-    pushes without signing headers (a bad signature is always refused). Without a secret nothing
-    can be verified, so unsigned pushes are accepted (``allow_unsigned`` defaults to that).
+    ``db`` is a :class:`~toolkit.store.Store`, a path, or ``None`` (a temporary store).
 
-    VoiceCall pushes are treated by the documented rule (VoiceCall §2.4: never reject a push for a
-    missing or failed signature; its digest also covers the push URL, which a receiver behind a
-    proxy cannot know). So a push that fails PrivateNumber verification is still accepted when its
-    shape allows it to be a VoiceCall push, and is then stored with ``product='voicecall'``: the
-    leniency can never put an unverified row under PrivateNumber. ``lenient_voicecall=False`` holds
-    VoiceCall pushes to the same rule, for apps that do not use VoiceCall.
+    Trust. Each product is verified with its own app: ``app_key``/``app_secret`` for
+    PrivateNumber, ``voice_app_key``/``voice_app_secret`` for VoiceCall. A push verifies when it
+    carries a valid signature (X-AKSK or X-WSSE; for VoiceCall also the §2.4 digest over the push
+    URL), a ``Created`` (UTC) within ``window`` seconds of ``clock()`` (epoch seconds, default
+    :func:`time.time`) and a nonce never seen before, by this receiver or any other on the same
+    store. Its rows are stored with ``verified=1`` under the product of the app that signed it.
+    Without any secret nothing can be verified and every push is stored unverified
+    (``verified=0``). Once a secret is given, a push that does not verify never reaches the main
+    tables:
+
+    * a PrivateNumber push gets 401;
+    * a VoiceCall push is not refused (VoiceCall §2.4: never refuse a push for its signature)
+      but kept in the store's quarantine table (:meth:`~toolkit.store.Store.quarantine`), which
+      no reader shows, and a warning is logged once per reason. A call event whose shape fits
+      both products counts as a possible VoiceCall push. ``lenient_voicecall=False`` refuses
+      these too (401), for apps that do not use VoiceCall;
+    * except that ``allow_unsigned=True`` stores pushes that carry no signing headers at all,
+      unverified (a bad signature is still refused or quarantined).
+
+    Unverified rows are keyed apart from verified ones (the dedupe key holds product and trust),
+    so they can never hide, replace or pre-empt them.
+
+    The VoiceCall digest covers the push URL, which a receiver behind a proxy cannot see: give
+    ``public_url`` (the URL, or URLs, configured on the platform; the request path is appended
+    too), else the URL is rebuilt from the request.
 
     ``x_router(push)`` answers X-mode Block pushes: given a :class:`~toolkit.events.CallIn` it
-    returns :func:`connect` or :func:`close`; given an :class:`~toolkit.events.SmsBlock` it returns
-    :func:`route_sms` or :func:`discard_sms`. Without a router, or if it fails, calls are closed
-    and messages discarded. ``on_cdr(cdr)`` and ``on_event(record)`` are called from a background
+    returns :func:`toolkit.xmode.connect` or :func:`toolkit.xmode.release`; given an
+    :class:`~toolkit.events.SmsBlock` it returns :func:`toolkit.xmode.route_sms` or
+    :func:`toolkit.xmode.discard_sms`. Without a router, or if it fails, calls are released and
+    messages discarded. ``on_cdr(cdr)`` and ``on_event(record)`` are called from a background
     thread for each newly stored CDR and for every other new record.
     """
 
@@ -299,7 +309,10 @@ class Receiver:
         *,
         app_key: str | None = None,
         app_secret: str | None = None,
+        voice_app_key: str | None = None,
+        voice_app_secret: str | None = None,
         allow_unsigned: bool | None = None,
+        public_url: str | Sequence[str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         on_cdr: Callable[[ev.Cdr], Any] | None = None,
@@ -310,27 +323,42 @@ class Receiver:
         window: float = DEFAULT_WINDOW,
         max_batch: int = 64,
         synchronous: str = "NORMAL",
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if (app_key is None) != (app_secret is None):
             raise ValidationError("app_secret", "give both app_key and app_secret, or neither")
+        if (voice_app_key is None) != (voice_app_secret is None):
+            raise ValidationError(
+                "voice_app_secret", "give both voice_app_key and voice_app_secret, or neither"
+            )
+        self._credentials = [
+            _Credentials(product, key, secret)
+            for product, key, secret in (
+                ("privatenumber", app_key, app_secret),
+                ("voicecall", voice_app_key, voice_app_secret),
+            )
+            if key is not None and secret is not None
+        ]
         self._owns_store = not isinstance(db, Store)
         self.store = db if isinstance(db, Store) else Store(db, synchronous=synchronous)  # type: ignore[arg-type]
         self.app_key = app_key
-        self._app_secret = app_secret
-        self.allow_unsigned = app_secret is None if allow_unsigned is None else allow_unsigned
+        self.voice_app_key = voice_app_key
+        self.allow_unsigned = not self._credentials if allow_unsigned is None else allow_unsigned
+        self.public_url = [public_url] if isinstance(public_url, str) else list(public_url or ())
         self.lenient_voicecall = lenient_voicecall
+        self.clock = clock
         self.host = host
         self.port = port
         self.max_body = max_body
         self.window = window
         self.x_router = x_router
-        self._nonces = NonceCache(window)
+        self._nonces = NonceCache(window)  # a fast first check; the store's table decides
+        self._warned: set[str] = set()
         self._dispatcher = (
             _Dispatcher(self.store, on_cdr, on_event) if (on_cdr or on_event) else None
         )
         self._committer = _GroupCommitter(self.store, max_batch, self._committed)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedWSGIServer | None = None
         self.url: str | None = None
 
     def _committed(self) -> None:
@@ -378,12 +406,29 @@ class Receiver:
             raise _Reject("400 Bad Request", "bad-json", f"body is not JSON: {exc}") from None
         try:
             kind = ev.push_kind(data)
-            product = self._authorise(environ, data)
-            batch = Store.prepare(data, product=product)
+            guess = ev.detect_product(data)
+            trust = self._authorise(environ, guess)
+            batch = Store.prepare(data, product=trust.product, verified=trust.verified)
         except ev.PushFormatError as exc:
             raise _Reject("400 Bad Request", "bad-push", str(exc)) from None
+        if trust.quarantine is not None:
+            batch = self._quarantined(environ, body, trust)
+        batch.nonce = trust.nonce
+        if self._commit(batch) is None:
+            # The store holds this nonce already: another request (here, before a restart or
+            # in another receiver on the same store) used these signing headers. None of this
+            # batch's rows were written; the push is treated like any other failed signature.
+            trust = self._unverified(guess, "replayed-nonce", "Invalid digest. (nonce replayed)")
+            self._commit(self._quarantined(environ, body, trust))
+        elif trust.nonce is not None:
+            app_key, nonce, expires_at = trust.nonce
+            self._nonces.add(app_key, nonce, self.clock(), expires_at)
+        return self._reply(kind, data, trust.product)
+
+    def _commit(self, batch: Batch) -> int | None:
+        """Commit through the writer thread; a store that cannot commit becomes a 503."""
         try:
-            self._committer.submit(batch)
+            return self._committer.submit(batch)
         except StoreError as exc:
             log.warning("push not stored: %s", exc)
             raise _Reject(
@@ -392,7 +437,6 @@ class Receiver:
         except Exception as exc:  # content SQLite refused: nothing was stored
             log.warning("push refused by the store: %s", exc)
             raise _Reject("400 Bad Request", "bad-push", f"cannot store: {exc}") from None
-        return self._reply(kind, data, product)
 
     def _check_content_type(self, content_type: str) -> None:
         media, _, params = content_type.partition(";")
@@ -455,33 +499,109 @@ class Receiver:
             )
         return b"".join(chunks)
 
-    def _authorise(self, environ: Mapping[str, Any], data: Any) -> ev.Product | None:
-        """Check the signature; return the product to store the push under, or raise 401."""
-        guess = ev.detect_product(data)
-        if self._app_secret is None:
-            return guess
+    def _authorise(self, environ: Mapping[str, Any], guess: ev.Product | None) -> _Trust:
+        """Check the signature: where the push goes, or raise a 401."""
+        if not self._credentials:
+            return _Trust(guess, guess)  # nothing to verify with: the user chose unverified
         headers = wsgi_headers(environ)
-        could_be_voice = self.lenient_voicecall and guess in ("voicecall", None)
         if "Authorization" not in headers:
             if self.allow_unsigned:
-                return guess
-            if could_be_voice:
-                return "voicecall"
-            raise _Reject("401 Unauthorized", "unsigned", "push carries no signature")
-        verdict = verify(
-            headers,
-            lambda key: self._app_secret if key == self.app_key else None,
-            window=self.window,
-            nonces=self._nonces,
-        )
-        if verdict.ok:
-            return guess or "privatenumber"
-        if could_be_voice:
-            log.info(
-                "accepting a VoiceCall push whose signature did not verify (%s)", verdict.reason
+                return _Trust(guess, guess)
+            return self._unverified(guess, "unsigned", "push carries no signature")
+        verdict, product = self._verify(headers, environ, guess)
+        if not verdict.ok or product is None:
+            return self._unverified(guess, verdict.reason, verdict.message)
+        app_key, nonce = verdict.app_key or "", verdict.nonce or ""
+        if self._nonces.seen(app_key, nonce, self.clock()):
+            return self._unverified(guess, "replayed-nonce", "Invalid digest. (nonce replayed)")
+        expires_at = verdict.expires_at or self.clock() + 2 * self.window
+        return _Trust(product, guess, verified=True, nonce=(app_key, nonce, expires_at))
+
+    def _verify(
+        self, headers: Mapping[str, str], environ: Mapping[str, Any], guess: ev.Product | None
+    ) -> tuple[Verdict, ev.Product | None]:
+        """Try each product's credentials, the one the shape suggests first.
+
+        A verified push belongs to the product whose app signed it, whatever its shape says.
+        """
+        first = guess or "privatenumber"
+        failures = []
+        for cred in sorted(self._credentials, key=lambda c: c.product != first):
+            verdict = verify(
+                headers,
+                {cred.app_key: cred.secret}.get,
+                now=self.clock,
+                window=self.window,
+                # Pushes come from the platform, which documents UTC: one reading of Created,
+                # so one header is valid in one window only (not again 8 hours later).
+                utc_only=True,
+                urls=self._push_urls(environ) if cred.product == "voicecall" else (),
             )
-            return "voicecall"
-        raise _Reject("401 Unauthorized", verdict.reason, verdict.message)
+            if verdict.ok:
+                return verdict, cred.product
+            failures.append(verdict)
+        # The telling failure is the one from an app key we know (bad digest, stale...).
+        known = [v for v in failures if v.reason != "unknown-app-key"]
+        return (known or failures)[0], None
+
+    def _push_urls(self, environ: Mapping[str, Any]) -> list[str]:
+        """The URLs a VoiceCall push to this request may have been signed over (§2.4).
+
+        Unconfirmed which URL the platform signs (and one page says "the fee push URL" even for
+        status pushes), so this is tolerant: with ``public_url`` we try each configured URL as
+        given, with the request path appended, and its origin with the request path (a proxy
+        may or may not strip a prefix); without it, the URL rebuilt from the request, with and
+        without its query string.
+        """
+        try:
+            full = request_uri(dict(environ), include_query=True)
+            bare = request_uri(dict(environ), include_query=False)
+        except (KeyError, TypeError):  # an environ without the standard keys
+            return list(self.public_url)
+        if not self.public_url:
+            return list(dict.fromkeys((full, bare)))
+        parts = urlsplit(full)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        candidates = []
+        for base in self.public_url:
+            origin = urlsplit(base)
+            candidates += [
+                base,
+                base.rstrip("/") + path,
+                f"{origin.scheme}://{origin.netloc}{path}",
+            ]
+        return list(dict.fromkeys(candidates))
+
+    def _unverified(self, guess: ev.Product | None, reason: str, message: str) -> _Trust:
+        """A push that did not verify although the receiver holds a secret: refuse it (401),
+        keep it apart, or store it unverified."""
+        if self.lenient_voicecall and guess in ("voicecall", None):
+            # VoiceCall §2.4: a push must never be refused for a missing or failed signature.
+            # It is acknowledged, but kept where no reader looks.
+            self._warn_once(reason)
+            return _Trust("voicecall", guess, quarantine=reason)
+        raise _Reject("401 Unauthorized", reason, message)
+
+    def _warn_once(self, reason: str) -> None:
+        if reason in self._warned:
+            return
+        self._warned.add(reason)
+        log.warning(
+            "a push that may be VoiceCall's failed verification (%s): kept in quarantine, apart "
+            "from your data (Store.quarantine() lists them). If genuine VoiceCall pushes land "
+            "there, give the receiver the VoiceCall app's key and secret (voice_app_key, "
+            "VOICECALL_APP_SECRET) and check public_url",
+            reason,
+        )
+
+    def _quarantined(self, environ: Mapping[str, Any], body: bytes, trust: _Trust) -> Batch:
+        row = quarantine_row(
+            body,
+            product=trust.guess or "voicecall",
+            reason=trust.quarantine or "",
+            remote_addr=environ.get("REMOTE_ADDR"),
+        )
+        return Batch(quarantine=[row])
 
     def _reply(
         self, kind: str, data: Mapping[str, Any], product: ev.Product | None
@@ -504,34 +624,29 @@ class Receiver:
                 reply = self.x_router(push)
             except Exception:
                 log.exception("x_router failed; answering with the safe default")
-        return _checked_reply(reply, push)
+        return xmode.checked_reply(reply, sms=isinstance(push, ev.SmsEvent))
 
     # -- threaded server -------------------------------------------------------------------
 
-    def start(self) -> Receiver:
-        """Serve in a background thread; ``self.url`` is then the base URL. Returns self."""
+    def start(self, **limits: Any) -> Receiver:
+        """Serve in background threads; ``self.url`` is then the base URL. Returns self.
+
+        ``limits`` go to :class:`~toolkit.httpserver.ThreadedWSGIServer` (``request_timeout``,
+        ``max_connections``, ``workers``...); its body cap is this receiver's ``max_body``.
+        """
         if self._server is not None:
             return self
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.set_app(self.wsgi_app)
-        host, port = self._server.server_address[:2]
-        self.port = port
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.2},
-            name="receiver-server",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server = ThreadedWSGIServer(
+            self.wsgi_app, self.host, self.port, max_body=self.max_body, name="receiver", **limits
+        ).start()
+        self.port = self._server.port
+        self.url = self._server.url
         return self
 
     def stop(self) -> None:
         """Stop serving, commit what is queued, run pending callbacks, close an owned store."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
         self._committer.stop()
         if self._dispatcher is not None:
@@ -542,7 +657,7 @@ class Receiver:
     @property
     def running(self) -> bool:
         """True while the threaded server is serving (between :meth:`start` and :meth:`stop`)."""
-        return self._server is not None and self._thread is not None and self._thread.is_alive()
+        return self._server is not None and self._server.running
 
     def __enter__(self) -> Receiver:
         return self.start()
@@ -550,8 +665,9 @@ class Receiver:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def __repr__(self) -> str:
-        signed = "verifying" if self._app_secret else "unverified"
+    def __repr__(self) -> str:  # never a secret
+        products = "+".join(c.product for c in self._credentials)
+        signed = f"verifying {products}" if products else "unverified"
         return f"Receiver(url={self.url!r}, {signed}, store={self.store!r})"
 
 
@@ -560,28 +676,60 @@ def make_app(store: Store | str | None = None, **options: Any) -> Callable[..., 
     return Receiver(store, **options).wsgi_app
 
 
-class _Server(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    # Bursts of short connections overflow a small listen backlog; a dropped SYN costs the
-    # sender a one-second retransmit, which would dominate the acknowledgement latency.
-    request_queue_size = 1024
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], handler: type) -> None:
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, handler)
-
-
-class _Handler(WSGIRequestHandler):
-    timeout = 30  # a client that stops sending mid-body must not hold a thread for ever
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-
 # ---------------------------------------------------------------------------------------------
 # Command line
+
+
+def _add_credential_options(parser: argparse.ArgumentParser, flag: str, env: str, app: str) -> None:
+    parser.add_argument(
+        f"--{flag}-key",
+        metavar="KEY",
+        help=f"APP_Key of the {app} app (default: env {env}_APP_KEY or .env)",
+    )
+    secret = parser.add_mutually_exclusive_group()
+    secret.add_argument(
+        f"--{flag}-secret-file",
+        metavar="PATH",
+        help=f"file holding the {app} APP_Secret (default: env {env}_APP_SECRET or .env)",
+    )
+    secret.add_argument(
+        f"--{flag}-secret",
+        metavar="SECRET",
+        help="the APP_Secret itself: other users can read it in the process list; avoid",
+    )
+
+
+def _credential(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, flag: str, env: str
+) -> tuple[str | None, str | None]:
+    """APP_Key and APP_Secret from the flags, a secret file, the environment or ``.env``."""
+    name = flag.replace("-", "_")
+    key = getattr(args, f"{name}_key") or lookup(f"{env}_APP_KEY")
+    secret = getattr(args, f"{name}_secret")
+    path = getattr(args, f"{name}_secret_file")
+    if secret:
+        print(
+            f"warning: --{flag}-secret shows the secret to every user of this machine (ps, "
+            f"/proc); use {env}_APP_SECRET, a .env file or --{flag}-secret-file instead",
+            file=sys.stderr,
+        )
+    elif path:
+        try:
+            secret = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            parser.error(
+                f"cannot read --{flag}-secret-file {path}: {getattr(exc, 'strerror', exc)}"
+            )
+        if not secret:
+            parser.error(f"--{flag}-secret-file {path} is empty")
+    else:
+        secret = lookup(f"{env}_APP_SECRET")
+    if bool(key) != bool(secret):
+        parser.error(
+            f"give both an APP_Key (--{flag}-key or {env}_APP_KEY) and an APP_Secret "
+            f"({env}_APP_SECRET, .env or --{flag}-secret-file), or neither"
+        )
+    return key or None, secret or None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -589,20 +737,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m toolkit receiver",
         description="Receive platform pushes (CDRs, call events, SMS, X-number status) into a "
-        "SQLite store. Prints the base URL on the first line of standard output.",
+        "SQLite store. Prints the base URL on the first line of standard output. Secrets are "
+        "read from the environment, a .env file in the working directory, or a file.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     parser.add_argument("--db", default="pushes.db", help="SQLite file (default pushes.db)")
+    _add_credential_options(parser, "app", "PRIVATENUMBER", "PrivateNumber")
+    _add_credential_options(parser, "voice-app", "VOICECALL", "VoiceCall")
     parser.add_argument(
-        "--app-key",
-        default=os.environ.get("PRIVATENUMBER_APP_KEY"),
-        help="APP_Key pushes are signed with (env PRIVATENUMBER_APP_KEY)",
-    )
-    parser.add_argument(
-        "--app-secret",
-        default=os.environ.get("PRIVATENUMBER_APP_SECRET"),
-        help="APP_Secret to verify pushes (env PRIVATENUMBER_APP_SECRET)",
+        "--public-url",
+        action="append",
+        metavar="URL",
+        help="the push URL configured on the platform, which VoiceCall signatures cover "
+        "(repeatable; default: the URL of each request)",
     )
     parser.add_argument(
         "--allow-unsigned", action="store_true", help="accept pushes that carry no signature"
@@ -610,7 +758,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--strict-voicecall",
         action="store_true",
-        help="hold VoiceCall pushes to the same signature rule",
+        help="refuse VoiceCall pushes that do not verify instead of keeping them apart",
     )
     parser.add_argument(
         "--synchronous",
@@ -619,6 +767,21 @@ def main(argv: list[str] | None = None) -> int:
         help="FULL also survives power loss (slower); NORMAL survives crashes",
     )
     parser.add_argument("--max-body", type=int, default=MAX_BODY, help="body size cap in bytes")
+    parser.add_argument(
+        "--request-timeout",
+        type=_positive,
+        default=10.0,
+        metavar="SECONDS",
+        help="total time a client gets to send one request, head and body (default 10)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="open connections at most; at the cap the slowest waiting client is dropped "
+        "(default: what the descriptor limit leaves, at most 1000)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -626,25 +789,29 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(message)s",
     )
-    if bool(args.app_key) != bool(args.app_secret):
-        parser.error("give both --app-key and --app-secret")
-    if not args.app_secret and not args.allow_unsigned:
+    app_key, app_secret = _credential(parser, args, "app", "PRIVATENUMBER")
+    voice_key, voice_secret = _credential(parser, args, "voice-app", "VOICECALL")
+    if not app_secret and not voice_secret and not args.allow_unsigned:
         parser.error(
-            "no secret to verify pushes with: pass --app-key and --app-secret, "
-            "or --allow-unsigned to accept pushes unverified"
+            "no secret to verify pushes with: set PRIVATENUMBER_APP_KEY and "
+            "PRIVATENUMBER_APP_SECRET (environment, .env or --app-secret-file) and/or their "
+            "VOICECALL_ counterparts, or pass --allow-unsigned to accept pushes unverified"
         )
     try:
         receiver = Receiver(
             args.db,
-            app_key=args.app_key or None,
-            app_secret=args.app_secret or None,
+            app_key=app_key,
+            app_secret=app_secret,
+            voice_app_key=voice_key,
+            voice_app_secret=voice_secret,
             allow_unsigned=args.allow_unsigned,
+            public_url=args.public_url,
             host=args.host,
             port=args.port,
             lenient_voicecall=not args.strict_voicecall,
             max_body=args.max_body,
             synchronous=args.synchronous,
-        ).start()
+        ).start(request_timeout=args.request_timeout, max_connections=args.max_connections)
     except (OSError, StoreError) as exc:
         print(f"cannot start the receiver: {exc}", file=sys.stderr)
         return 1
@@ -658,7 +825,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     print(receiver.url, flush=True)
-    mode = "verifying signatures" if args.app_secret else "accepting unsigned pushes"
+    verified = [n for n, on in (("PrivateNumber", app_secret), ("VoiceCall", voice_secret)) if on]
+    mode = (
+        f"verifying {' and '.join(verified)} signatures"
+        if verified
+        else "accepting unsigned pushes"
+    )
     log.info("receiving pushes at %s into %s, %s", receiver.url, args.db, mode)
     while not stopping:
         time.sleep(0.2)
@@ -667,10 +839,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _positive(text: str) -> float:
+    """An argparse type: a finite number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
 def _summary(path: str) -> str:
     try:
-        with Store(path) as store:
-            return ", ".join(f"{n} {t}" for t, n in store.counts().items())
+        with Store(path, readonly=True) as store:
+            counts = [f"{n} {t}" for t, n in store.counts().items()]
+            quarantined = store.query("SELECT count(*) AS n FROM quarantine")[0]["n"]
+            if quarantined:
+                counts.append(f"{quarantined} pushes in quarantine")
+            return ", ".join(counts)
     except StoreError:
         return "an unreadable store"
 

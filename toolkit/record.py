@@ -11,11 +11,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .numbers import mask
+from .numbers import is_number_like, mask
 
-# The platform writes every phone number in global format, so "+" and digits is a number;
-# bare digit strings (result codes, ids) are left alone.
-_NUMBER_VALUE = re.compile(r"\+\d{4,}")
 _CAMEL = re.compile(r"_([a-z])")
 
 
@@ -25,18 +22,41 @@ def camel(name: str) -> str:
 
 
 def masked(value: Any) -> Any:
-    """Return ``value`` with every phone-number-like string masked, recursing into containers."""
+    """Return ``value`` with every phone-number-like string masked, recursing into containers.
+
+    A string is masked when it is a number in any spelling the toolkit accepts as input
+    (:func:`~toolkit.numbers.is_number_like`: ``+8613800138000``, ``13800138000``,
+    ``0755-28000001``, ``8613900139000``, ``tel:+86...``). Whole values are judged, not words
+    inside them, so times such as ``2024-03-01 10:15:09`` and result codes stay readable.
+    """
+    return _masked(value, 0)
+
+
+# Platform objects are a few levels deep; deeper data is cut short instead of recursing into it.
+_MAX_DEPTH = 32
+
+
+def _masked(value: Any, depth: int) -> Any:
     if isinstance(value, str):
-        return mask(value) if _NUMBER_VALUE.fullmatch(value) else value
+        return mask(value) if is_number_like(value) else value
+    if isinstance(value, Mapping | list | tuple) and depth >= _MAX_DEPTH:
+        return "…"
     if isinstance(value, Mapping):
-        return {k: masked(v) for k, v in value.items()}
+        return {k: _masked(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [masked(v) for v in value]
+        return [_masked(v, depth + 1) for v in value]
     return value
 
 
 class Record(Mapping[str, Any]):
-    """An immutable platform object with attribute access and a masked ``repr``."""
+    """An immutable platform object with attribute access and a masked ``repr``.
+
+    A field the object lacks raises :class:`AttributeError` (``r.foo``) or :class:`KeyError`
+    (``r["foo"]``), as for any Python object, so ``getattr(r, "foo", None)`` and ``r.get("foo")``
+    work. The client methods check the fields they document (``subscription_id`` of a bind,
+    ``session_id`` of a voice call...) and raise :class:`~toolkit.errors.ResponseError` when
+    the platform leaves one out, so a documented field is always there to read.
+    """
 
     __slots__ = ("_data",)
 

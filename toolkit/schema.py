@@ -29,13 +29,14 @@ CDR times. This module imports nothing heavy: no pandas, no numpy.
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
+from .errors import PushFormatError, ValidationError
 from .expr import (
     All,
     Col,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     from .codes import Explanation
 
 Kind = Literal["str", "int", "time", "object", "any"]
+Product = Literal["privatenumber", "voicecall"]
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,10 @@ NUM_FIELDS = _fields(
 class Column:
     """One stored column: name, declared SQL type, and the JSON field it holds (if any).
 
-    ``kind`` is the field's kind (``time`` columns hold epoch seconds). ``constraint`` is only for
-    the columns every store had from the start (``seq``, ``dedupe_key``).
+    ``kind`` is the field's kind (``time`` columns hold epoch seconds). ``constraint`` follows the
+    type in the DDL (``PRIMARY KEY``...; a column added later can only have what ``ALTER TABLE
+    ADD COLUMN`` allows, e.g. ``NOT NULL DEFAULT 0``). ``added`` marks a column added after stores
+    existed: an older store lacks it until :func:`migrate` adds it, and must be accepted so.
     """
 
     name: str
@@ -174,10 +178,11 @@ class Column:
     json: str | None = None
     kind: Kind | None = None
     constraint: str = ""
+    added: bool = False
 
 
 @dataclass(frozen=True)
-class Table:
+class TableSchema:
     """One table of the store: columns in order, indexes, where the fields sit in ``raw``."""
 
     name: str
@@ -246,12 +251,14 @@ class Table:
 _SQL_TYPES = {"str": "TEXT", "int": "INTEGER", "time": "INTEGER", "any": "TEXT", "object": "TEXT"}
 
 
-def _stored(fields: Mapping[str, Field], *names: str, time: str = "INTEGER") -> Iterator[Column]:
+def _stored(
+    fields: Mapping[str, Field], *names: str, time: str = "INTEGER", added: bool = False
+) -> Iterator[Column]:
     by_name = {f.name: f for f in fields.values()}
     for name in names:
         f = by_name[name]
         sql = time if f.kind == "time" else _SQL_TYPES[f.kind]
-        yield Column(name, sql, f.json, f.kind)
+        yield Column(name, sql, f.json, f.kind, added=added)
 
 
 _SEQ = Column("seq", "INTEGER", constraint="PRIMARY KEY")
@@ -259,8 +266,10 @@ _KEY = Column("dedupe_key", "TEXT", constraint="UNIQUE")
 _PRODUCT = Column("product", "TEXT")
 _RECEIVED = Column("received_at", "REAL")
 _RAW = Column("raw", "TEXT")
+# Whether the receiver verified the push's signature (1) or not (0): see toolkit.store.
+_VERIFIED = Column("verified", "INTEGER", constraint="NOT NULL DEFAULT 0", added=True)
 
-CDRS = Table(
+CDRS = TableSchema(
     "cdrs",
     (
         _SEQ,
@@ -296,13 +305,14 @@ CDRS = Table(
         _RECEIVED,
         _RAW,
         # Added after the first release, so they come last in every store (migrate() appends).
+        _VERIFIED,
         # A one-leg VoiceCall CDR carries its ringing and answer times here (see ONE_LEG).
-        *_stored(FEE_FIELDS, "call_out_alerting_time", "call_out_answer_time"),
+        *_stored(FEE_FIELDS, "call_out_alerting_time", "call_out_answer_time", added=True),
     ),
     indexes=(("cdrs_session", "session_id"),),
 )
 
-EVENTS = Table(
+EVENTS = TableSchema(
     "events",
     (
         _SEQ,
@@ -326,11 +336,12 @@ EVENTS = Table(
         ),
         _RECEIVED,
         _RAW,
+        _VERIFIED,
     ),
     indexes=(("events_session", "session_id"),),
 )
 
-SMS = Table(
+SMS = TableSchema(
     "sms",
     (
         _SEQ,
@@ -353,17 +364,18 @@ SMS = Table(
         ),
         _RECEIVED,
         _RAW,
+        _VERIFIED,
     ),
     raw_path="$.smsEvent",  # raw is the whole body
 )
 
-NUM_STATUS = Table(
+NUM_STATUS = TableSchema(
     "num_status",
-    (_SEQ, *_stored(NUM_FIELDS, "number", "status", "cause"), _RECEIVED, _RAW),
+    (_SEQ, *_stored(NUM_FIELDS, "number", "status", "cause"), _RECEIVED, _RAW, _VERIFIED),
     indexes=(("num_status_number", "number, seq"),),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (CDRS, EVENTS, SMS, NUM_STATUS)}
+TABLES: dict[str, TableSchema] = {t.name: t for t in (CDRS, EVENTS, SMS, NUM_STATUS)}
 
 
 def ddl() -> str:
@@ -385,7 +397,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     ``table.column``.
 
     ``ALTER TABLE ... ADD COLUMN`` appends, which is why new columns are defined last. A column
-    read from the JSON is filled from each row's ``raw`` (:meth:`Table.backfill_sql`). Run it
+    read from the JSON is filled from each row's ``raw`` (:meth:`TableSchema.backfill_sql`). Run it
     inside the writer's transaction, so two processes opening the same store cannot both add
     the same column.
     """
@@ -409,13 +421,30 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
 # Dedupe keys
 
 
-def cdr_dedupe_key(icid: str | None, session_id: str | None) -> str:
-    """``icid`` (the documented unique record id) when present, else ``sessionId``.
+_PRODUCT_TAGS: dict[str, str] = {"privatenumber": "pn", "voicecall": "vc"}
 
-    ``icid`` is optional in both products; VoiceCall's docs say to de-duplicate on ``sessionId``,
-    which is unique per call and one call yields one CDR. The prefix keeps the two key spaces apart.
+
+def trust_prefix(product: Product, verified: bool) -> str:
+    """The start of every dedupe key: product and trust, e.g. ``pn:v:`` or ``vc:u:``.
+
+    The store ignores a row whose key exists already. Without this prefix an unsigned push that
+    arrived first with the ``icid`` of a real call would make the platform's signed CDR a
+    "duplicate" and hide it; with it, rows of another product or trust level can never collide.
     """
-    return f"icid:{icid}" if icid else f"session:{session_id}"
+    return f"{_PRODUCT_TAGS[product]}:{'v' if verified else 'u'}:"
+
+
+def cdr_dedupe_key(
+    icid: str | None, session_id: str | None, *, product: Product, verified: bool
+) -> str:
+    """Product and trust (:func:`trust_prefix`), then ``icid`` when present, else ``sessionId``.
+
+    ``icid`` (the documented unique record id) is optional in both products; VoiceCall's docs
+    say to de-duplicate on ``sessionId``, which is unique per call and one call yields one CDR.
+    The ``icid:``/``session:`` prefix keeps the two key spaces apart.
+    """
+    key = f"icid:{icid}" if icid else f"session:{session_id}"
+    return trust_prefix(product, verified) + key
 
 
 def event_dedupe_key(
@@ -424,15 +453,24 @@ def event_dedupe_key(
     epoch: float | None,
     caller: str | None,
     called: str | None,
+    *,
+    product: Product,
+    verified: bool,
 ) -> str:
-    """Session + type + time, plus the leg's numbers (two legs may start in the same second)."""
+    """Product and trust (:func:`trust_prefix`), then session + type + time, plus the leg's
+    numbers (two legs may start in the same second)."""
     stamp = "" if epoch is None else f"{epoch:.3f}"
-    return "|".join((session_id or "", event_type, stamp, caller or "", called or ""))
+    key = "|".join((session_id or "", event_type, stamp, caller or "", called or ""))
+    return trust_prefix(product, verified) + key
 
 
-def sms_dedupe_key(sms_identifier: str | None, notification_mode: str | None) -> str:
-    """SMS id + mode: in X mode one SMS gives a Block push and then a Notify push."""
-    return f"{sms_identifier or ''}|{notification_mode or ''}"
+def sms_dedupe_key(
+    sms_identifier: str | None, notification_mode: str | None, *, verified: bool
+) -> str:
+    """Trust (SMS pushes are PrivateNumber's), then SMS id + mode: in X mode one SMS gives a
+    Block push and then a Notify push."""
+    key = f"{sms_identifier or ''}|{notification_mode or ''}"
+    return trust_prefix("privatenumber", verified) + key
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,7 +503,7 @@ def whole_seconds(value: Any) -> int | None:
         aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
         return int(aware.timestamp())
     if isinstance(value, str):  # platform text (a FeeInfo read as it was pushed)
-        from .events import PushFormatError, to_epoch
+        from .events import to_epoch
 
         try:
             epoch = to_epoch(value, "time")
@@ -624,27 +662,87 @@ def row_facts(row: Mapping[str, Any]) -> CdrFacts:
 # Rows back to typed records
 
 
+_PRODUCTS = ("privatenumber", "voicecall")
+_FIELDS = {"cdrs": FEE_FIELDS, "events": STATUS_FIELDS, "sms": SMS_FIELDS, "num_status": NUM_FIELDS}
+
+
+def _stored_json(text: Any) -> dict[str, Any] | None:
+    """The ``raw`` column as a JSON object, or ``None`` if it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _json_from_columns(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON a row's typed columns stand for, when its ``raw`` is lost.
+
+    Times are epoch seconds, which :func:`toolkit.events.to_epoch` reads (and range-checks).
+    """
+    fields = _FIELDS[table].values()
+    body = {f.json: row.get(f.name) for f in fields if row.get(f.name) is not None}
+    if table == "sms":
+        return {"appKey": row.get("app_key"), "smsEvent": body}
+    return body
+
+
 def record(table: str, row: Mapping[str, Any]) -> Any:
     """The typed record (:class:`~toolkit.events.Cdr`, ``CallEvent``...) for a stored row.
 
     Records are rebuilt from ``raw`` (the JSON as received, unknown fields included) with the
-    same field tables that produced the row, so the record and the row agree.
+    field tables that produced the row, so the record and the row agree. Never raises for what the
+    row holds: a row written by an older version or another program (a time no datetime can hold,
+    text in a number column, ``raw`` that is not a JSON object) gives a record whose unreadable
+    fields are ``None`` and named in its ``unreadable`` attribute (``"raw"`` when the record had
+    to be rebuilt from the columns).
     """
-    import json
-
     from . import events as ev
 
-    raw = json.loads(row["raw"])
-    seq = row["seq"]
+    if table not in TABLES:
+        raise ValidationError("table", f"must be one of {tuple(TABLES)}, not {table!r}")
+    unreadable: list[str] = []
+    raw = _stored_json(row.get("raw"))
+    if raw is None:
+        unreadable.append("raw")
+        raw = _json_from_columns(table, row)
+    seq = row.get("seq")
+    seq = seq if type(seq) is int else None
+    verified = row.get("verified") == 1  # not any truthy junk another program wrote
     if table == "cdrs":
-        return dataclasses.replace(ev.Cdr.from_json(raw, row["product"]), seq=seq)
-    if table == "events":
-        body = {"eventType": row["event_type"], "statusInfo": raw}
-        return dataclasses.replace(ev.parse_event(body, row["product"]), seq=seq)
-    if table == "sms":
-        return dataclasses.replace(ev.parse_sms(raw), seq=seq)
-    values = ev.convert(raw, ev.NUM_FIELDS, "numInfo")
-    return ev.NumberStatus(**values, seq=seq)
+        values = ev.convert(raw, ev.FEE_FIELDS, "FeeInfo", unreadable)
+        product = row.get("product")
+        values["product"] = product if product in _PRODUCTS else ev.fee_product(raw)
+        cls: type = ev.Cdr
+    elif table == "events":
+        values = ev.convert(raw, ev.STATUS_FIELDS, "statusInfo", unreadable)
+        event_type = row.get("event_type")
+        if not isinstance(event_type, str):
+            unreadable.append("eventType")
+            event_type = ""
+        product = row.get("product")
+        values["product"] = product if product in _PRODUCTS else "privatenumber"
+        values["event_type"] = event_type
+        cls = ev.EVENT_CLASSES.get(event_type, ev.CallEvent)
+    elif table == "sms":
+        sms = raw.get("smsEvent")
+        if not isinstance(sms, dict):
+            unreadable.append("smsEvent")
+            sms = {}
+        values = ev.convert(sms, ev.SMS_FIELDS, "smsEvent", unreadable)
+        try:
+            values["app_key"] = ev.to_str(raw.get("appKey"), "appKey")
+        except PushFormatError:
+            unreadable.append("appKey")
+            values["app_key"] = None
+        mode = (values.get("notification_mode") or "").lower()
+        cls = {"block": ev.SmsBlock, "notify": ev.SmsNotify}.get(mode, ev.SmsEvent)
+    else:
+        values = ev.convert(raw, ev.NUM_FIELDS, "numInfo", unreadable)
+        return ev.NumberStatus(**values, seq=seq, verified=verified, unreadable=tuple(unreadable))
+    return cls(**values, raw=raw, seq=seq, verified=verified, unreadable=tuple(unreadable))
 
 
 __all__ = [
@@ -667,7 +765,7 @@ __all__ = [
     "Column",
     "Expr",
     "Field",
-    "Table",
+    "TableSchema",
     "answer_present",
     "billed_minutes",
     "billed_minutes_for",
@@ -682,5 +780,6 @@ __all__ = [
     "row_facts",
     "sms_dedupe_key",
     "talk_seconds",
+    "trust_prefix",
     "whole_seconds",
 ]

@@ -11,6 +11,17 @@ Guarantees:
   else ``sessionId``; call events on session + type + time (+ the leg's numbers); SMS on
   ``smsIdentifier`` + mode. X-number status is a change log: a repeat of a number's current status
   is not stored again, a change is.
+* **Unverified data never shadows verified data.** Every row records whether the receiver
+  verified its push's signature (``verified`` 1/0), and every key starts with the product and
+  that trust (``pn:v:icid:...``, ``vc:u:session:...``), so a forged push cannot make a real one
+  a "duplicate". Pushes that failed verification and are kept anyway go to a separate
+  ``quarantine`` table that no reader shows (:meth:`Store.quarantine`).
+* **No replay.** A verified push's nonce is recorded in the same transaction as its rows
+  (``nonces`` table, unique per app key): a second push with that nonce, from this process or
+  another one on the same file, stores nothing (:meth:`Store.write` reports it).
+* **Up to date.** The push tables and their columns are those of :mod:`toolkit.schema`. A store
+  written by an earlier version gets the columns added since when it is opened for writing,
+  filled from the stored JSON where they hold a pushed field.
 * **Atomic.** One push (up to 50 CDRs) is written in one transaction, so it is stored whole or not
   at all. :meth:`Store.write` may put several pushes in one transaction (group commit).
 * **Durable.** WAL mode with ``synchronous=NORMAL``: a committed transaction survives the process
@@ -19,8 +30,6 @@ Guarantees:
   the WAL on every commit and survives power loss too, at some cost in latency.
 * **One writer, many readers.** Writes go through one connection behind a lock; each reading
   thread gets its own connection, and WAL lets them read while a write is in progress.
-* **Up to date.** The tables and columns are those of :mod:`toolkit.schema`. A store written by an
-  earlier version gets the columns added since when it is opened, filled from the stored JSON.
 * **Read-since cursor.** ``seq`` is one sequence across all four tables, assigned inside the
   write transaction, so a reader that has seen ``seq <= n`` never misses a row by asking for
   ``seq > n`` later (rows commit in ``seq`` order).
@@ -36,6 +45,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import count
@@ -43,18 +53,47 @@ from typing import Any, Literal
 
 from . import events as ev
 from . import schema
-from .errors import ToolkitError
+from .errors import PushFormatError, StoreError, ValidationError
 
 TABLES = ("cdrs", "events", "sms", "num_status")
 Table = Literal["cdrs", "events", "sms", "num_status"]
 
-# The columns, their types and the DDL are defined once, in toolkit.schema.
+# The push tables (columns, types, DDL, what an older store lacks) are defined in toolkit.schema.
 CDR_COLUMNS = schema.CDRS.names
 EVENT_COLUMNS = schema.EVENTS.names
 SMS_COLUMNS = schema.SMS.names
 NUM_STATUS_COLUMNS = schema.NUM_STATUS.names
+QUARANTINE_COLUMNS = ("id", "received_at", "product", "reason", "remote_addr", "body")
+QUARANTINE_SIZE = 10_000  # the newest rows kept: a flood of forged pushes cannot fill the disk
 
-_SCHEMA = schema.ddl()
+# The push tables, then what the receiver's trust needs: nonces seen, pushes kept apart.
+_SCHEMA = (
+    schema.ddl()
+    + """
+CREATE TABLE IF NOT EXISTS nonces (
+    app_key TEXT NOT NULL, nonce TEXT NOT NULL, expires_at REAL NOT NULL,
+    PRIMARY KEY (app_key, nonce)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces (expires_at);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY, received_at REAL, product TEXT, reason TEXT, remote_addr TEXT,
+    body TEXT
+);
+"""
+)
+# Stores written before rows carried their trust get the column (toolkit.schema.migrate); their
+# rows count as unverified (an older receiver stored VoiceCall-shaped pushes without checking).
+# Keys matter only to catch a redelivery, and the platform stops retrying after about 10.5 hours
+# (PrivateNumber; VoiceCall 6), so only the keys of the last two days are rewritten to the new
+# form: rewriting a unique key costs about 40 s per million rows, rewriting nothing would store a
+# late retry twice.
+_REKEY_SECONDS = 2 * 86_400
+_OLD_KEYS = {
+    "cdrs": "CASE product WHEN 'voicecall' THEN 'vc:u:' ELSE 'pn:u:' END || dedupe_key",
+    "events": "CASE product WHEN 'voicecall' THEN 'vc:u:' ELSE 'pn:u:' END || dedupe_key",
+    "sms": "'pn:u:' || dedupe_key",
+}
+NONCE_PURGE_EVERY = 60.0  # seconds between deletions of nonces whose window is over
 
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "cdrs": CDR_COLUMNS,
@@ -66,6 +105,12 @@ _INSERT = {
     t: f"INSERT OR IGNORE INTO {t} ({', '.join(c)}) VALUES ({', '.join('?' * len(c))})"
     for t, c in _COLUMNS.items()
 }
+_INSERT_QUARANTINE = (
+    f"INSERT INTO quarantine ({', '.join(QUARANTINE_COLUMNS[1:])}) "
+    f"VALUES ({', '.join('?' * (len(QUARANTINE_COLUMNS) - 1))})"
+)
+_NUM_VERIFIED = NUM_STATUS_COLUMNS.index("verified") - 1  # its place in a row without seq
+_INSERT_NONCE = "INSERT OR IGNORE INTO nonces (app_key, nonce, expires_at) VALUES (?, ?, ?)"
 # The highest seq in any table: the cursor is one sequence across all four.
 _MAX_SEQ = "SELECT max(m) AS m FROM ({})".format(
     " UNION ALL ".join(f"SELECT max(seq) m FROM {t}" for t in TABLES)
@@ -93,8 +138,82 @@ _STATUS = _epoch_fields(ev.STATUS_FIELDS, precise=True)
 _SMS = _epoch_fields(ev.SMS_FIELDS, precise=True)
 
 
-class StoreError(ToolkitError):
-    """The store could not commit (database locked, disk full, I/O error). Safe to retry."""
+# -- opening checks --------------------------------------------------------------------------
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _check_integrity(conn: sqlite3.Connection, path: str, budget: float | None) -> None:
+    """``PRAGMA quick_check``: every page and record well formed (indexes are not compared).
+
+    It reads the whole file, about 200 MB a second with a warm cache and far less from a cold
+    disk, so it stops after ``budget`` seconds (``benchmarks/store_open.py`` measures it): from
+    the page cache a store of a few hundred thousand CDRs is checked whole, a bigger one (or a
+    cold one) as far as the budget goes.
+    """
+    timer = None
+    if budget is not None:
+        timer = threading.Timer(budget, conn.interrupt)
+        timer.daemon = True
+        timer.start()
+    try:
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.OperationalError as exc:
+        if timer is not None and timer.finished.is_set() and "interrupt" in str(exc):
+            return  # out of time: nothing wrong in the part that was read
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if problems != ["ok"]:
+        first = " ".join(str(problems[0]).split())
+        raise StoreError(f"cannot open store at {path}: the file is damaged ({first})")
+
+
+def _check_columns(conn: sqlite3.Connection, path: str) -> None:
+    """Every table of ours that exists has the columns we read and write (but those added since
+    the first release, which :func:`_migrate` adds to a store written before them)."""
+    for table, spec in schema.TABLES.items():
+        found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        missing = [c.name for c in spec.columns if c.name not in found and not c.added]
+        if found and missing:
+            raise StoreError(
+                f"cannot open store at {path}: its {table} table is not ours "
+                f"(missing columns: {', '.join(missing)})"
+            )
+
+
+def _probe_write(conn: sqlite3.Connection) -> None:
+    """Fail now if the file cannot be written (read-only file, directory or mount).
+
+    ``BEGIN IMMEDIATE`` alone succeeds on a read-only file in WAL mode (the lock lives in the
+    ``-shm`` file); rewriting the header's user_version really writes a page, then is rolled back.
+    """
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(f"PRAGMA user_version={version}")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def _cannot_index(exc: sqlite3.Error) -> bool:
+    """A read-only connection could not create the WAL index (``-shm``) next to the file."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+; the message before that
+    if code is None:
+        return "readonly" in str(exc) or "unable to open" in str(exc)
+    return code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+
+
+def _wal_pending(path: str) -> bool:
+    """A writer left transactions in the WAL that the main file does not hold yet."""
+    try:
+        return os.path.getsize(f"{path}-wal") > 0
+    except OSError:
+        return False
 
 
 @dataclass
@@ -102,15 +221,34 @@ class Batch:
     """The rows of one push, validated and ready to insert (see :meth:`Store.prepare`).
 
     Rows lack their ``seq``, which :meth:`Store.write` assigns inside the transaction.
+    ``nonce`` is ``(app_key, nonce, expires_at)`` of a verified push: it is recorded in the same
+    transaction, and if it is held already the batch is a replay and none of its rows are
+    written. ``quarantine`` holds rows for the quarantine table (see :func:`quarantine_row`).
     """
 
     cdrs: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
     sms: list[tuple[Any, ...]] = field(default_factory=list)
     num_status: list[tuple[Any, ...]] = field(default_factory=list)
+    nonce: tuple[str, str, float] | None = None
+    quarantine: list[tuple[Any, ...]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.cdrs) + len(self.events) + len(self.sms) + len(self.num_status)
+
+
+def quarantine_row(
+    body: bytes | str,
+    *,
+    product: ev.Product | None,
+    reason: str,
+    remote_addr: str | None = None,
+    received_at: float | None = None,
+) -> tuple[Any, ...]:
+    """A row for the quarantine table: a push kept apart because it failed verification."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    now = time.time() if received_at is None else received_at
+    return (now, product, reason, remote_addr, text)
 
 
 def _row(values: dict[str, Any], columns: tuple[str, ...], **fixed: Any) -> tuple[Any, ...]:
@@ -119,32 +257,42 @@ def _row(values: dict[str, Any], columns: tuple[str, ...], **fixed: Any) -> tupl
 
 
 def prepare(
-    body: Any, *, product: ev.Product | None = None, received_at: float | None = None
+    body: Any,
+    *,
+    product: ev.Product | None = None,
+    received_at: float | None = None,
+    verified: bool = False,
 ) -> Batch:
     """Validate a decoded push body and map it to rows; raises :class:`PushFormatError`.
 
-    This is the receiver's hot path: it reads the JSON once with the field tables of
-    :mod:`toolkit.events` (so typed records and rows always agree) and builds no objects.
+    ``verified`` says whether the push's signature was checked; it is stored with each row and
+    is part of each dedupe key. This is the receiver's hot path: it reads the JSON once with the
+    field tables of :mod:`toolkit.events` (so typed records and rows always agree) and builds no
+    objects.
     """
     now = time.time() if received_at is None else received_at
+    trust = int(verified)
     kind = ev.push_kind(body)
     batch = Batch()
     if kind == "fee":
         items = ev.fee_items(body)
-        guessed = product or ev.detect_product(body)
+        cdr_product = product or ev.detect_product(body) or "privatenumber"
         for i, info in enumerate(items):
             values = ev.convert(info, _FEE, f"feeLst[{i}]")
             if not values.get("session_id"):
                 raise ev.PushFormatError("required", f"feeLst[{i}].sessionId")
-            key = ev.cdr_dedupe_key(values.get("icid"), values["session_id"])
+            key = ev.cdr_dedupe_key(
+                values.get("icid"), values["session_id"], product=cdr_product, verified=verified
+            )
             batch.cdrs.append(
                 _row(
                     values,
                     CDR_COLUMNS,
                     dedupe_key=key,
-                    product=guessed,
+                    product=cdr_product,
                     received_at=now,
                     raw=_dumps(info),
+                    verified=trust,
                 )
             )
     elif kind == "event":
@@ -152,8 +300,15 @@ def prepare(
         info = body.get("statusInfo")
         values = ev.convert(info, _STATUS, "statusInfo")
         stamp = values.get("timestamp")
+        event_product = product or ev.detect_product(body) or "privatenumber"
         key = ev.event_dedupe_key(
-            values.get("session_id"), event_type, stamp, values.get("caller"), values.get("called")
+            values.get("session_id"),
+            event_type,
+            stamp,
+            values.get("caller"),
+            values.get("called"),
+            product=event_product,
+            verified=verified,
         )
         party = values.get("party_type")
         batch.events.append(
@@ -163,26 +318,58 @@ def prepare(
                 dedupe_key=key,
                 event_type=event_type,
                 timestamp=None if stamp is None else int(stamp),
-                product=product or ev.detect_product(body) or "privatenumber",
+                product=event_product,
                 party_type=None if party is None else str(party),
                 received_at=now,
                 raw=_dumps(info),
+                verified=trust,
             )
         )
     elif kind == "sms":
         values = ev.convert(body.get("smsEvent"), _SMS, "smsEvent")
         values["app_key"] = ev.to_str(body.get("appKey"), "appKey")
-        key = ev.sms_dedupe_key(values.get("sms_identifier"), values.get("notification_mode"))
+        key = ev.sms_dedupe_key(
+            values.get("sms_identifier"), values.get("notification_mode"), verified=verified
+        )
         batch.sms.append(
-            _row(values, SMS_COLUMNS, dedupe_key=key, received_at=now, raw=_dumps(body))
+            _row(
+                values,
+                SMS_COLUMNS,
+                dedupe_key=key,
+                received_at=now,
+                raw=_dumps(body),
+                verified=trust,
+            )
         )
     else:
         for i, item in enumerate(ev.num_items(body)):
             values = ev.convert(item, ev.NUM_FIELDS, f"numInfo[{i}]")
             batch.num_status.append(
-                _row(values, NUM_STATUS_COLUMNS, received_at=now, raw=_dumps(item))
+                _row(values, NUM_STATUS_COLUMNS, received_at=now, raw=_dumps(item), verified=trust)
             )
     return batch
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add what newer versions store to a store written by an older one (once, atomically):
+    the columns of :mod:`toolkit.schema` it lacks, and the new form of its recent keys."""
+    if not schema.missing_columns(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        added = schema.migrate(conn)  # checks again: another process may have migrated meanwhile
+        for table, new_key in _OLD_KEYS.items():
+            if f"{table}.verified" in added:
+                conn.execute(
+                    f"UPDATE {table} SET dedupe_key = {new_key} "
+                    "WHERE dedupe_key IS NOT NULL AND received_at >= ?",
+                    (time.time() - _REKEY_SECONDS,),
+                )
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _body_of(push: ev.Push) -> dict[str, Any]:
@@ -199,7 +386,7 @@ def _body_of(push: ev.Push) -> dict[str, Any]:
             for n in push.numbers
         ]
         return {"eventType": "numStatus", "numInfo": items}
-    raise TypeError(f"not a push: {type(push).__name__}")
+    raise PushFormatError(f"not a push: {type(push).__name__}")
 
 
 class Store:
@@ -208,6 +395,13 @@ class Store:
     ``path=None`` uses a temporary file that :meth:`close` deletes. ``synchronous`` is ``"NORMAL"``
     (survives a crash of the process) or ``"FULL"`` (also survives power loss). ``timeout`` is how
     long a write waits for a lock held by another process before :class:`StoreError`.
+
+    Opening refuses, with a one-line :class:`StoreError`, a file it could not keep its promises
+    on: one that fails SQLite's integrity check (``check_seconds`` bounds the time spent on it,
+    ``None`` checks the whole file however long it takes), a foreign database whose tables lack
+    our columns, or a file that cannot be written. ``readonly=True`` opens an existing store for
+    reading only (the tail does): the database file is never written and no integrity check runs
+    (a damaged page then surfaces as a :class:`StoreError` from the read that meets it).
     """
 
     def __init__(
@@ -216,68 +410,126 @@ class Store:
         *,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         timeout: float = 5.0,
+        readonly: bool = False,
+        check_seconds: float | None = 3.0,
     ) -> None:
         if synchronous.upper() not in ("NORMAL", "FULL"):
-            raise ValueError(f"synchronous must be 'NORMAL' or 'FULL', not {synchronous!r}")
+            raise ValidationError("synchronous", f"must be 'NORMAL' or 'FULL', not {synchronous!r}")
+        if readonly and (path is None or str(path) == ":memory:"):
+            raise ValidationError("path", "a read-only store needs the path of an existing store")
         self._temp_dir: str | None = None
         if path is None or str(path) == ":memory:":
             self._temp_dir = tempfile.mkdtemp(prefix="toolkit-store-")
             path = os.path.join(self._temp_dir, "pushes.sqlite3")
         self.path = os.fspath(path)
         self.synchronous = synchronous.upper()
+        self.readonly = readonly
         self._timeout = timeout
+        self._check_seconds = check_seconds
         self._write_lock = threading.Lock()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._local = threading.local()
         self._closed = False
         self._committed = threading.Condition()
+        self._next_purge = 0.0
+        self._uri: str | None = None  # read-only mode: what every connection opens
+        self._writer: sqlite3.Connection | None = None
         try:
-            self._writer = self._connect()
-            self._writer.execute("PRAGMA journal_mode=WAL")
-            self._writer.executescript(_SCHEMA)
-            self._migrate()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open store at {self.path}: {exc}") from exc
-
-    def _migrate(self) -> None:
-        """Bring a store written by an earlier version up to :mod:`toolkit.schema`'s columns."""
-        if not schema.missing_columns(self._writer):
-            return  # the usual case: no write lock needed
-        self._writer.execute("BEGIN IMMEDIATE")
-        try:
-            schema.migrate(self._writer)
-            self._writer.execute("COMMIT")
+            if readonly:
+                self._open_readonly()
+            else:
+                self._open_writer()
         except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                self._writer.execute("ROLLBACK")
+            self.close()
             raise
+
+    def _open_writer(self) -> None:
+        """Open the writer and refuse a file we could not keep our promises on.
+
+        A damaged file would acknowledge pushes into pages that may never be read back, a
+        foreign ``events`` table or a read-only file would answer 503 to every push for ever: all
+        three are refused here, at start, with one line saying why.
+        """
+        try:
+            self._writer = writer = self._connect()
+            _check_integrity(writer, self.path, self._check_seconds)
+            _check_columns(writer, self.path)
+            writer.execute("PRAGMA journal_mode=WAL")
+            writer.executescript(_SCHEMA)
+            _migrate(writer)
+            _probe_write(writer)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store at {self.path}: {_one_line(exc)}") from exc
+
+    def _open_readonly(self) -> None:
+        """Open for reading only, through a ``mode=ro`` URI: the database is never written.
+
+        SQLite reads a WAL database through its ``-wal``/``-shm`` files, which it creates (and a
+        read-only reader leaves behind, empty) where the directory allows. A read-only directory
+        or mount does not: then, if no writer has left a WAL behind, the file cannot be changing
+        and is read as immutable instead. (A writer that starts later, through another mount, is
+        then not seen.)
+        """
+        if not os.path.isfile(self.path):
+            raise StoreError(f"cannot open store at {self.path}: no such file")
+        uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+        for attempt in (uri, uri + "&immutable=1"):
+            self._uri = attempt
+            try:
+                conn = self._reader()
+                _check_columns(conn, self.path)
+                names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            except sqlite3.Error as exc:
+                self._drop_reader()
+                if attempt == uri and _cannot_index(exc) and not _wal_pending(self.path):
+                    continue
+                raise StoreError(f"cannot open store at {self.path}: {_one_line(exc)}") from exc
+            if not names & set(TABLES):
+                raise StoreError(f"cannot open store at {self.path}: it holds no push tables")
+            return
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            self.path if self._uri is None else self._uri,
+            timeout=self._timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=self._uri is not None,
         )
-        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        try:
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     # -- writing ---------------------------------------------------------------------------
 
     prepare = staticmethod(prepare)
 
-    def add(self, push: Any, *, product: ev.Product | None = None) -> int:
-        """Store one push (a decoded JSON body or a typed push); return the number of new rows."""
-        body = push if isinstance(push, Mapping) else _body_of(push)
-        return self.write([prepare(body, product=product)])[0]
+    def add(self, push: Any, *, product: ev.Product | None = None, verified: bool = False) -> int:
+        """Store one push (a decoded JSON body or a typed push); return the number of new rows.
 
-    def write(self, batches: Sequence[Batch]) -> list[int]:
+        ``verified=True`` says that you checked where the push came from (the receiver does so
+        from its signature); rows are stored apart from unverified rows of the same call.
+        """
+        body = push if isinstance(push, Mapping) else _body_of(push)
+        return self.write([prepare(body, product=product, verified=verified)])[0] or 0
+
+    def write(self, batches: Sequence[Batch]) -> list[int | None]:
         """Insert several batches in one transaction; return the new rows of each batch.
 
-        Raises :class:`StoreError` when SQLite cannot commit (nothing is stored). A batch that
-        SQLite refuses for its content is impossible after :func:`prepare`; should it happen,
-        :meth:`write_each` isolates it so it cannot fail the others.
+        A batch whose ``nonce`` is held already is a replay: none of its rows are written and
+        its result is ``None``. Raises :class:`StoreError` when SQLite cannot commit (nothing is
+        stored). A batch that SQLite refuses for its content is impossible after
+        :func:`prepare`; should it happen, :meth:`write_each` isolates it so it cannot fail the
+        others.
         """
         if self._closed:
             raise StoreError("the store is closed")
+        if self._writer is None:
+            raise StoreError("the store was opened read-only")
         with self._write_lock:
             conn = self._writer
             try:
@@ -299,7 +551,7 @@ class Store:
             self._committed.notify_all()
         return new
 
-    def write_each(self, batches: Sequence[Batch]) -> list[int | Exception]:
+    def write_each(self, batches: Sequence[Batch]) -> list[int | Exception | None]:
         """Like :meth:`write`, but one failing batch does not fail the others.
 
         All batches go in one transaction; if that fails for a reason other than the database
@@ -312,7 +564,7 @@ class Store:
         except Exception:
             if len(batches) == 1:
                 raise
-        results: list[int | Exception] = []
+        results: list[int | Exception | None] = []
         for batch in batches:
             try:
                 results.append(self.write([batch])[0])
@@ -320,12 +572,21 @@ class Store:
                 results.append(exc)
         return results
 
-    def _insert(self, conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[int]:
+    def _insert(self, conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[int | None]:
         # Inside the write transaction: no other writer can take a seq between here and COMMIT.
         top = conn.execute(_MAX_SEQ).fetchone()[0]
         seqs = count((top or 0) + 1)
-        new: list[int] = []
+        now = time.time()
+        if now >= self._next_purge and any(b.nonce for b in batches):
+            conn.execute("DELETE FROM nonces WHERE expires_at < ?", (now,))
+            self._next_purge = now + NONCE_PURGE_EVERY
+        new: list[int | None] = []
         for batch in batches:
+            # The UNIQUE key settles a race between two receivers on one file: the second
+            # insert of a nonce is ignored, and its batch is refused as a replay.
+            if batch.nonce is not None and conn.execute(_INSERT_NONCE, batch.nonce).rowcount == 0:
+                new.append(None)
+                continue
             before = conn.total_changes
             for table in ("cdrs", "events", "sms"):
                 rows = getattr(batch, table)
@@ -333,14 +594,22 @@ class Store:
                     numbered = [(s, *r) for s, r in zip(seqs, rows, strict=False)]
                     conn.executemany(_INSERT[table], numbered)
             for row in batch.num_status:
+                # One change log per trust level: an unverified status cannot hide a verified
+                # change by posing as the number's current status.
                 last = conn.execute(
-                    "SELECT status, cause FROM num_status WHERE number IS ? "
+                    "SELECT status, cause FROM num_status WHERE number IS ? AND verified = ? "
                     "ORDER BY seq DESC LIMIT 1",
-                    (row[0],),
+                    (row[0], row[_NUM_VERIFIED]),
                 ).fetchone()
                 if last is None or tuple(last) != (row[1], row[2]):
                     conn.execute(_INSERT["num_status"], (next(seqs), *row))
             new.append(conn.total_changes - before)
+            if batch.quarantine:
+                conn.executemany(_INSERT_QUARANTINE, batch.quarantine)
+                conn.execute(
+                    "DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - ?",
+                    (QUARANTINE_SIZE,),
+                )
         return new
 
     # -- reading ---------------------------------------------------------------------------
@@ -351,19 +620,32 @@ class Store:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
-            conn.execute("PRAGMA query_only=ON")
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
+            self._local.conn = conn  # registered first, so close() closes it whatever happens
             with self._readers_lock:
                 self._readers.append(conn)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA query_only=ON")
         return conn
 
+    def _drop_reader(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            with self._readers_lock:
+                self._readers.remove(conn)
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Run a read-only query on this thread's reader connection; rows as plain dicts."""
+        """Run a read-only query on this thread's reader connection; rows as plain dicts.
+
+        Raises :class:`StoreError` for anything SQLite reports (locked, damaged, gone), like
+        every other read method: callers never see a raw ``sqlite3`` error.
+        """
         try:
             return [dict(r) for r in self._reader().execute(sql, params)]
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"store unavailable: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"store unavailable: {_one_line(exc)}") from exc
 
     def rows(
         self, table: Table, since: int = 0, limit: int | None = None, *, last: int | None = None
@@ -374,7 +656,7 @@ class Store:
         newest ``last`` rows (still oldest first).
         """
         if table not in TABLES:
-            raise ValueError(f"table must be one of {TABLES}, not {table!r}")
+            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
         if last is not None:
             rows = self.query(
                 f"SELECT * FROM {table} WHERE seq > ? ORDER BY seq DESC LIMIT ?", (since, last)
@@ -420,29 +702,46 @@ class Store:
     @contextlib.contextmanager
     def _snapshot(self) -> Iterator[None]:
         """Reads on this thread inside the block see one consistent state of the store."""
-        conn = self._reader()
-        if conn.in_transaction:  # already inside a snapshot
+        try:
+            conn = self._reader()
+            nested = conn.in_transaction  # already inside a snapshot
+            if not nested:
+                conn.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise StoreError(f"store unavailable: {_one_line(exc)}") from exc
+        if nested:
             yield
             return
-        try:
-            conn.execute("BEGIN")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"store unavailable: {exc}") from exc
         try:
             yield
         finally:
             if conn.in_transaction:
-                conn.execute("COMMIT")
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise StoreError(f"store unavailable: {_one_line(exc)}") from exc
 
     def count(self, table: Table = "cdrs") -> int:
         """How many rows ``table`` holds."""
         if table not in TABLES:
-            raise ValueError(f"table must be one of {TABLES}, not {table!r}")
+            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
         return int(self.query(f"SELECT count(*) AS n FROM {table}")[0]["n"])
 
     def counts(self) -> dict[str, int]:
         """Row counts of every table."""
         return {t: self.count(t) for t in TABLES}  # type: ignore[arg-type]
+
+    def quarantine(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The pushes kept apart because they failed verification, oldest first.
+
+        Each row has ``id``, ``received_at``, ``product`` (the guess from its shape), ``reason``
+        (why it failed, e.g. ``bad-digest``), ``remote_addr`` and the raw ``body``. Only the
+        newest ``QUARANTINE_SIZE`` are kept; ``limit`` returns the newest ``limit`` of those.
+        """
+        rows = self.query(
+            "SELECT * FROM quarantine ORDER BY id DESC LIMIT ?", (-1 if limit is None else limit,)
+        )
+        return rows[::-1]
 
     def last_seq(self) -> int:
         """The highest ``seq`` committed so far (0 for an empty store): a cursor for "from now"."""
@@ -455,7 +754,8 @@ class Store:
 
     @staticmethod
     def record(table: str, row: Mapping[str, Any]) -> Any:
-        """The typed record (:class:`~toolkit.events.Cdr`, ``CallEvent``...) for a stored row."""
+        """The typed record (:class:`~toolkit.events.Cdr`, ``CallEvent``...) for a stored row
+        (:func:`toolkit.schema.record`: it never raises for what the row holds)."""
         return schema.record(table, row)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -466,7 +766,8 @@ class Store:
             return
         self._closed = True
         with self._write_lock:
-            self._writer.close()
+            if self._writer is not None:
+                self._writer.close()
         with self._readers_lock:
             for conn in self._readers:
                 with contextlib.suppress(sqlite3.Error):
@@ -482,6 +783,6 @@ class Store:
         self.close()
 
     def __repr__(self) -> str:
-        kind = "temporary" if self._temp_dir else "file"
+        kind = "temporary" if self._temp_dir else "read-only" if self.readonly else "file"
         state = "closed" if self._closed else "open"
         return f"Store({self.path!r}, {kind}, {state})"

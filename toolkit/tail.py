@@ -24,8 +24,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import schema
+from .errors import ValidationError
+from .events import MAX_EPOCH, MIN_EPOCH
 from .numbers import mask
 from .store import TABLES, Store, StoreError, Table
+from .terminal import printable
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,7 @@ def follow_rows(
     wanted = tuple(tables)
     unknown = set(wanted) - set(TABLES)
     if unknown:
-        raise ValueError(f"tables must be among {TABLES}, not {sorted(unknown)}")
+        raise ValidationError("tables", f"must be among {TABLES}, not {sorted(unknown)}")
     # "Now" is when follow is called, not when the caller first iterates (maybe much later).
     cursor = store.last_seq() if since is None else since
     return _follow_rows(store, cursor, poll, stop, wanted)
@@ -89,11 +92,51 @@ def follow(
 
 
 def _typed(rows: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[Any]:
+    # Store.record never fails on a row's content: a badly written row comes out degraded
+    # (see its ``unreadable``), and the rows after it still flow.
     for table, row in rows:
-        try:
-            yield Store.record(table, row)
-        except ValueError as exc:  # a row written by another tool; the rest still flows
-            log.warning("skipping %s row seq=%s: %s", table, row.get("seq"), exc)
+        yield Store.record(table, row)
+
+
+# --------------------------------------------------------------------------------------------
+# Stored values a display can rely on
+
+# The typed columns of the store's tables (toolkit.schema); other columns pass through unchecked.
+_SCHEMA_COLUMNS = [c for table in schema.TABLES.values() for c in table.columns]
+_TIME_COLUMNS = frozenset(c.name for c in _SCHEMA_COLUMNS if c.kind == "time")
+_INTEGER_COLUMNS = frozenset(c.name for c in _SCHEMA_COLUMNS if c.kind == "int") | {"seq"}
+_TEXT_COLUMNS = frozenset(c.name for c in _SCHEMA_COLUMNS if c.sql == "TEXT" and c.name != "raw")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def readable_row(row: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A stored row whose values all have the type their column promises, and the columns that
+    did not (now ``None``).
+
+    The receiver only stores times between 2000 and 2100, integers in integer columns and text in
+    text columns, but a store written by an older version or by another program may hold
+    anything SQLite accepts: displays read this copy so that such a row shows gaps, not a crash.
+    """
+    clean = dict(row)
+    bad: list[str] = []
+    for name, value in row.items():
+        if value is None:
+            continue
+        if name in _TIME_COLUMNS:
+            ok = _is_number(value) and MIN_EPOCH <= value < MAX_EPOCH
+        elif name in _INTEGER_COLUMNS:
+            ok = type(value) is int
+        elif name in _TEXT_COLUMNS:
+            ok = isinstance(value, str)
+        else:
+            continue
+        if not ok:
+            clean[name] = None
+            bad.append(name)
+    return clean, tuple(bad)
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,10 +164,14 @@ def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
     """One display line for a stored CDR row (numbers masked unless ``raw_numbers``).
 
     Ring and talk seconds follow :mod:`toolkit.schema` ("-" when there is none, e.g. no talk
-    without an answer time); the outcome and verdict come from :func:`toolkit.codes.explain`.
+    without an answer time); the outcome and verdict come from :func:`toolkit.codes.explain`, the
+    raw codes follow it. Values the row should not hold (see :func:`readable_row`) are left out
+    and named at the end (``[unreadable: call_end_time]``); control characters are shown escaped,
+    never sent raw.
     """
     from .codes import explain
 
+    row, unreadable = readable_row(row)
     show = (lambda n: n or "") if raw_numbers else mask
     when = row.get("call_end_time") or row.get("fail_time") or row.get("call_in_time")
     stamp = (
@@ -142,7 +189,10 @@ def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
     except Exception:  # a decoder bug must never stop the tail: show the raw codes instead
         log.debug("could not explain seq=%s", row.get("seq"), exc_info=True)
         outcome, meaning = "?", _raw_codes(row)
-    return f"{stamp}Z  {parties}  {outcome:<16} ring {ring:>5}  talk {talk:>6}  {meaning}"
+    line = f"{stamp}Z  {parties}  {outcome:<16} ring {ring:>5}  talk {talk:>6}  {meaning}"
+    if unreadable:
+        line += f"  [unreadable: {', '.join(unreadable)}]"
+    return printable(line)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no store at {args.db!r} (start a receiver with --db {args.db})", file=sys.stderr)
         return 1
     try:
-        with Store(args.db) as store:
+        # Read-only: the tail never writes, so it also reads a store on a read-only mount.
+        with Store(args.db, readonly=True) as store:
             rows = store.cdrs(last=args.lines)
             for row in rows:
                 print(format_cdr(row, raw_numbers=args.raw_numbers), flush=True)

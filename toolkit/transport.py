@@ -11,17 +11,22 @@ for every operation that takes it.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
+from requests.hooks import dispatch_hook
 
 from .auth import UsernameTokenAuth
 from .config import Settings
+from .deadline import Deadline, DeadlineAdapter
 from .errors import Product, ResponseError, TransportError, ValidationError, api_error
-from .numbers import kind, normalize
+from .numbers import kind, mask_text, normalize
 from .record import Record, camel
 
 __all__ = ["BaseClient", "Transport", "one_of", "wire"]
@@ -30,14 +35,42 @@ RECORD_PATH = "/rest/provision/voice/record/v1.0"
 CALL_STOP_PATH = "/rest/httpsessions/callStop/v2.0"
 _HEADERS = {"Content-Type": "application/json;charset=UTF-8", "Accept": "application/json"}
 _QUERY_IN_TEXT = re.compile(r"\?[^\s'\")]*")
+# Small reads keep memory flat and let the deadline be checked often.
+_CHUNK = 16 * 1024
+# The platform's answers nest 3-4 levels (a page of bindings with a preVoice object each).
+_MAX_DEPTH = 32
+# What a network failure can raise below requests: requests wraps most of it, not all (a
+# streamed body read, a socket shut down by the deadline).
+_NETWORK_ERRORS = (
+    requests.RequestException,
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+    OSError,
+)
 
 
 class Transport:
     """Sends signed JSON requests to one platform and maps the answers.
 
     Signing happens in exactly one place: the :class:`~toolkit.auth.UsernameTokenAuth` object passed
-    with every request (a fresh nonce and ``Created`` each time). ``session`` may be any
-    ``requests.Session``; tests and the emulator mount adapters on it.
+    with every request (a fresh nonce and ``Created`` each time), bound to the base URL's origin.
+    ``session`` may be any ``requests.Session``; tests and the emulator mount adapters on it.
+
+    What holds for every call, whatever the server does:
+
+    * redirects are never followed, so neither the signing headers nor the body (phone numbers)
+      ever go to another host. The recording API's 3xx is read by :meth:`location`; a 3xx from
+      any other API is a :class:`ResponseError`;
+    * ``settings.timeout`` bounds the whole call, answer included (:mod:`toolkit.deadline`); past
+      it, :class:`TransportError`;
+    * an answer larger than ``settings.max_response_bytes`` once decompressed, or nested deeper
+      than 32 levels, is a :class:`ResponseError`; it is read in small chunks and dropped as soon
+      as it is over the limit, so a huge or gzip-bomb answer costs no more memory than the limit.
+
+    The request goes straight to the session's adapter for the base URL (``Session.send`` would
+    read the whole body of a 3xx while looking for the next hop). Session and request hooks still
+    run, and the session's cookies are still sent; cookies set by an answer are not stored in the
+    session's jar (the APIs set none).
     """
 
     def __init__(
@@ -46,8 +79,15 @@ class Transport:
         self.settings = settings
         self.product: Product = product
         self.owns_session = session is None
-        self.session = session if session is not None else requests.Session()
-        self.auth = UsernameTokenAuth(settings.app_key, settings.app_secret, settings.auth_scheme)
+        if session is None:
+            session = requests.Session()
+            adapter = DeadlineAdapter()
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self.session = session
+        self.auth = UsernameTokenAuth(
+            settings.app_key, settings.app_secret, settings.auth_scheme, origin=settings.base_url
+        )
         self._environment: dict[str, Any] | None = None
 
     def call(
@@ -57,10 +97,27 @@ class Transport:
         *,
         query: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
+        expect: tuple[str, ...] = (),
     ) -> Record:
-        """Send one request and return the JSON answer; raise for ``resultcode != "0"``."""
-        response = self._send(method, path, query, body, follow=True)
-        return Record(self._decode(response, path))
+        """Send one request and return the JSON answer; raise for ``resultcode != "0"``.
+
+        ``expect`` names fields a success answer must carry (those the calling method promises);
+        one missing or empty raises :class:`ResponseError`.
+        """
+        with Deadline(self.settings.timeout) as deadline:
+            response = self._send(method, path, query, body, deadline)
+            try:
+                status = response.status_code
+                if 300 <= status < 400:
+                    where = _redirect_target(response.headers.get("Location"))
+                    raise ResponseError(status, self._url(path), f"redirect not followed{where}")
+                payload = self._decode(status, response, self._read(response, deadline, path), path)
+            finally:
+                _close(response)
+        for name in expect:
+            if payload.get(name) in (None, ""):
+                raise ResponseError(status, self._url(path), f"missing field {name}")
+        return Record(payload)
 
     def location(self, path: str, query: Mapping[str, Any]) -> str:
         """GET ``path`` without following redirects and return the 3xx ``Location`` header.
@@ -68,16 +125,24 @@ class Transport:
         The record-download API answers 301 (some texts say 302: any 3xx counts) and following it
         would download the file itself instead of telling us where it is.
         """
-        response = self._send("GET", path, query, None, follow=False)
-        if 300 <= response.status_code < 400:
-            target = response.headers.get("Location")
-            if not target:
-                raise ResponseError(
-                    response.status_code, self._url(path), "redirect without Location"
-                )
-            return target
-        self._decode(response, path)  # raises the platform's error
-        raise ResponseError(response.status_code, self._url(path), "expected a redirect (3xx)")
+        with Deadline(self.settings.timeout) as deadline:
+            response = self._send("GET", path, query, None, deadline)
+            try:
+                status = response.status_code
+                if 300 <= status < 400:
+                    target = response.headers.get("Location")
+                    if not target:
+                        raise ResponseError(status, self._url(path), "redirect without Location")
+                    return target
+                # Not a redirect: read the answer for the platform's error, if it is one.
+                self._decode(status, response, self._read(response, deadline, path), path)
+            finally:
+                _close(response)
+        raise ResponseError(status, self._url(path), "expected a redirect (3xx)")
+
+    def bad_answer(self, path: str, detail: str) -> ResponseError:
+        """The error for a success answer (HTTP 200) whose content is not as documented."""
+        return ResponseError(200, self._url(path), detail)
 
     def _url(self, path: str) -> str:
         # Error messages name base URL and path only: the query string holds phone numbers.
@@ -89,9 +154,9 @@ class Transport:
         path: str,
         query: Mapping[str, Any] | None,
         body: Mapping[str, Any] | None,
-        *,
-        follow: bool,
+        deadline: Deadline,
     ) -> requests.Response:
+        """Send the request and return the answer with its headers read and its body not."""
         data = None
         if body is not None:
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -106,14 +171,72 @@ class Transport:
         )
         try:
             prepared = self.session.prepare_request(request)  # signs it: fresh nonce and Created
-            return self.session.send(
-                prepared,
-                timeout=self.settings.timeout,
-                allow_redirects=follow,
+            options = {
                 **self._environment_settings(),
+                "stream": True,  # the body is read by _read, in chunks, within the limits
+                "timeout": self.settings.timeout,  # per connect and per read; see Deadline
+            }
+            adapter = self.session.get_adapter(prepared.url or "")
+            response = adapter.send(prepared, **options)
+            deadline.attach_response(response)
+            hooked = dispatch_hook("response", prepared.hooks, response, **options)
+            return hooked if isinstance(hooked, requests.Response) else response
+        except _NETWORK_ERRORS as exc:
+            raise self._unreachable(path, exc, deadline) from None
+
+    def _read(self, response: requests.Response, deadline: Deadline, path: str) -> bytes:
+        """The body, decompressed, of at most ``max_response_bytes``, read within the deadline."""
+        limit = self.settings.max_response_bytes
+        status = response.status_code
+        too_large = f"answer larger than {limit} bytes (max_response_bytes); not read"
+        declared = (response.headers.get("Content-Length") or "").strip()
+        if declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
+            raise ResponseError(status, self._url(path), too_large)
+        if response.raw is None:  # an adapter that built the answer in memory
+            body = response.content or b""
+            if len(body) > limit:
+                raise ResponseError(status, self._url(path), too_large)
+            return body
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            # decode_content: a gzip answer is counted as it unpacks, chunk by chunk, so a small
+            # bomb is refused after `limit` bytes instead of being inflated whole.
+            for chunk in response.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise ResponseError(status, self._url(path), too_large)
+                if deadline.passed():
+                    break
+                chunks.append(chunk)
+        except requests.exceptions.ContentDecodingError:
+            if deadline.passed():
+                raise self._unreachable(path, None, deadline) from None
+            raise ResponseError(
+                status, self._url(path), "the answer's Content-Encoding does not decode"
+            ) from None
+        except _NETWORK_ERRORS as exc:
+            raise self._unreachable(path, exc, deadline) from None
+        # A cut close-delimited answer just ends early: only the deadline tells it apart.
+        if deadline.passed():
+            raise self._unreachable(path, None, deadline)
+        deadline.finish()
+        return b"".join(chunks)
+
+    def _unreachable(
+        self, path: str, exc: BaseException | None, deadline: Deadline
+    ) -> TransportError:
+        if deadline.passed() or exc is None:
+            cause: BaseException = TimeoutError(
+                f"no complete answer within {deadline.seconds:g} s (the timeout bounds the whole "
+                "call, answer included)"
             )
-        except requests.RequestException as exc:
-            raise TransportError(self._url(path), _scrubbed(exc)) from None
+        elif isinstance(exc, requests.RequestException):
+            cause = _scrubbed(exc)
+        else:  # urllib3 or socket errors that requests did not wrap
+            text = _QUERY_IN_TEXT.sub("?…", str(exc))
+            cause = requests.ConnectionError(f"{type(exc).__name__}: {text}")
+        return TransportError(self._url(path), cause)
 
     def _environment_settings(self) -> dict[str, Any]:
         """Proxies, CA bundle and client certificate for the base URL, resolved once.
@@ -123,20 +246,27 @@ class Transport:
         to the same base URL, so the answer is looked up on the first request and kept.
         """
         if self._environment is None:
-            self._environment = self.session.merge_environment_settings(
+            merged = self.session.merge_environment_settings(
                 self.settings.base_url, {}, None, None, None
             )
+            self._environment = {k: merged[k] for k in ("proxies", "verify", "cert")}
         return self._environment
 
-    def _decode(self, response: requests.Response, path: str) -> dict[str, Any]:
-        status = response.status_code
+    def _decode(
+        self, status: int, response: requests.Response, body: bytes, path: str
+    ) -> dict[str, Any]:
         try:
-            payload = response.json()
-        except ValueError:
-            kind_ = response.headers.get("Content-Type") or "no content type"
-            preview = re.sub(r"\d{5,}", "…", response.text[:60]).strip()
-            detail = f"expected JSON, got {kind_} ({len(response.content)} bytes): {preview!r}"
+            payload = json.loads(body)
+        except RecursionError:
+            raise ResponseError(status, self._url(path), "JSON nested too deeply") from None
+        except ValueError:  # also UnicodeDecodeError
+            kind_ = (response.headers.get("Content-Type") or "no content type")[:60]
+            preview = re.sub(r"\d{5,}", "…", body[:60].decode("utf-8", "replace")).strip()
+            detail = f"expected JSON, got {kind_} ({len(body)} bytes): {preview!r}"
             raise ResponseError(status, self._url(path), detail) from None
+        if _deeper_than(payload, _MAX_DEPTH):
+            detail = f"JSON nested more than {_MAX_DEPTH} levels deep"
+            raise ResponseError(status, self._url(path), detail)
         if not isinstance(payload, dict) or "resultcode" not in payload:
             raise ResponseError(status, self._url(path), "JSON without a resultcode field")
         # resultcode is documented as a string; some samples compare with 0, so accept both.
@@ -145,6 +275,47 @@ class Transport:
             desc = str(payload.get("resultdesc", ""))
             raise api_error(code, desc, status, product=self.product)
         return payload
+
+
+def _close(response: requests.Response) -> None:
+    """Close an answer: an unread body closes its connection, a read one goes back to the pool."""
+    # An adapter that answers from memory may leave ``raw`` unset, which close() trips on.
+    if response.raw is not None:
+        response.close()
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """True when containers nest more than ``limit`` levels (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _redirect_target(location: str | None) -> str:
+    """`` to <where>`` for a redirect's error message: scheme, host and path, numbers masked."""
+    if not location:
+        return ""
+    parts = urlsplit(location)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if _port(parts) else ""
+    return f" (Location: {parts.scheme}://{host}{port}{mask_text(parts.path)[:100]})"
+
+
+def _port(parts: Any) -> int | None:
+    try:
+        return parts.port
+    except ValueError:
+        return None
 
 
 def _scrubbed(exc: requests.RequestException) -> Exception:
@@ -168,6 +339,12 @@ class BaseClient:
     ``settings`` wins; without it the other arguments, the environment and ``.env`` are read by
     :meth:`Settings.load <toolkit.config.Settings.load>` for ``product``. Use as a context manager
     to close a session the client created itself (an injected session is left open).
+
+    ``timeout`` bounds each call as a whole (connecting, sending, waiting and reading the answer;
+    :class:`~toolkit.errors.TransportError` past it); answers larger than ``max_response_bytes``
+    (default 1 MiB, counted after decompression) raise :class:`~toolkit.errors.ResponseError`;
+    redirects are never followed. With a ``session`` of your own, the wait for an answer's
+    headers is bounded per socket read only (see :mod:`toolkit.deadline`).
     """
 
     product: Product = "privatenumber"
@@ -182,6 +359,7 @@ class BaseClient:
         auth_scheme: str | None = None,
         session: requests.Session | None = None,
         timeout: float | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
         if settings is None:
             settings = Settings.load(
@@ -190,6 +368,7 @@ class BaseClient:
                 app_secret=app_secret,
                 auth_scheme=auth_scheme,
                 timeout=timeout,
+                max_response_bytes=max_response_bytes,
                 product=self.product,
             )
         self.settings = settings

@@ -1,4 +1,4 @@
-"""VoiceCall client: voice callback, voice notification, voice verification code, call stop.
+"""VoiceCall client: voice callback, voice notification, voice verification code, stopping a call.
 
 ::
 
@@ -14,6 +14,7 @@ given as plain URLs; the client Base64-encodes them as the platform requires.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,9 @@ CLICK2CALL_PATH = "/rest/httpsessions/click2Call/v2.0"
 CALLNOTIFY_PATH = "/rest/httpsessions/callnotify/v2.0"
 CALLVERIFY_PATH = "/rest/httpsessions/callVerify/v1.0"
 MAX_SEGMENTS = 5
+# Every scenario call answers the call's sessionId; without it the call cannot be stopped or
+# matched to its pushes, so an answer without one is an error.
+_SESSION = ("sessionId",)
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,8 @@ class VoiceClient(BaseClient):
         """
         if display_callee_nbr is None:
             display_callee_nbr = display_nbr
-        return self._transport.call("POST", CLICK2CALL_PATH, body=wire(locals()))
+        body = wire(locals())
+        return self._transport.call("POST", CLICK2CALL_PATH, body=body, expect=_SESSION)
 
     def call_notify(
         self,
@@ -166,7 +171,7 @@ class VoiceClient(BaseClient):
         """
         body = wire(locals(), play=_play_info_list)
         body["playInfoList"] = body.pop("play")
-        return self._transport.call("POST", CALLNOTIFY_PATH, body=body)
+        return self._transport.call("POST", CALLNOTIFY_PATH, body=body, expect=_SESSION)
 
     def call_verify(
         self,
@@ -190,8 +195,18 @@ class VoiceClient(BaseClient):
         documented value. Returns ``session_id``.
         """
         body = wire(locals(), verify_code=_verify_code)
-        return self._transport.call("POST", CALLVERIFY_PATH, body=body)
+        return self._transport.call("POST", CALLVERIFY_PATH, body=body, expect=_SESSION)
 
-    def call_stop(self, session_id: str) -> Record:
+    def stop_call(self, session_id: str) -> Record:
         """End a call in progress, by the ``session_id`` a scenario call returned."""
         return self._call_stop(session_id)
+
+    def call_stop(self, session_id: str) -> Record:
+        """Deprecated name of :meth:`stop_call` (the name :class:`PrivateNumberClient` uses)."""
+        warnings.warn(
+            "VoiceClient.call_stop is deprecated and will be removed in the next release; "
+            "use VoiceClient.stop_call",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.stop_call(session_id)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# decode and explain are plain Python and cheap to import. They are imported eagerly because the
-# functions share their modules' names: a lazy import would let the submodule shadow the function.
-from .decode import CodeInfo, decode
-from .explain import Explanation, classify, explain, explain_push
+# decode and explain are plain Python and cheap to import. Their modules are named decoding and
+# explaining so that ``toolkit.codes.decode`` is always the function, never a shadowing submodule.
+from .decoding import CodeInfo, decode
+from .explaining import Explanation, classify, explain, explain_push
 from .outcomes import OUTCOME_COLORS, OUTCOME_LABELS, OUTCOMES
 from .tables import FAMILIES, normalize_code, table
 

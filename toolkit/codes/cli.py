@@ -22,8 +22,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..numbers import mask
-from .decode import CodeInfo, decode
-from .explain import call_records, explain
+from ..terminal import printable
+from .decoding import CodeInfo, decode
+from .explaining import call_records, explain
 from .tables import FAMILY_TITLES
 
 
@@ -72,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     known = [info for info in infos if info.known]
     if not known:
         tables = ", ".join(FAMILY_TITLES[f] for f in families)
-        print(f"{code}: unknown code, not listed in: {tables}")
+        print(printable(f"{code}: unknown code, not listed in: {tables}"))
         if len(families) > 1:
             print("(try --q850, --sip or --voice)")
         return 0
-    print(code)
+    print(printable(code))
     for info in known:
         print(_describe(info))
     return 0
@@ -110,10 +111,11 @@ def _explain_file(path: str, product: str | None, show_numbers: bool) -> int:
         caller = show(record.get("callerNum") or record.get("caller"))
         callee = show(record.get("fwdDstNum") or record.get("calleeNum") or record.get("called"))
         session = record.get("sessionId") or "-"
-        print(f"[{number}] {session}  {caller} -> {callee}")
-        print(f"    {explanation.outcome}: {explanation.text}")
+        # Every value here comes from the pushed JSON: escaped, it cannot drive the terminal.
+        print(printable(f"[{number}] {session}  {caller} -> {callee}"))
+        print(printable(f"    {explanation.outcome}: {explanation.text}"))
         if explanation.action:
-            print(f"    action: {explanation.action}")
+            print(printable(f"    action: {explanation.action}"))
     return 0
 
 

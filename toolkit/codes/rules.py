@@ -1,6 +1,6 @@
 """How the codes of one call combine into one outcome.
 
-The scalar classifier (:mod:`toolkit.codes.explain`) and the vectorised one
+The scalar classifier (:mod:`toolkit.codes.explaining`) and the vectorised one
 (:mod:`toolkit.codes.vector`) both use :func:`verdict` per table row and mirror :func:`combine`, so
 they cannot drift apart (a property test checks that they agree).
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .decode import CodeInfo
+from .decoding import CodeInfo
 from .outcomes import CATEGORY_OUTCOME
 
 # A verdict that overrides an answer time: the platform, not a party, ended the call.
@@ -59,7 +59,7 @@ _VOICECALL_FAMILIES = ("vc_release", "vc_state")
 
 
 @dataclass(frozen=True)
-class Verdict:
+class CodeVerdict:
     """What one code says about the outcome; None means "no opinion"."""
 
     primary: str | None  # a specific failure outcome
@@ -67,24 +67,28 @@ class Verdict:
     without_answer: str | None  # outcome of a normal code when there is no answer time
 
 
-NO_VERDICT = Verdict(None, None, None)
+NO_VERDICT = CodeVerdict(None, None, None)
 
 
-def verdict(info: CodeInfo) -> Verdict:
+def verdict(info: CodeInfo) -> CodeVerdict:
     """The verdict of one decoded code (release code, Q.850 cause or SIP status)."""
     if not info.known:
         return NO_VERDICT
     if info.category == "normal":
         if info.family in _VOICECALL_FAMILIES:
-            return Verdict(None, None, "answered")
-        return Verdict(None, None, NORMAL_WITHOUT_ANSWER.get(info.family, {}).get(info.code or 0))
+            return CodeVerdict(None, None, "answered")
+        return CodeVerdict(
+            None, None, NORMAL_WITHOUT_ANSWER.get(info.family, {}).get(info.code or 0)
+        )
     outcome = CATEGORY_OUTCOME.get(info.category)
     if info.code in DEFER.get(info.family, ()):
-        return Verdict(None, outcome, None)
-    return Verdict(outcome, None, None)
+        return CodeVerdict(None, outcome, None)
+    return CodeVerdict(outcome, None, None)
 
 
-def combine(release: Verdict, q850: Verdict, sip: Verdict, answered: bool) -> tuple[str, str]:
+def combine(
+    release: CodeVerdict, q850: CodeVerdict, sip: CodeVerdict, answered: bool
+) -> tuple[str, str]:
     """Combine the verdicts of one call into ``(outcome, driver)``.
 
     ``driver`` is which input decided: "answer", "release", "q850", "sip" or "none".

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from .decode import NOT_APPLICABLE, CodeInfo, _check_family
+from .decoding import NOT_APPLICABLE, CodeInfo, _check_family
 from .outcomes import OUTCOMES
 from .rules import HARD_OUTCOMES, verdict
 from .tables import normalize_code, table

@@ -18,8 +18,9 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from .. import xmode
 from . import errors as e
-from .bindings import AxbRules, AxRules, Store
+from .bindings import AxbRules, AxRules, BindingStore
 from .calls import Call, build_call, profile_for, session_id, stop
 from .messaging import Messaging
 from .model import AREAS, MODES, STATUS_NORMAL, App, Route, XNumber, utc
@@ -95,7 +96,7 @@ class Backend:
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.apps: dict[str, App] = {}
-        self.store = Store(self._new_id)
+        self.store = BindingStore(self._new_id)
         self.axb, self.ax = AxbRules(self.store), AxRules(self.store)
         self.axe, self.axyb = AxeRules(self.store), AxybRules(self.store)
         self.voice = VoiceRules(self)
@@ -428,41 +429,16 @@ class Backend:
 
 
 def apply_block_reply(route: Route, reply: Any) -> Route:
-    """Read the customer's Block reply to ``callin``: connect, close, or anything else (8014).
-
-    Unconfirmed whether ``connectInfo``/``closeInfo`` are one-element arrays (samples) or
-    objects (perhaps the doc): we accept both.
-    """
-    if not isinstance(reply, dict):
-        route.release = 8014
-        return route
-    operation = reply.get("operation")
-    if operation == "close":
+    """Route an X-mode call by the customer's Block reply to ``callin``, read by the same
+    :func:`toolkit.xmode.read_call_reply` the receiver checks its router's answers with."""
+    answer = xmode.read_call_reply(reply)
+    if not answer.ok:
+        route.release = 8014  # the platform releases a call it cannot route (spec §10.1)
+    elif answer.operation == "close":
         route.release = 8017
-        info = reply.get("closeInfo")
-        info = info[0] if isinstance(info, list) and info else info
-        if isinstance(info, dict) and isinstance(info.get("userData"), str):
-            route.user_data = info["userData"]
-        return route
-    info = reply.get("connectInfo")
-    info = info[0] if isinstance(info, list) and info else info
-    if operation != "connect" or not isinstance(info, dict):
-        route.release = 8014
-        return route
-    callee, display = info.get("calleeNum"), info.get("displayCalleeNum", route.called)
-    max_duration = info.get("maxDuration", 0)
-    valid = (
-        is_global(callee)
-        and is_global(display)
-        and isinstance(max_duration, int)
-        and not isinstance(max_duration, bool)
-        and 0 <= max_duration <= 1440
-    )
-    if not valid:
-        route.release = 8014  # invalid values make the platform release the call (spec §10.1)
-        return route
-    route.dest, route.display, route.max_duration = callee, display, max_duration
-    route.record = str(info.get("recordFlag", "false")).lower() == "true"
-    if isinstance(info.get("userData"), str):
-        route.user_data = info["userData"]
+    else:
+        route.dest, route.display = answer.callee, answer.display or route.called
+        route.max_duration, route.record = answer.max_duration, answer.record
+    if answer.ok and answer.user_data is not None:
+        route.user_data = answer.user_data
     return route

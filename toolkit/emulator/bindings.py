@@ -21,7 +21,7 @@ AX_MAX_X_PER_A = 5
 DURATION_MAX = 7_776_000
 
 
-class Store:
+class BindingStore:
     """All bindings by subscription id, plus expiry bookkeeping shared by the modes."""
 
     def __init__(self, new_id: Callable[[], str]) -> None:
@@ -184,7 +184,7 @@ class AxbRules:
 
     mode = "axb"
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: BindingStore) -> None:
         self.store = store
         self.on_x: dict[str, set[str]] = {}
         self.user_on_x: dict[tuple[str, str], str] = {}
@@ -397,7 +397,7 @@ class AxRules:
 
     mode = "ax"
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: BindingStore) -> None:
         self.store = store
         self.owner: dict[str, str] = {}
         self.of_a: dict[str, set[str]] = {}

@@ -3,7 +3,8 @@
 One scheduler thread plays calls back (each step at ``offset * time_scale`` real seconds), batches
 CDRs (at most 50 per ``fee`` push) and schedules retries; a few worker threads do the HTTP, with
 timeouts, so a customer server that hangs never stalls the emulator or the request path.
-Every attempt is recorded for the inspection endpoint.
+Every attempt is recorded for the inspection endpoint. PrivateNumber pushes are signed like API
+requests, VoiceCall pushes with the §2.4 digest, which also covers the push URL.
 
 Success is HTTP 200; a JSON reply whose ``resultcode`` is not ``"0"`` is a failure too (VoiceCall
 documents this for fee pushes; we apply it to all pushes). Retry schedules (spec §10 / VoiceCall
@@ -28,7 +29,8 @@ from typing import Any
 
 import requests
 
-from ..auth import sign_headers
+from ..auth import sign_headers, sign_push_headers
+from ..errors import ValidationError
 from .calls import Call
 from .model import App
 
@@ -95,7 +97,7 @@ class Deliverer:
         scheme: str = "aksk",
     ) -> None:
         if time_scale < 0 or math.isnan(time_scale):
-            raise ValueError("time_scale must be >= 0 (0 = everything at once)")
+            raise ValidationError("time_scale", "must be >= 0 (0 = everything at once)")
         self.time_scale = time_scale
         self.timeout = timeout
         self.scheme = scheme
@@ -352,7 +354,12 @@ class Deliverer:
         """One attempt, recorded in the log: the response (None on a network error) and
         whether the customer acknowledged it."""
         data = json.dumps(job.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        headers = {**_HEADERS, **sign_headers(job.app.app_key, job.app.app_secret, self.scheme)}  # type: ignore[arg-type]
+        if job.app.mode == "voice":
+            # VoiceCall pushes sign the push URL too (VoiceCall §2.4, 2026 revision).
+            signing = sign_push_headers(job.app.app_key, job.app.app_secret, job.url)
+        else:
+            signing = sign_headers(job.app.app_key, job.app.app_secret, self.scheme)  # type: ignore[arg-type]
+        headers = {**_HEADERS, **signing}
         status: int | None = None
         error: str | None = None
         response = None

@@ -15,6 +15,7 @@ from .app import EmulatorApp
 from .backend import Backend, Clock
 from .calls import Call
 from .delivery import Deliverer
+from .errors import EmulatorError
 from .model import App
 from .params import Params
 from .server import WSGIServer
@@ -33,7 +34,9 @@ class Emulator:
     ``time_scale`` is real seconds per simulated second: calls last ``talk * time_scale`` and the
     retries after 1, 4, 9, 106, 203 and 300 minutes are compressed alike (0 = all at once).
     ``seed`` makes numbers, ids and traffic reproducible; ``clock`` (epoch seconds) drives binding
-    expiry and the times written in events and CDRs.
+    expiry and the times written in events and CDRs. ``voice_app_key``/``voice_app_secret`` are
+    the credentials of the VoiceCall app :attr:`voice_app` creates (random unless given), so a
+    receiver can be given them to verify VoiceCall pushes.
     """
 
     def __init__(
@@ -54,6 +57,8 @@ class Emulator:
         port: int = 0,
         push_timeout: float = 5.0,
         clock: Clock = time.time,
+        voice_app_key: str | None = None,
+        voice_app_secret: str | None = None,
     ) -> None:
         self.backend = Backend(clock=clock, seed=seed)
         self.deliverer = Deliverer(time_scale=time_scale, timeout=push_timeout)
@@ -73,6 +78,7 @@ class Emulator:
         self.host, self.port = host, port
         self._server: WSGIServer | None = None
         self._voice_app: App | None = None
+        self._voice_credentials = {"app_key": voice_app_key, "app_secret": voice_app_secret}
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -136,7 +142,16 @@ class Emulator:
     def _app(self, app: App | str | None) -> App:
         if app is None:
             return self.default_app
-        return self.backend.apps[app if isinstance(app, str) else app.app_key]
+        key = app if isinstance(app, str) else app.app_key
+        if key not in self.backend.apps:
+            raise EmulatorError(f"no app with key {key!r} in this emulator")
+        return self.backend.apps[key]
+
+    def _call(self, session_id: str) -> Call:
+        call = self.backend.calls.get(session_id)
+        if call is None:
+            raise EmulatorError(f"no call with sessionId {session_id!r} in this emulator")
+        return call
 
     def settings(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Settings:
         """The :class:`~toolkit.config.Settings` a client needs for ``app`` (default: the first
@@ -172,7 +187,12 @@ class Emulator:
             self._voice_app = (
                 d
                 if d.mode == "voice"
-                else self.add_app("voice", status_url=d.status_url, fee_url=d.fee_url)
+                else self.add_app(
+                    "voice",
+                    status_url=d.status_url,
+                    fee_url=d.fee_url,
+                    **self._voice_credentials,
+                )
             )
         return self._voice_app
 
@@ -243,11 +263,11 @@ class Emulator:
 
     def cdr(self, session_id: str) -> dict[str, Any]:
         """The CDR (FeeInfo) of one call, as it is (or will be) pushed."""
-        return dict(self.backend.calls[session_id].cdr)
+        return dict(self._call(session_id).cdr)
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
         """The call events of one call, as pushed: ``{"eventType":..., "statusInfo":...}``."""
-        call = self.backend.calls[session_id]
+        call = self._call(session_id)
         return [{"eventType": s.event, "statusInfo": dict(s.info)} for s in call.steps]
 
     def deliveries(

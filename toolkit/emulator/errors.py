@@ -7,23 +7,9 @@ codes the emulator answers, with the descriptions the platform returns (spec §9
 
 from __future__ import annotations
 
-
-class PlatformError(Exception):
-    """A refused request: ``{"resultcode": code, "resultdesc": desc}`` with HTTP ``status``."""
-
-    def __init__(self, resultcode: str, resultdesc: str, status: int = 403) -> None:
-        self.resultcode = resultcode
-        self.resultdesc = resultdesc
-        self.status = status
-        super().__init__(f"{resultcode} {resultdesc} (HTTP {status})")
-
-    def body(self) -> dict[str, str]:
-        """The JSON envelope the platform answers with."""
-        return {"resultcode": self.resultcode, "resultdesc": self.resultdesc}
-
-
-class EmulatorError(ValueError):
-    """A misuse of the emulator's own controls (not a platform answer): bad outcome, no bindings."""
+# Both are defined with the rest of the exception tree, in toolkit.errors.
+from ..errors import EmulatorError as EmulatorError
+from ..errors import PlatformError as PlatformError
 
 
 def invalid(param: str, detail: str = "") -> PlatformError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from .. import xmode
 from . import errors as e
 from .model import NUMBER_STATUSES, STATUS_UNAVAILABLE, App, utc_ms
 
@@ -57,13 +58,8 @@ class Messaging:
         """Ask the customer (Block mode) where to send an SMS; the receiver, or None to discard."""
         url = app.sms_block_url or app.sms_url
         reply = self.backend.pushes.ask(app, "sms", url, body) if url else None
-        actions = reply.get("actions") if isinstance(reply, dict) else None
-        action = actions[0] if isinstance(actions, list) and actions else None
-        if not isinstance(action, dict) or action.get("operation") != "vNumberRoute":
-            return None
-        message = action.get("message")
-        called = message.get("called") if isinstance(message, dict) else None
-        return called if isinstance(called, str) and called.startswith("+") else None
+        answer = xmode.read_sms_reply(reply)  # the same reader the receiver checks replies with
+        return answer.called if answer.forwards else None
 
     def send_sms(self, sender: str, to: str, text: str) -> dict[str, Any]:
         b = self.backend

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..numbers import kind
 from . import errors as e
-from .bindings import DURATION_MAX, Store, _area, _bound_route, _flag_text, _owned, _pick
+from .bindings import DURATION_MAX, BindingStore, _area, _bound_route, _flag_text, _owned, _pick
 from .model import App, Binding, Route, utc
 from .params import Params
 
@@ -32,7 +32,7 @@ class AxeRules:
 
     mode = "axe"
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: BindingStore) -> None:
         self.store = store
         self.ext: dict[tuple[str, str], str] = {}
         self.a_on_x: dict[tuple[str, str], str] = {}
@@ -281,7 +281,7 @@ class AxybRules:
 
     mode = "axyb"
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: BindingStore) -> None:
         self.store = store
         self.used: dict[str, str] = {}
         store.on_remove.append(self._forget)

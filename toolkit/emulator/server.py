@@ -1,146 +1,32 @@
 """The emulator over HTTP: a threaded HTTP/1.1 keep-alive server and ``python -m toolkit emulator``.
 
-:class:`WSGIServer` runs any WSGI app on a port (0 = pick a free one) in a background thread.
-The stdlib ``wsgiref`` server speaks HTTP/1.0 and closes every connection; clients here send many
-small requests, so the handler below keeps connections open (HTTP/1.1, explicit Content-Length).
+:class:`WSGIServer` runs any WSGI app on a port (0 = pick a free one) from background threads.
+Clients here send many small requests, so connections are kept open between them (HTTP/1.1,
+explicit Content-Length); the server is the toolkit's hardened one, shared with the receiver.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import signal
-import socket
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
+from ..httpserver import ThreadedWSGIServer
 from ..numbers import mask
-from .wsgi import call, make_environ
 
 IDLE_TIMEOUT = 30.0  # seconds an idle keep-alive connection is kept
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = IDLE_TIMEOUT
-    server: _Server
+class WSGIServer(ThreadedWSGIServer):
+    """Serve a WSGI app from background threads; ``port=0`` picks a free port.
 
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body leave in two writes; without TCP_NODELAY, Nagle's algorithm plus the
-        # client's delayed ACK add ~40 ms to every keep-alive response.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def handle_one_request(self) -> None:
-        try:
-            self.raw_requestline = self.rfile.readline(65537)
-            if not self.raw_requestline:
-                self.close_connection = True
-                return
-            if len(self.raw_requestline) > 65536:
-                self.send_error(414)
-                return
-            if not self.parse_request():
-                return
-            self._run_app()
-            self.wfile.flush()
-        except TimeoutError:
-            self.close_connection = True
-
-    def _run_app(self) -> None:
-        url = urlsplit(self.path)
-        length_text = self.headers.get("Content-Length") or "0"
-        try:
-            length = max(0, int(length_text))
-        except ValueError:
-            length = 0
-        body = _Limited(self.rfile, length)
-        host, port = self.server.server_address[:2]
-        environ = make_environ(
-            self.command,
-            url.path,
-            url.query,
-            self.headers.items(),
-            body,
-            length_text,
-            server_name=str(host),
-            server_port=str(port),
-            protocol=self.request_version,
-            REMOTE_ADDR=self.client_address[0],
-        )
-        code, reason, headers, payload = call(self.server.app, environ)
-        if body.remaining:  # unread body (e.g. refused as too large): the stream is out of sync
-            self.close_connection = True
-        self.send_response(code, reason)
-        for name, value in headers:
-            if name.lower() != "content-length":
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None  # request lines carry phone numbers in query strings: never logged
-
-
-class _Limited(io.RawIOBase):
-    """The request body: at most Content-Length bytes of the socket stream."""
-
-    def __init__(self, stream: Any, length: int) -> None:
-        self.stream, self.remaining = stream, length
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0 or size > self.remaining:
-            size = self.remaining
-        data = self.stream.read(size) if size else b""
-        self.remaining -= len(data)
-        return data
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    app: Any
-
-
-class WSGIServer:
-    """Serve a WSGI app from a background thread; ``port=0`` picks a free port."""
+    Request lines are never logged: they carry phone numbers in query strings.
+    """
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.httpd = _Server((host, port), _Handler)
-        self.httpd.app = app
-        self.host, self.port = self.httpd.server_address[:2]
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in str(self.host) else self.host
-        return f"http://{host}:{self.port}"
-
-    def start(self) -> WSGIServer:
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="emulator-http",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
+        super().__init__(app, host, port, idle_timeout=IDLE_TIMEOUT, name="emulator-http")
 
 
 def _parser() -> argparse.ArgumentParser:

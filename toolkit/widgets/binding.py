@@ -147,7 +147,9 @@ class BindingPanel(widgets.VBox):
         if isinstance(clients, Mapping):
             self.clients = {m: clients[m] for m in MODES if m in clients}
             if not self.clients:
-                raise ValueError(f"clients needs at least one of the modes {', '.join(MODES)}")
+                raise ValidationError(
+                    "clients", f"needs at least one of the modes {', '.join(MODES)}"
+                )
         else:
             self.clients = dict.fromkeys(MODES, clients)
         self.bindings: dict[str, dict[str, Any]] = {}

@@ -23,8 +23,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..codes import FAMILIES
-from ..codes.decode import CodeInfo, decode
-from ..codes.explain import Explanation, explain_push
+from ..codes.decoding import CodeInfo, decode
+from ..codes.explaining import Explanation, explain_push
 from ..codes.outcomes import CATEGORY_OUTCOME
 from ..codes.tables import FAMILY_TITLES, table
 from ._common import MessageArea, html_table, outcome_badge, run_safely, scrub

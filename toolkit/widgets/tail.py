@@ -28,6 +28,7 @@ from ..codes import OUTCOMES, explain
 from ..errors import ToolkitError
 from ..numbers import normalize
 from ..store import Store, StoreError
+from ..tail import readable_row
 from ._common import MessageArea, describe_error, html_table, outcome_label
 
 if TYPE_CHECKING:
@@ -315,8 +316,18 @@ def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.0f}"
 
 
-def _cdr_entry(row: dict[str, Any]) -> dict[str, Any]:
+def _marked(text: str | None, unreadable: tuple[str, ...]) -> str | None:
+    """Name the values a badly written row could not show (:func:`toolkit.tail.readable_row`)."""
+    if not unreadable:
+        return text
+    return f"{text or ''} [unreadable: {', '.join(unreadable)}]".lstrip()
+
+
+def _cdr_entry(stored: dict[str, Any]) -> dict[str, Any]:
     """A display row for one stored CDR (raw numbers; the table masks them)."""
+    row, unreadable = readable_row(stored)
+    cdr = Store.record("cdrs", stored)  # never raises: a bad row gives a record with gaps
+    # The durations come from the row's columns, like the tail line's and cdr_frame's.
     ring, talk = _seconds(schema.ring_seconds(row)), _seconds(schema.talk_seconds(row))
     verdict = explain(row)
     when = row.get("call_end_time") or row.get("fail_time") or row.get("call_in_time")
@@ -328,20 +339,22 @@ def _cdr_entry(row: dict[str, Any]) -> dict[str, Any]:
         "x": row.get("bind_num"),
         "callee": row.get("fwd_dst_num") or row.get("callee_num"),
         "outcome": verdict.outcome,
-        "cause": verdict.text,
+        "cause": _marked(verdict.text, unreadable + cdr.unreadable),
         "ring": ring,
         "talk": talk,
     }
 
 
-def _event_entry(row: dict[str, Any]) -> dict[str, Any]:
+def _event_entry(stored: dict[str, Any]) -> dict[str, Any]:
     """A display row for one call event; only a disconnect carries an outcome and a cause."""
+    row, unreadable = readable_row(stored)
     outcome = cause = None
     if row.get("state_code") is not None:
         verdict = explain(row)
         outcome, cause = verdict.outcome, verdict.text
     elif row.get("state_desc"):
         cause = row["state_desc"]
+    cause = _marked(cause, unreadable)
     return {
         "seq": row["seq"],
         "time": _time(row.get("timestamp")),

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import schema
-from .decode import CodeInfo, decode
+from ..errors import ValidationError
+from .decoding import CodeInfo, decode
 from .outcomes import OUTCOME_LABELS
 from .rules import combine, verdict
 
@@ -158,7 +159,9 @@ def _unwrap(item: Mapping[str, Any]) -> Mapping[str, Any]:
     fees = item.get("feeLst")
     if isinstance(fees, list):
         if len(fees) != 1 or not isinstance(fees[0], Mapping):
-            raise ValueError("a fee push with several CDRs: use explain_push() to explain each")
+            raise ValidationError(
+                "cdr_or_event", "a fee push with several CDRs: use explain_push() to explain each"
+            )
         return fees[0]
     return item
 

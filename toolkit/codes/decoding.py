@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import ValidationError
 from .tables import FAMILIES, normalize_code, table
 
 NOT_APPLICABLE = "not applicable (no code)"
@@ -40,7 +41,9 @@ class CodeInfo:
 
 def _check_family(family: str) -> None:
     if family not in FAMILIES:
-        raise ValueError(f"unknown code family {family!r}; expected one of {', '.join(FAMILIES)}")
+        raise ValidationError(
+            "family", f"unknown code family {family!r}; expected one of {', '.join(FAMILIES)}"
+        )
 
 
 def decode(code: object, family: str = "pn_release") -> CodeInfo:
