@@ -4,17 +4,25 @@
   emulator serving from a thread of the same process (client and server share one GIL), and over
   HTTP to ``python -m toolkit emulator`` in a process of its own, as it runs for scripts and CI;
 * seconds from placing N simulated calls to the last CDR stored (acknowledged) by a local
-  receiver, with only the fee URL set (no status pushes) and with status pushes on.
+  receiver, with only the fee URL set (no status pushes) and with status pushes on;
+* the process's resident memory before and after a default emulator simulates 50,000 calls (its
+  CDRs pushed to a local receiver): the emulator keeps a window of the newest finished calls and
+  push attempts, so memory must stop growing with traffic.
 
-Run: ``python benchmarks/emulator.py [--calls 10000] [--status-calls 10000]``.
+Run: ``python benchmarks/emulator.py [--calls N] [--status-calls N] [--memory-calls N]``
+(defaults 10000, 10000, 50000; 0 skips a figure).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from toolkit.client import PrivateNumberClient
 from toolkit.emulator import Emulator
@@ -78,17 +86,61 @@ def calls_to_cdrs(n: int, *, status: bool) -> tuple[float, int, int]:
             time.sleep(0.005)
         elapsed = time.perf_counter() - start
         emu.wait_idle(60)
-        return elapsed, receiver.store.count("cdrs"), len(emu.deliveries())
+        # Attempt ids count up from 1: the newest is the number made (the log keeps a window).
+        attempts = max((d["id"] for d in emu.deliveries()), default=0)
+        return elapsed, receiver.store.count("cdrs"), attempts
     finally:
         emu.stop()
         receiver.stop()
+
+
+def _rss_mb() -> float:
+    """Resident set size of this process now (Linux), else its peak so far."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except (OSError, IndexError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory(n: int) -> tuple[float, float, int, int, int]:
+    """(RSS MB before, RSS MB after, CDRs stored, calls kept, push attempts kept) for ``n``
+    calls simulated by an emulator with default settings, CDRs pushed to a local receiver."""
+    with tempfile.TemporaryDirectory() as tmp:
+        receiver = Receiver(db=str(Path(tmp) / "pushes.db")).start()
+        emu = Emulator("axb", time_scale=0, seed=1, fee_url=receiver.url + "/fee")
+        try:
+            client = emu.client()
+            for i in range(200):
+                client.axb.bind(f"+86135{i:08d}", f"+86136{i:08d}")
+            gc.collect()
+            before = _rss_mb()
+            deadline = time.perf_counter() + 600
+            # In requests of at most 10,000 calls, as POST /_emulator/simulate takes them.
+            for start in range(0, n, 10_000):
+                emu.simulate(min(10_000, n - start), seed=start)
+                while receiver.store.count("cdrs") < start and time.perf_counter() < deadline:
+                    time.sleep(0.05)
+            while receiver.store.count("cdrs") < n and time.perf_counter() < deadline:
+                time.sleep(0.05)
+            emu.wait_idle(60)
+            gc.collect()
+            after = _rss_mb()
+            stored = receiver.store.count("cdrs")
+            return before, after, stored, len(emu.calls()), len(emu.deliveries())
+        finally:
+            emu.stop()
+            receiver.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--status-calls", type=int, default=10_000)
+    parser.add_argument("--memory-calls", type=int, default=50_000)
     args = parser.parse_args()
+    # Measured first, while this process has done nothing else, and printed last.
+    mem = memory(args.memory_calls) if args.memory_calls else None
     rates = {
         "in-process": round_trips(False),
         "HTTP, emulator in its own process": round_trips_separate_process(),
@@ -106,6 +158,13 @@ def main() -> None:
         print(
             f"{args.status_calls} calls -> last CDR stored, status pushes on: {secs:6.2f} s "
             f"({stored} CDRs, {pushes} pushes)"
+        )
+    if mem is not None:
+        before, after, stored, kept, attempts = mem
+        print(
+            f"{args.memory_calls} calls simulated, RSS {before:.0f} -> {after:.0f} MB "
+            f"(+{after - before:.0f} MB; {stored} CDRs stored, {kept} calls and {attempts} "
+            "push attempts kept)"
         )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from toolkit.emulator import Backend, ManualClock, PlatformError
-from toolkit.emulator.bindings import AXB_MAX_PAIRS
+from toolkit.emulator.modes.axb import AXB_MAX_PAIRS
 from toolkit.emulator.params import Params
 
 A, B, C, D = "+8613800000001", "+8613900000002", "+8613700000003", "+8613600000004"

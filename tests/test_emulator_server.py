@@ -105,7 +105,7 @@ def test_cli_prints_three_lines_and_stops_cleanly(sig: int) -> None:
 
 
 def test_cli_refuses_bad_arguments() -> None:
-    from toolkit.emulator.server import main
+    from toolkit.emulator.cli import main
 
     with pytest.raises(SystemExit):
         main(["--mode", "nonsense"])

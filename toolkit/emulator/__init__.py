@@ -6,11 +6,14 @@
     binding = client.axb.bind(caller_num="+8613800000001", callee_num="+8613900000002")
     emu.place_call("+8613800000001", binding.relation_num, outcome="busy")
 
-Layout: ``backend`` (state and rules, no HTTP; per-mode rules in ``bindings`` and ``modes``),
-``calls`` (events and CDRs), ``voice`` (VoiceCall scenarios), ``messaging`` (SMS, number status),
-``delivery`` (signed pushes, retries, batching), ``app`` (WSGI routes), ``adapter`` (in-process
-requests transport), ``server`` (threaded HTTP server and CLI), ``wsgi`` (the environ and
-WSGI call both share), ``emulator`` (the facade).
+Layout: ``backend`` (state and rules, no HTTP), ``bindings`` (the binding store and helpers the
+modes share), ``modes`` (each binding mode's rules: ``axb``, ``ax``, ``axe``, ``axyb``, ``x``),
+``calls`` (events and CDRs), ``history`` (the bounded window of remembered calls), ``voice``
+(VoiceCall scenarios), ``messaging`` (SMS, number status), ``pushes`` (the protocol the rules push
+through), ``delivery`` (signed pushes, retries, batching), ``app`` (WSGI routes over the backend
+and the delivery worker), ``adapter`` (in-process requests transport), ``server`` (threaded HTTP
+server), ``wsgi`` (the environ and WSGI call both share), ``emulator`` (the facade), ``cli``
+(``python -m toolkit emulator``). Imports between them form no circle (``tests/test_imports.py``).
 """
 
 from __future__ import annotations

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from ..auth import NonceCache, verify, wsgi_headers
 from . import errors as e
+from .backend import Backend
+from .delivery import Deliverer
 from .params import Params
 from .wav import recording
 
-if TYPE_CHECKING:
-    from .emulator import Emulator
-
 MAX_BODY = 64 * 1024
+# Calls one POST /_emulator/simulate may place. Each call is a few kilobytes until it leaves the
+# emulator's window of remembered calls, and the request holds its answer (one entry per call)
+# in memory: a typo such as 10000000 must be refused, not served. In-process simulate() allows
+# more (backend.MAX_SIMULATE).
+MAX_SIMULATE_HTTP = 10_000
 JSON_TYPE = "application/json;charset=UTF-8"
 CONTROL = "/_emulator"
 StartResponse = Callable[..., Any]
@@ -104,11 +108,12 @@ def error_response(exc: BaseException) -> Reply:
 
 
 class EmulatorApp:
-    """WSGI callable over one :class:`~toolkit.emulator.emulator.Emulator`."""
+    """WSGI callable over one platform: its :class:`~toolkit.emulator.backend.Backend` (rules and
+    state) and the :class:`~toolkit.emulator.delivery.Deliverer` that pushes what it sends."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
-        self.backend = emulator.backend
+    def __init__(self, backend: Backend, deliverer: Deliverer) -> None:
+        self.backend = backend
+        self.deliverer = deliverer
         self.nonces = NonceCache()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -197,7 +202,7 @@ class EmulatorApp:
     # ---- control endpoints -----------------------------------------------------------------------
 
     def control(self, method: str, path: str, environ: dict[str, Any]) -> Reply:
-        emu, backend = self.emulator, self.backend
+        backend, deliverer = self.backend, self.deliverer
         q = self.query(environ)
         if path.startswith("/recordings/") and method == "GET":
             if not backend.has_recording(path[len("/recordings/") :]):
@@ -216,7 +221,7 @@ class EmulatorApp:
                     },
                 )
         if key == ("POST", "/reset"):
-            emu.reset()
+            backend.reset()
             return Reply.json(200, {"status": "ok"})
         if key == ("GET", "/apps"):
             return Reply.json(200, {"apps": [a.describe() for a in list(backend.apps.values())]})
@@ -225,20 +230,21 @@ class EmulatorApp:
         if key == ("GET", "/calls"):
             return Reply.json(200, {"calls": backend.call_summaries(q.get("app_key"))})
         if key == ("GET", "/deliveries"):
-            rows = emu.deliverer.attempts(
+            rows = deliverer.attempts(
                 kind=q.get("kind"),
                 session_id=q.get("session_id"),
                 with_body=q.get("body") in ("1", "true"),
             )
             return Reply.json(200, {"deliveries": rows})
         if key == ("POST", "/deliveries/flush"):
-            return Reply.json(200, {"idle": emu.wait_idle(_number(q.get("timeout"), 10.0))})
+            idle = deliverer.wait_idle(_number(q.get("timeout"), 10.0))
+            return Reply.json(200, {"idle": idle})
         if method == "POST" and key[1] in ("/calls", "/simulate", "/sms", "/numbers/status"):
             return self.control_post(key[1], self.body(environ, required=False))
         raise e.unknown_api()
 
     def control_post(self, path: str, body: dict[str, Any]) -> Reply:
-        emu = self.emulator
+        backend = self.backend
         if path == "/calls":
             unknown = set(body) - {"caller", "called", "extension", "outcome", "talk_seconds"}
             if unknown:
@@ -246,29 +252,33 @@ class EmulatorApp:
             for name in ("caller", "called"):
                 if name not in body:
                     raise e.EmulatorError(f"{name} is required")
-            call = emu.place_call(
+            call = backend.place_call(
                 body["caller"],
                 body["called"],
                 body.get("extension"),
                 body.get("outcome"),
                 body.get("talk_seconds"),
             )
-            return Reply.json(200, call)
+            return Reply.json(200, call.receipt())
         if path == "/simulate":
             n, seed, days = body.get("calls", 0), body.get("seed"), body.get("days", 0)
+            if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_SIMULATE_HTTP:
+                raise e.EmulatorError(
+                    f"calls must be an integer from 0 to {MAX_SIMULATE_HTTP} per request"
+                )
             if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
                 raise e.EmulatorError("seed must be an integer")
             if isinstance(days, bool) or not isinstance(days, int | float):
                 raise e.EmulatorError("days must be a number")
-            calls = emu.simulate(n, seed=seed, days=days)
-            return Reply.json(200, {"calls": calls})
+            calls = backend.simulate(n, seed=seed, span=days * 86_400)
+            return Reply.json(200, {"calls": [c.receipt() for c in calls]})
         if path == "/sms":
             args = [body.get(k) for k in ("sender", "to", "text")]
-            return Reply.json(200, emu.send_sms(*args))
+            return Reply.json(200, backend.send_sms(*args))
         status = body.get("status")
         return Reply.json(
             200,
-            emu.set_number_status(
+            backend.set_number_status(
                 body.get("number"),
                 status,  # type: ignore[arg-type]
                 body.get("cause"),

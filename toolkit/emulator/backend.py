@@ -4,7 +4,9 @@ call :class:`Backend`, so the rules live in one place.
 Operations take the platform's own field names in a :class:`~toolkit.emulator.params.Params`
 and return the response fields; refusals are :class:`~toolkit.emulator.errors.PlatformError`.
 Time comes from an injectable clock (epoch seconds), so expiry is testable without sleeping.
-Pushes leave through a :class:`Pushes` object (the delivery worker, or nothing).
+Pushes leave through a :class:`~toolkit.emulator.pushes.Pushes` object (the delivery worker, or
+nothing). Calls are remembered in a :class:`~toolkit.emulator.history.CallHistory`: live calls
+always, finished calls in a window of the newest ``max_calls``.
 """
 
 from __future__ import annotations
@@ -16,20 +18,22 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any
 
-from .. import xmode
 from . import errors as e
-from .bindings import AxbRules, AxRules, BindingStore
+from .bindings import BindingStore
 from .calls import Call, build_call, profile_for, session_id, stop
+from .history import DEFAULT_MAX_CALLS, CallHistory
 from .messaging import Messaging
-from .model import AREAS, MODES, STATUS_NORMAL, App, Route, XNumber, utc
-from .modes import AxeRules, AxybRules
+from .model import AREAS, MODES, STATUS_NORMAL, App, Route, XNumber
+from .modes import AxbRules, AxeRules, AxRules, AxybRules
+from .modes.x import block_route
 from .params import Params, is_global
+from .pushes import NullPushes, Pushes
 from .voice import VoiceRules
 
 Clock = Callable[[], float]
-MAX_SIMULATE = 100_000  # per request: a typo must not queue a billion calls
+MAX_SIMULATE = 100_000  # per call of simulate(): a typo must not queue a billion calls
 MAX_SPAN = 31 * 86_400  # the console keeps 31 days of records; older traffic is not interesting
 # Relative call volume per Beijing hour (00-23): quiet nights, busy mornings and evenings.
 _HOURLY = (2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 11, 10, 11, 12, 12, 11, 11, 12, 13, 12, 9, 6, 3)
@@ -55,42 +59,20 @@ OPERATIONS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class Pushes(Protocol):
-    """Where the backend sends what the platform pushes (implemented by the delivery worker)."""
-
-    def play(self, call: Call) -> None:
-        """Play a call's steps back in (scaled) real time, pushing events and its CDR."""
-
-    def push(self, app: App, kind: str, url: str, body: dict[str, Any]) -> None:
-        """Deliver one signed push with retries."""
-
-    def ask(self, app: App, kind: str, url: str, body: dict[str, Any]) -> Any:
-        """Deliver one Block-mode push synchronously and return the parsed JSON reply (or None)."""
-
-    def elapsed(self, call: Call) -> float:
-        """Simulated seconds since the call reached X."""
-
-
-class NullPushes:
-    """Pushes that go nowhere: calls end at once. Used by a bare :class:`Backend`."""
-
-    def play(self, call: Call) -> None:
-        call.ended = True
-
-    def push(self, app: App, kind: str, url: str, body: dict[str, Any]) -> None:
-        return None
-
-    def ask(self, app: App, kind: str, url: str, body: dict[str, Any]) -> Any:
-        return None
-
-    def elapsed(self, call: Call) -> float:
-        return call.end_offset
-
-
 class Backend:
-    """Apps, numbers, bindings, calls and recordings of one emulated platform."""
+    """Apps, numbers, bindings, calls and recordings of one emulated platform.
 
-    def __init__(self, *, clock: Clock = time.time, seed: int | None = None) -> None:
+    ``max_calls`` bounds the finished calls remembered (oldest dropped first; live calls are
+    always kept), so a long-running emulator's memory stays bounded.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock = time.time,
+        seed: int | None = None,
+        max_calls: int = DEFAULT_MAX_CALLS,
+    ) -> None:
         self.clock = clock
         self.seed = seed
         self.rng = random.Random(seed)
@@ -101,9 +83,8 @@ class Backend:
         self.axe, self.axyb = AxeRules(self.store), AxybRules(self.store)
         self.voice = VoiceRules(self)
         self.messaging = Messaging(self)
-        self.calls: dict[str, Call] = {}
-        self.recordings: dict[tuple[str, str], str] = {}
-        self.pushes: Pushes = NullPushes()
+        self.calls = CallHistory(max_calls)
+        self.pushes: Pushes = NullPushes(self.calls.finished)
         self.scripted: deque[str] = deque()
         self._seq = 0
         self._taken: set[str] = set()
@@ -202,14 +183,23 @@ class Backend:
         """Check a recording exists for this app; return its file name (for the 301 Location)."""
         name = params.text("fileName", required=True, max_len=256)
         domain = params.text("recordDomain", required=True, max_len=128)
-        with self.lock:
-            if self.recordings.get((app_key, name)) != domain:  # type: ignore[arg-type]
-                raise e.not_found()
+        if self.calls.recording_domain(app_key, name) != domain:  # type: ignore[arg-type]
+            raise e.not_found()
         return name  # type: ignore[return-value]
 
     def has_recording(self, name: str) -> bool:
-        with self.lock:
-            return any(file == name for _, file in self.recordings)
+        """Whether a remembered call has a recording file of this name."""
+        return self.calls.has_recording(name)
+
+    def call(self, session_id: str) -> Call:
+        """The remembered call with this session id (live, or among the newest finished)."""
+        call = self.calls.get(session_id)
+        if call is None:
+            raise e.EmulatorError(
+                f"no call with sessionId {session_id!r} in this emulator (unknown, or older "
+                f"than the newest {self.calls.max_finished} finished calls it keeps)"
+            )
+        return call
 
     def stop_call(self, app_key: str, params: Params) -> dict[str, Any]:
         """End a live call (both parties released)."""
@@ -279,7 +269,8 @@ class Backend:
             now = self.clock() if at is None else at
             seq = self.next_seq()
             sid = session_id(self.rng, now, seq)
-        route = self._x_route(app, caller, called, sid, now) if app.mode == "x" else None
+        # X mode asks the customer's server (Block callin) outside the lock: it may be slow.
+        route = block_route(app, caller, called, sid, now, self.pushes) if app.mode == "x" else None
         with self.lock:
             self.store.sweep(now)
             if route is None:
@@ -291,7 +282,7 @@ class Backend:
             )
             if app.mode == "x":
                 call.meta["callin_sent"] = True  # the Block callin was answered synchronously
-            self._register(call)
+            self.register_call(call)
         return call
 
     def _route(
@@ -307,33 +298,10 @@ class Backend:
             return self.axe.route(app, caller, called, extension, now)
         return self.axyb.route(app, caller, called, now)
 
-    def _x_route(self, app: App, caller: str, x: str, sid: str, now: float) -> Route:
-        """X mode: push ``callin`` in Block mode and route by the customer's reply."""
-        route = Route(
-            app, caller, x, x_mode=True, direction=0, extra={"areaCode": app.numbers[x].area_code}
-        )
-        if not app.numbers[x].usable:
-            route.release = 8055
-            return route
-        body = {
-            "eventType": "callin",
-            "statusInfo": {
-                "sessionId": sid,
-                "timestamp": utc(now),
-                "caller": caller,
-                "called": x,
-                "notifyMode": "Block",
-            },
-        }
-        reply = self.pushes.ask(app, "status", app.status_url, body) if app.status_url else None
-        return apply_block_reply(route, reply)
-
-    def _register(self, call: Call) -> None:
+    def register_call(self, call: Call) -> None:
+        """Remember a newly built call (PrivateNumber or VoiceCall) and start playing it."""
         call.meta["app_obj"] = self.apps[call.app_key]
-        self.calls[call.session_id] = call
-        name = call.cdr.get("recordObjectName")
-        if name:
-            self.recordings[(call.app_key, name)] = call.cdr["recordDomain"]
+        self.calls.add(call)
         self.pushes.play(call)
 
     def simulate(
@@ -410,9 +378,10 @@ class Backend:
             ]
 
     def call_summaries(self, app_key: str | None = None) -> list[dict[str, Any]]:
-        """Every call placed so far (all apps unless one is named), as the control API lists it."""
-        with self.lock:
-            return [c.summary() for c in self.calls.values() if app_key in (None, c.app_key)]
+        """The remembered calls (all apps unless one is named), as the control API lists them:
+        every live call and the newest finished ones, oldest placed first."""
+        with self.lock:  # not while a stop-call is rewriting a call
+            return [c.summary() for c in self.calls.snapshot() if app_key in (None, c.app_key)]
 
     def reset(self) -> None:
         """Forget bindings, calls, recordings and number statuses; apps and keys stay."""
@@ -421,24 +390,7 @@ class Backend:
             for rules in (self.axb, self.ax, self.axe, self.axyb):
                 rules.clear()
             self.calls.clear()
-            self.recordings.clear()
             self.scripted.clear()
             for app in self.apps.values():
                 for number in app.numbers.values():
                     number.status, number.cause = STATUS_NORMAL, None
-
-
-def apply_block_reply(route: Route, reply: Any) -> Route:
-    """Route an X-mode call by the customer's Block reply to ``callin``, read by the same
-    :func:`toolkit.xmode.read_call_reply` the receiver checks its router's answers with."""
-    answer = xmode.read_call_reply(reply)
-    if not answer.ok:
-        route.release = 8014  # the platform releases a call it cannot route (spec §10.1)
-    elif answer.operation == "close":
-        route.release = 8017
-    else:
-        route.dest, route.display = answer.callee, answer.display or route.called
-        route.max_duration, route.record = answer.max_duration, answer.record
-    if answer.ok and answer.user_data is not None:
-        route.user_data = answer.user_data
-    return route

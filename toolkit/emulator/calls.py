@@ -147,6 +147,10 @@ class Call:
     fee_url: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def receipt(self) -> dict[str, Any]:
+        """What placing the call answers: its session id, release code and outcome."""
+        return {"sessionId": self.session_id, "releaseCode": self.release, "outcome": self.outcome}
+
     def summary(self) -> dict[str, Any]:
         """What the control endpoint lists for this call."""
         return {

@@ -23,7 +23,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -67,6 +67,36 @@ class Attempt:
         return {_camel(k): v for k, v in out.items()}
 
 
+class AttemptLog:
+    """The newest attempts, as many as hold at most ``size`` pushed items in all.
+
+    An attempt weighs what it carries (a ``fee`` push of 50 CDRs weighs 50, an event 1): each
+    attempt keeps its body, so counting attempts alone would let a log of CDR batches hold fifty
+    times more than its size says. The newest attempt is always kept.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: deque[Attempt] = deque()
+        self._weight = 0
+        self._lock = threading.Lock()  # appended to from every push worker
+
+    def append(self, attempt: Attempt) -> None:
+        with self._lock:
+            self._items.append(attempt)
+            self._weight += attempt.count
+            while self._weight > self.size and len(self._items) > 1:
+                self._weight -= self._items.popleft().count
+
+    def __iter__(self) -> Iterator[Attempt]:
+        with self._lock:
+            return iter(list(self._items))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest)
@@ -85,12 +115,18 @@ class _Push:
 
 
 class Deliverer:
-    """Background delivery of pushes and playback of calls. Threads start on first use."""
+    """Background delivery of pushes and playback of calls. Threads start on first use.
+
+    The newest attempts are kept for inspection, as many as carry ``log_size`` pushed items (see
+    :class:`AttemptLog`; older ones are dropped, so a long-running emulator's memory stays
+    bounded); ``on_call_end`` is told of each call whose last step was played.
+    """
 
     def __init__(
         self,
         *,
         time_scale: float = 0.01,
+        on_call_end: Callable[[Call], None] | None = None,
         timeout: float = 5.0,
         workers: int = 4,
         log_size: int = 100_000,
@@ -98,10 +134,11 @@ class Deliverer:
     ) -> None:
         if time_scale < 0 or math.isnan(time_scale):
             raise ValidationError("time_scale", "must be >= 0 (0 = everything at once)")
+        self.on_call_end = on_call_end
         self.time_scale = time_scale
         self.timeout = timeout
         self.scheme = scheme
-        self.log: deque[Attempt] = deque(maxlen=log_size)
+        self.log = AttemptLog(log_size)
         self._ids = itertools.count(1)
         self._seq = itertools.count()
         self._heap: list[tuple[float, int, Callable[[], None], str | None]] = []
@@ -250,6 +287,8 @@ class Deliverer:
             )
         if index == len(call.steps) - 1:
             call.ended = True
+            if self.on_call_end is not None:
+                self.on_call_end(call)
             if call.fee_url and app is not None:
                 with self._cond:
                     self._busy += 1

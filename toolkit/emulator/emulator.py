@@ -1,5 +1,5 @@
 """The notebook-facing :class:`Emulator`: one object holding the backend, the delivery worker,
-the WSGI app and (once started) the HTTP server, with clients wired to it."""
+the WSGI app built from those two, and (once started) the HTTP server, with clients wired to it."""
 
 from __future__ import annotations
 
@@ -13,14 +13,18 @@ from ..config import Settings
 from .adapter import WSGIAdapter
 from .app import EmulatorApp
 from .backend import Backend, Clock
-from .calls import Call
 from .delivery import Deliverer
 from .errors import EmulatorError
+from .history import DEFAULT_MAX_CALLS
 from .model import App
 from .params import Params
 from .server import WSGIServer
 
 IN_PROCESS_URL = "http://emulator.invalid"
+# Pushed items whose attempts deliveries() keeps: an event, SMS or status change is one item, a
+# CDR batch one per CDR (each attempt keeps its body). A call pushes one CDR and up to seven
+# events, so this covers the last few thousand calls: enough to inspect, bounded in memory.
+DEFAULT_MAX_DELIVERIES = 20_000
 
 
 class Emulator:
@@ -37,6 +41,11 @@ class Emulator:
     expiry and the times written in events and CDRs. ``voice_app_key``/``voice_app_secret`` are
     the credentials of the VoiceCall app :attr:`voice_app` creates (random unless given), so a
     receiver can be given them to verify VoiceCall pushes.
+
+    Memory stays bounded however long it runs: the newest ``max_calls`` finished calls are
+    remembered (:meth:`calls`, :meth:`cdr`, recordings; live calls always) and the newest push
+    attempts that carry ``max_deliveries`` items in all (:meth:`deliveries`; a batch of 50 CDRs
+    counts 50); older ones are dropped first.
     """
 
     def __init__(
@@ -59,9 +68,20 @@ class Emulator:
         clock: Clock = time.time,
         voice_app_key: str | None = None,
         voice_app_secret: str | None = None,
+        max_calls: int = DEFAULT_MAX_CALLS,
+        max_deliveries: int = DEFAULT_MAX_DELIVERIES,
     ) -> None:
-        self.backend = Backend(clock=clock, seed=seed)
-        self.deliverer = Deliverer(time_scale=time_scale, timeout=push_timeout)
+        if not isinstance(max_deliveries, int) or isinstance(max_deliveries, bool):
+            raise EmulatorError("max_deliveries must be an integer >= 1")
+        if max_deliveries < 1:
+            raise EmulatorError("max_deliveries must be an integer >= 1")
+        self.backend = Backend(clock=clock, seed=seed, max_calls=max_calls)
+        self.deliverer = Deliverer(
+            time_scale=time_scale,
+            timeout=push_timeout,
+            log_size=max_deliveries,
+            on_call_end=self.backend.calls.finished,
+        )
         self.backend.pushes = self.deliverer
         self.default_app = self.backend.add_app(
             mode,
@@ -74,7 +94,7 @@ class Emulator:
             sms_url=sms_url,
             numstatus_url=numstatus_url,
         )
-        self.wsgi_app = EmulatorApp(self)
+        self.wsgi_app = EmulatorApp(self.backend, self.deliverer)
         self.host, self.port = host, port
         self._server: WSGIServer | None = None
         self._voice_app: App | None = None
@@ -147,12 +167,6 @@ class Emulator:
             raise EmulatorError(f"no app with key {key!r} in this emulator")
         return self.backend.apps[key]
 
-    def _call(self, session_id: str) -> Call:
-        call = self.backend.calls.get(session_id)
-        if call is None:
-            raise EmulatorError(f"no call with sessionId {session_id!r} in this emulator")
-        return call
-
     def settings(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Settings:
         """The :class:`~toolkit.config.Settings` a client needs for ``app`` (default: the first
         app): this emulator's URL and the app's key and secret, as for a real account."""
@@ -212,7 +226,7 @@ class Emulator:
         caller-abandon, throttled, error); by default it is drawn from the seeded mix. Returns
         the ``sessionId`` and the release code (``stateCode``/``ulFailReason``) the call carries.
         """
-        return _placed(self.backend.place_call(caller, called, extension, outcome, talk_seconds))
+        return self.backend.place_call(caller, called, extension, outcome, talk_seconds).receipt()
 
     def simulate(
         self, n: int, seed: int | None = None, *, days: float = 0.0
@@ -223,7 +237,7 @@ class Emulator:
         by night), e.g. ``simulate(5000, seed=1, days=7)`` for a week of traffic to chart.
         """
         calls = self.backend.simulate(n, seed=seed, span=days * 86_400)
-        return [_placed(c) for c in calls]
+        return [c.receipt() for c in calls]
 
     def script(self, *outcomes: str) -> None:
         """Fix the outcomes of the next calls that do not name one (VoiceCall calls too)."""
@@ -258,31 +272,30 @@ class Emulator:
         return self.backend.bindings(None if app is None else self._app(app).app_key)
 
     def calls(self) -> list[dict[str, Any]]:
-        """Every call placed so far: session id, outcome, release code, parties, start time."""
+        """The calls remembered, oldest first: every live call and the newest ``max_calls``
+        finished ones (session id, outcome, release code, parties, start time)."""
         return self.backend.call_summaries()
 
     def cdr(self, session_id: str) -> dict[str, Any]:
-        """The CDR (FeeInfo) of one call, as it is (or will be) pushed."""
-        return dict(self._call(session_id).cdr)
+        """The CDR (FeeInfo) of one remembered call, as it is (or will be) pushed."""
+        return dict(self.backend.call(session_id).cdr)
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
-        """The call events of one call, as pushed: ``{"eventType":..., "statusInfo":...}``."""
-        call = self._call(session_id)
+        """The call events of one remembered call, as pushed: ``{"eventType":...,
+        "statusInfo":...}``."""
+        call = self.backend.call(session_id)
         return [{"eventType": s.event, "statusInfo": dict(s.info)} for s in call.steps]
 
     def deliveries(
         self, kind: str | None = None, *, with_body: bool = False
     ) -> list[dict[str, Any]]:
-        """Every push attempt: kind, url, attempt number, HTTP status, ok, session ids."""
+        """The newest push attempts (``max_deliveries`` items in all), oldest first: kind, url,
+        attempt number, HTTP status, ok, session ids."""
         return self.deliverer.attempts(kind=kind, with_body=with_body)
 
     def reset(self) -> None:
         """Forget bindings, calls and recordings (apps and credentials stay)."""
         self.backend.reset()
-
-
-def _placed(call: Call) -> dict[str, Any]:
-    return {"sessionId": call.session_id, "releaseCode": call.release, "outcome": call.outcome}
 
 
 def every_mode(

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import re
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from .. import xmode
 from . import errors as e
+from .bindings import BindingStore
 from .model import NUMBER_STATUSES, STATUS_UNAVAILABLE, App, utc_ms
-
-if TYPE_CHECKING:
-    from .backend import Backend
+from .modes import AxbRules, AxRules, AxybRules
+from .pushes import Pushes
 
 _AT_NUMBER = re.compile(r"@(\+?\d{4,31})\s*$")
 # sendResult values are not published (12 and 13 were added in 2021); Huawei's Notify example
@@ -18,12 +20,42 @@ _AT_NUMBER = re.compile(r"@(\+?\d{4,31})\s*$")
 SENT = 2
 
 
-class Messaging:
-    """SMS routing per mode and X status changes, pushing through the backend's delivery."""
+class SmsPlatform(Protocol):
+    """What the SMS and number-status rules need from the platform (the backend provides it):
+    its lock, clock and random source, who owns a number, the bindings an SMS is routed by, and
+    where pushes go."""
 
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
-        self.log: list[dict[str, Any]] = []
+    @property
+    def lock(self) -> AbstractContextManager[Any]: ...
+
+    @property
+    def rng(self) -> random.Random: ...
+
+    @property
+    def pushes(self) -> Pushes: ...
+
+    @property
+    def store(self) -> BindingStore: ...
+
+    @property
+    def axb(self) -> AxbRules: ...
+
+    @property
+    def ax(self) -> AxRules: ...
+
+    @property
+    def axyb(self) -> AxybRules: ...
+
+    def now(self) -> float: ...
+
+    def owner_of(self, number: str) -> App | None: ...
+
+
+class Messaging:
+    """SMS routing per mode and X status changes, pushing through the platform's delivery."""
+
+    def __init__(self, platform: SmsPlatform) -> None:
+        self.platform = platform
 
     def _event(
         self,
@@ -42,7 +74,7 @@ class Messaging:
             "calling": sender,
             "virtualNumber": x,
             "event": "Text SMS",
-            "timeStamp": utc_ms(self.backend.clock()),
+            "timeStamp": utc_ms(self.platform.now()),
             "subscriptionId": sub,
             "smsContent": text,
             "extInfo": {
@@ -57,12 +89,12 @@ class Messaging:
     def _block(self, app: App, body: dict[str, Any]) -> str | None:
         """Ask the customer (Block mode) where to send an SMS; the receiver, or None to discard."""
         url = app.sms_block_url or app.sms_url
-        reply = self.backend.pushes.ask(app, "sms", url, body) if url else None
+        reply = self.platform.pushes.ask(app, "sms", url, body) if url else None
         answer = xmode.read_sms_reply(reply)  # the same reader the receiver checks replies with
         return answer.called if answer.forwards else None
 
     def send_sms(self, sender: str, to: str, text: str) -> dict[str, Any]:
-        b = self.backend
+        b = self.platform
         if not isinstance(text, str) or not isinstance(sender, str) or not isinstance(to, str):
             raise e.EmulatorError("sender, to and text must be strings")
         with b.lock:
@@ -91,13 +123,11 @@ class Messaging:
             "called": dest,
             "subscriptionId": sub,
         }
-        with b.lock:
-            self.log.append({"calling": sender, "virtualNumber": to, **result})
         return result
 
     def _route(self, app: App, sender: str, x: str, text: str) -> tuple[str, str | None, str, bool]:
         """(subscriptionId, receiver or None, forwarded text, needs a Block push)."""
-        b = self.backend
+        b = self.platform
         if app.mode == "x":
             return "", None, text, True
         if app.mode == "axb":
@@ -136,7 +166,7 @@ class Messaging:
     def set_number_status(
         self, number: str, status: str, cause: str | None = None
     ) -> dict[str, Any]:
-        b = self.backend
+        b = self.platform
         status = str(status)
         if status not in NUMBER_STATUSES:
             raise e.EmulatorError(f"status must be one of {', '.join(NUMBER_STATUSES)}")

@@ -8,7 +8,8 @@ seeded mix.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import random
+from typing import Any, Protocol
 
 from . import errors as e
 from .calls import (
@@ -25,17 +26,28 @@ from .calls import (
 from .model import HOST_NAME, App, utc, utc_digits
 from .params import Params
 
-if TYPE_CHECKING:
-    from .backend import Backend
-
 IDLE_PORTS = 100
+
+
+class CallDesk(Protocol):
+    """What the VoiceCall rules need from the platform (the backend provides it): the shared
+    random source, the outcome script, call numbering, and a place to hand finished calls."""
+
+    @property
+    def rng(self) -> random.Random: ...
+
+    def next_outcome(self, outcome: str | None) -> str | None: ...
+
+    def next_seq(self) -> int: ...
+
+    def register_call(self, call: Call) -> None: ...
 
 
 class VoiceRules:
     """The three VoiceCall scenarios, building :class:`~toolkit.emulator.calls.Call` objects."""
 
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
+    def __init__(self, desk: CallDesk) -> None:
+        self.desk = desk
 
     def _display(self, app: App, p: Params, name: str) -> str:
         number = p.number(name, required=True)
@@ -52,7 +64,7 @@ class VoiceRules:
         }
 
     def _answer(self, call: Call, idle: bool) -> dict[str, Any]:
-        self.backend._register(call)
+        self.desk.register_call(call)
         out: dict[str, Any] = {"sessionId": call.session_id}
         if idle:
             out["idlePort"] = IDLE_PORTS
@@ -61,7 +73,7 @@ class VoiceRules:
     def _call(
         self, app: App, now: float, callee: str, display: str
     ) -> tuple[str, Profile, dict[str, Any]]:
-        b = self.backend
+        b = self.desk
         profile = profile_for(b.next_outcome(None), b.rng)
         sid = session_id(b.rng, now, b.next_seq())
         cdr: dict[str, Any] = {
@@ -92,7 +104,7 @@ class VoiceRules:
             raise e.PlatformError("1012012", "The application has no recording function.")
         party_type = p.flag("partyTypeRequiredInDisconnect")
         opts = self._common(app, p)
-        rng = self.backend.rng
+        rng = self.desk.rng
         sid, profile, cdr = self._call(app, now, a, display)  # type: ignore[arg-type]
         # Leg A (the platform calls the caller) answers; the outcome applies to leg B.
         t = {"callout_a": 0.0, "alerting_a": 2.0, "answer_a": 5.0 + rng.random() * 3}
@@ -186,7 +198,7 @@ class VoiceRules:
         display = self._display(app, p, "displayNbr")
         callee = p.number("calleeNbr", required=True)
         opts = self._common(app, p)
-        rng = self.backend.rng
+        rng = self.desk.rng
         sid, profile, cdr = self._call(app, now, callee, display)  # type: ignore[arg-type]
         leg = {"caller": display, "called": callee}
         steps = [Step(0.0, "callout", leg)]

@@ -1,0 +1,104 @@
+"""``python -m toolkit emulator``: run the emulator over HTTP until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any
+
+from ..numbers import mask
+from .emulator import DEFAULT_MAX_DELIVERIES, Emulator
+from .history import DEFAULT_MAX_CALLS
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m toolkit emulator",
+        description="Run the PrivateNumber/VoiceCall platform emulator.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (default 0: a free port)")
+    p.add_argument("--mode", default="axb", choices=("axb", "ax", "axe", "axyb", "x", "voice"))
+    p.add_argument("--app-key", help="APP_Key (default: random)")
+    p.add_argument("--app-secret", help="APP_Secret (default: random)")
+    p.add_argument("--status-url", help="where call events are pushed")
+    p.add_argument("--fee-url", help="where CDRs are pushed")
+    p.add_argument("--sms-url", help="where SMS events are pushed")
+    p.add_argument("--numstatus-url", help="where X-number status changes are pushed")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.01,
+        help="real seconds per simulated second (retries, call lengths); default 0.01",
+    )
+    p.add_argument("--seed", type=int, help="seed for generated numbers and traffic")
+    p.add_argument(
+        "--max-calls",
+        type=int,
+        default=DEFAULT_MAX_CALLS,
+        help="finished calls remembered for /_emulator/calls, oldest dropped first "
+        f"(live calls are always kept); default {DEFAULT_MAX_CALLS}",
+    )
+    p.add_argument(
+        "--max-deliveries",
+        type=int,
+        default=DEFAULT_MAX_DELIVERIES,
+        help="pushed items (events; CDRs, one per CDR of a batch) whose attempts are remembered "
+        f"for /_emulator/deliveries, oldest dropped first; default {DEFAULT_MAX_DELIVERIES}",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the emulator and serve until SIGINT/SIGTERM.
+
+    The first three lines on stdout are the base URL, ``APP_KEY=<key>`` and ``APP_SECRET=<secret>``
+    (scripts parse them); what follows is informational.
+    """
+    args = _parser().parse_args(argv)
+    if args.time_scale < 0:
+        print("--time-scale must be >= 0", file=sys.stderr)
+        return 2
+    for name in ("max_calls", "max_deliveries"):
+        if getattr(args, name) < 1:
+            print(f"--{name.replace('_', '-')} must be >= 1", file=sys.stderr)
+            return 2
+    emulator = Emulator(
+        args.mode,
+        app_key=args.app_key,
+        app_secret=args.app_secret,
+        time_scale=args.time_scale,
+        seed=args.seed,
+        status_url=args.status_url,
+        fee_url=args.fee_url,
+        sms_url=args.sms_url,
+        numstatus_url=args.numstatus_url,
+        host=args.host,
+        port=args.port,
+        max_calls=args.max_calls,
+        max_deliveries=args.max_deliveries,
+    )
+    stop = threading.Event()
+
+    def _signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, _signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        emulator.start()
+        print(emulator.url)
+        print(f"APP_KEY={emulator.app_key}")
+        print(f"APP_SECRET={emulator.app_secret}", flush=True)
+        numbers = ", ".join(mask(n) for n in emulator.numbers[:5])
+        print(f"mode={args.mode} numbers: {numbers} ... ({len(emulator.numbers)} in all)")
+        print(f"control: {emulator.url}/_emulator/health  (Ctrl+C to stop)", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    print("emulator stopped", flush=True)
+    return 0
