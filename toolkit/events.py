@@ -30,6 +30,7 @@ from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 from . import schema
+from .codes import Explanation, explain
 from .errors import PushFormatError
 from .numbers import mask
 
@@ -380,10 +381,10 @@ class Cdr:
         return cls(**values, raw=dict(info))
 
     @cached_property
-    def facts(self) -> schema.CdrFacts:
+    def facts(self) -> CdrFacts:
         """Ring and talk seconds, billed minutes and outcome, by the rules of :mod:`toolkit.schema`
         (the same rules as the tail, the widgets and :func:`toolkit.frame.cdr_frame`)."""
-        return schema.facts(lambda name: getattr(self, name))
+        return cdr_facts(lambda name: getattr(self, name))
 
     @property
     def answered(self) -> bool:
@@ -419,6 +420,40 @@ class Cdr:
 
     def __repr__(self) -> str:
         return _masked_repr(self)
+
+
+@dataclass(frozen=True)
+class CdrFacts:
+    """What one CDR derives, by the rules every view uses (see :mod:`toolkit.schema`)."""
+
+    ring_seconds: int | None
+    talk_seconds: int | None
+    billed_minutes: int | None
+    explanation: Explanation
+
+    @property
+    def outcome(self) -> str:
+        """One of :data:`toolkit.codes.OUTCOMES`, from :func:`toolkit.codes.explain`."""
+        return self.explanation.outcome
+
+    @property
+    def answered(self) -> bool:
+        """``outcome == "answered"``: there is no other rule for it."""
+        return self.outcome == "answered"
+
+
+def cdr_facts(get: Callable[[str], Any]) -> CdrFacts:
+    """The facts of one CDR whose column values ``get(name)`` returns (a stored row's
+    ``row.get``, or a :class:`Cdr`'s attributes: times may be epoch seconds or datetimes)."""
+    view = {name: get(name) for name in schema.FACT_COLUMNS}
+    talk = schema.TALK_SECONDS.value(view.get)
+    has_answer = schema.ANSWER_TIME.value(view.get) is not None
+    return CdrFacts(
+        ring_seconds=schema.RING_SECONDS.value(view.get),
+        talk_seconds=talk,
+        billed_minutes=schema.billed_minutes_for(talk, has_answer),
+        explanation=explain(view),
+    )
 
 
 @dataclass(frozen=True, repr=False)

@@ -178,7 +178,13 @@ class Elapsed(Expr):
 
     def value(self, get: Getter) -> Any:
         start, stop = self.start.value(get), self.stop.value(get)
-        return None if start is None or stop is None or stop < start else stop - start
+        if not (_is_number(start) and _is_number(stop)) or stop < start:
+            return None  # absent, or not a number (a time as text is present but not read here)
+        return stop - start
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 __all__ = [

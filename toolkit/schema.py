@@ -20,23 +20,23 @@ widget, :class:`toolkit.events.Cdr`), so the two cannot drift apart:
 * :data:`TALK_SECONDS`: answer → end; ``None`` without an answer time;
 * :func:`billed_minutes_for`: every started minute of talk (spec §11), 0 without an answer time;
 * the outcome comes from :func:`toolkit.codes.explain`, which reads the answer time through
-  :func:`answer_present`; *answered* means ``outcome == "answered"``.
+  :func:`answer_present`; *answered* means ``outcome == "answered"``
+  (:class:`toolkit.events.CdrFacts` bundles the facts of one CDR).
 
 A duration that cannot be known (a time missing, or an end before its start, which only clocks that
 disagree produce) is ``None``, never a guess. Everything is in whole seconds, as the store keeps
-CDR times. This module imports nothing heavy: no pandas, no numpy.
+CDR times. This module imports nothing heavy (no pandas, no numpy) and nothing of the toolkit but
+:mod:`toolkit.expr`: the modules that use it (events, store, codes, frame, tail) build on it.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import PushFormatError, ValidationError
 from .expr import (
     All,
     Col,
@@ -52,8 +52,6 @@ from .expr import (
 
 if TYPE_CHECKING:
     import sqlite3
-
-    from .codes import Explanation
 
 Kind = Literal["str", "int", "time", "object", "any"]
 Product = Literal["privatenumber", "voicecall"]
@@ -491,30 +489,27 @@ def _is_absent(value: Any) -> bool:
     return type(value).__name__ in ("NAType", "NaTType")
 
 
-def whole_seconds(value: Any) -> int | None:
-    """A time as the store keeps it: epoch seconds, truncated like the store truncates them.
+def time_value(value: Any) -> int | str | None:
+    """A time as the rules read it: whole epoch seconds, truncated as the store truncates them.
 
-    Accepts epoch numbers, datetimes and platform text (read by :func:`toolkit.events.to_epoch`);
-    ``None`` for an absent or unreadable value.
+    Numbers are epoch seconds and datetimes are converted (naive ones read as UTC, like every
+    platform time). Platform text (a FeeInfo as pushed, before any conversion) is returned as it
+    is: it counts as present, as the answer time needs, but gives no duration (durations are
+    computed on the converted values of a row or a :class:`~toolkit.events.Cdr`). Absent values
+    ("", NaN, NaT...) and anything else are ``None``.
     """
     if _is_absent(value):
         return None
-    if isinstance(value, datetime):  # naive: UTC, like every platform time
+    if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
         return int(aware.timestamp())
-    if isinstance(value, str):  # platform text (a FeeInfo read as it was pushed)
-        from .events import to_epoch
-
-        try:
-            epoch = to_epoch(value, "time")
-        except PushFormatError:
-            return None
-        return None if epoch is None else int(epoch)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and math.isfinite(value):
         return int(value)
-    return None  # anything else cannot be a time
+    if isinstance(value, str):
+        return value
+    return None
 
 
 def _read_value(value: Any) -> Any:
@@ -523,10 +518,10 @@ def _read_value(value: Any) -> Any:
 
 def _col(name: str) -> Col:
     """A column of the cdrs table (KeyError for a name the store does not hold): times read as
-    :func:`whole_seconds`, other values with "" and NaN as absent."""
+    :func:`time_value`, other values with "" and NaN as absent."""
     column = CDRS.column(name)
     if column.kind == "time":
-        return Col(name, whole_seconds)
+        return Col(name, time_value)
     return Col(name, _read_value, text=column.sql == "TEXT")
 
 
@@ -619,132 +614,6 @@ def billed_minutes(row: Mapping[str, Any]) -> int | None:
     return billed_minutes_for(TALK_SECONDS.value(get), ANSWER_TIME.value(get) is not None)
 
 
-@dataclass(frozen=True)
-class CdrFacts:
-    """The derived facts of one CDR (see the module docstring)."""
-
-    ring_seconds: int | None
-    talk_seconds: int | None
-    billed_minutes: int | None
-    explanation: Explanation
-
-    @property
-    def outcome(self) -> str:
-        """One of :data:`toolkit.codes.OUTCOMES`, from :func:`toolkit.codes.explain`."""
-        return self.explanation.outcome
-
-    @property
-    def answered(self) -> bool:
-        """``outcome == "answered"``: there is no other rule for it."""
-        return self.outcome == "answered"
-
-
-def facts(get: Getter) -> CdrFacts:
-    """Every derived fact of one CDR whose column values ``get(name)`` returns."""
-    from .codes import explain
-
-    view = {name: get(name) for name in FACT_COLUMNS}
-    talk = TALK_SECONDS.value(view.get)
-    return CdrFacts(
-        ring_seconds=RING_SECONDS.value(view.get),
-        talk_seconds=talk,
-        billed_minutes=billed_minutes_for(talk, ANSWER_TIME.value(view.get) is not None),
-        explanation=explain(view),
-    )
-
-
-def row_facts(row: Mapping[str, Any]) -> CdrFacts:
-    """Every derived fact of a stored CDR row (the ``cdrs`` columns)."""
-    return facts(_row_getter(row))
-
-
-# --------------------------------------------------------------------------------------------
-# Rows back to typed records
-
-
-_PRODUCTS = ("privatenumber", "voicecall")
-_FIELDS = {"cdrs": FEE_FIELDS, "events": STATUS_FIELDS, "sms": SMS_FIELDS, "num_status": NUM_FIELDS}
-
-
-def _stored_json(text: Any) -> dict[str, Any] | None:
-    """The ``raw`` column as a JSON object, or ``None`` if it is not one."""
-    if not isinstance(text, str):
-        return None
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _json_from_columns(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON a row's typed columns stand for, when its ``raw`` is lost.
-
-    Times are epoch seconds, which :func:`toolkit.events.to_epoch` reads (and range-checks).
-    """
-    fields = _FIELDS[table].values()
-    body = {f.json: row.get(f.name) for f in fields if row.get(f.name) is not None}
-    if table == "sms":
-        return {"appKey": row.get("app_key"), "smsEvent": body}
-    return body
-
-
-def record(table: str, row: Mapping[str, Any]) -> Any:
-    """The typed record (:class:`~toolkit.events.Cdr`, ``CallEvent``...) for a stored row.
-
-    Records are rebuilt from ``raw`` (the JSON as received, unknown fields included) with the
-    field tables that produced the row, so the record and the row agree. Never raises for what the
-    row holds: a row written by an older version or another program (a time no datetime can hold,
-    text in a number column, ``raw`` that is not a JSON object) gives a record whose unreadable
-    fields are ``None`` and named in its ``unreadable`` attribute (``"raw"`` when the record had
-    to be rebuilt from the columns).
-    """
-    from . import events as ev
-
-    if table not in TABLES:
-        raise ValidationError("table", f"must be one of {tuple(TABLES)}, not {table!r}")
-    unreadable: list[str] = []
-    raw = _stored_json(row.get("raw"))
-    if raw is None:
-        unreadable.append("raw")
-        raw = _json_from_columns(table, row)
-    seq = row.get("seq")
-    seq = seq if type(seq) is int else None
-    verified = row.get("verified") == 1  # not any truthy junk another program wrote
-    if table == "cdrs":
-        values = ev.convert(raw, ev.FEE_FIELDS, "FeeInfo", unreadable)
-        product = row.get("product")
-        values["product"] = product if product in _PRODUCTS else ev.fee_product(raw)
-        cls: type = ev.Cdr
-    elif table == "events":
-        values = ev.convert(raw, ev.STATUS_FIELDS, "statusInfo", unreadable)
-        event_type = row.get("event_type")
-        if not isinstance(event_type, str):
-            unreadable.append("eventType")
-            event_type = ""
-        product = row.get("product")
-        values["product"] = product if product in _PRODUCTS else "privatenumber"
-        values["event_type"] = event_type
-        cls = ev.EVENT_CLASSES.get(event_type, ev.CallEvent)
-    elif table == "sms":
-        sms = raw.get("smsEvent")
-        if not isinstance(sms, dict):
-            unreadable.append("smsEvent")
-            sms = {}
-        values = ev.convert(sms, ev.SMS_FIELDS, "smsEvent", unreadable)
-        try:
-            values["app_key"] = ev.to_str(raw.get("appKey"), "appKey")
-        except PushFormatError:
-            unreadable.append("appKey")
-            values["app_key"] = None
-        mode = (values.get("notification_mode") or "").lower()
-        cls = {"block": ev.SmsBlock, "notify": ev.SmsNotify}.get(mode, ev.SmsEvent)
-    else:
-        values = ev.convert(raw, ev.NUM_FIELDS, "numInfo", unreadable)
-        return ev.NumberStatus(**values, seq=seq, verified=verified, unreadable=tuple(unreadable))
-    return cls(**values, raw=raw, seq=seq, verified=verified, unreadable=tuple(unreadable))
-
-
 __all__ = [
     "ALERTING_TIME",
     "ANSWER_TIME",
@@ -761,7 +630,6 @@ __all__ = [
     "STATUS_FIELDS",
     "TABLES",
     "TALK_SECONDS",
-    "CdrFacts",
     "Column",
     "Expr",
     "Field",
@@ -772,14 +640,11 @@ __all__ = [
     "cdr_dedupe_key",
     "ddl",
     "event_dedupe_key",
-    "facts",
     "migrate",
     "missing_columns",
-    "record",
     "ring_seconds",
-    "row_facts",
     "sms_dedupe_key",
     "talk_seconds",
+    "time_value",
     "trust_prefix",
-    "whole_seconds",
 ]

@@ -115,6 +115,37 @@ _INSERT_NONCE = "INSERT OR IGNORE INTO nonces (app_key, nonce, expires_at) VALUE
 _MAX_SEQ = "SELECT max(m) AS m FROM ({})".format(
     " UNION ALL ".join(f"SELECT max(seq) m FROM {t}" for t in TABLES)
 )
+_PRODUCTS = ("privatenumber", "voicecall")
+
+
+def _stored_json(text: Any) -> dict[str, Any] | None:
+    """The ``raw`` column as a JSON object, or ``None`` if it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _json_from_columns(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON a row's typed columns stand for, when its ``raw`` is lost.
+
+    Times are epoch seconds, which :func:`toolkit.events.to_epoch` reads (and range-checks).
+    """
+    fields = {
+        "cdrs": ev.FEE_FIELDS,
+        "events": ev.STATUS_FIELDS,
+        "sms": ev.SMS_FIELDS,
+        "num_status": ev.NUM_FIELDS,
+    }[table]
+    body = {name: row.get(attr) for name, (attr, _) in fields.items() if row.get(attr) is not None}
+    if table == "sms":
+        return {"appKey": row.get("app_key"), "smsEvent": body}
+    return body
+
+
 # ensure_ascii keeps lone surrogates (legal in JSON text, illegal in UTF-8) storable.
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -754,9 +785,57 @@ class Store:
 
     @staticmethod
     def record(table: str, row: Mapping[str, Any]) -> Any:
-        """The typed record (:class:`~toolkit.events.Cdr`, ``CallEvent``...) for a stored row
-        (:func:`toolkit.schema.record`: it never raises for what the row holds)."""
-        return schema.record(table, row)
+        """The typed record (:class:`~toolkit.events.Cdr`, ``CallEvent``...) for a stored row.
+
+        Never raises for what the row holds: a row written by an older version or another
+        program (a time no datetime can hold, text in a number column, ``raw`` that is not a JSON
+        object) gives a record whose unreadable fields are ``None`` and named in its
+        ``unreadable`` attribute (``"raw"`` when the record had to be rebuilt from the columns).
+        """
+        if table not in TABLES:
+            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
+        unreadable: list[str] = []
+        raw = _stored_json(row.get("raw"))
+        if raw is None:
+            unreadable.append("raw")
+            raw = _json_from_columns(table, row)
+        seq = row.get("seq")
+        seq = seq if type(seq) is int else None
+        verified = row.get("verified") == 1  # not any truthy junk another program wrote
+        if table == "cdrs":
+            values = ev.convert(raw, ev.FEE_FIELDS, "FeeInfo", unreadable)
+            product = row.get("product")
+            values["product"] = product if product in _PRODUCTS else ev.fee_product(raw)
+            cls: type = ev.Cdr
+        elif table == "events":
+            values = ev.convert(raw, ev.STATUS_FIELDS, "statusInfo", unreadable)
+            event_type = row.get("event_type")
+            if not isinstance(event_type, str):
+                unreadable.append("eventType")
+                event_type = ""
+            product = row.get("product")
+            values["product"] = product if product in _PRODUCTS else "privatenumber"
+            values["event_type"] = event_type
+            cls = ev.EVENT_CLASSES.get(event_type, ev.CallEvent)
+        elif table == "sms":
+            sms = raw.get("smsEvent")
+            if not isinstance(sms, dict):
+                unreadable.append("smsEvent")
+                sms = {}
+            values = ev.convert(sms, ev.SMS_FIELDS, "smsEvent", unreadable)
+            try:
+                values["app_key"] = ev.to_str(raw.get("appKey"), "appKey")
+            except ev.PushFormatError:
+                unreadable.append("appKey")
+                values["app_key"] = None
+            mode = (values.get("notification_mode") or "").lower()
+            cls = {"block": ev.SmsBlock, "notify": ev.SmsNotify}.get(mode, ev.SmsEvent)
+        else:
+            values = ev.convert(raw, ev.NUM_FIELDS, "numInfo", unreadable)
+            return ev.NumberStatus(
+                **values, seq=seq, verified=verified, unreadable=tuple(unreadable)
+            )
+        return cls(**values, raw=raw, seq=seq, verified=verified, unreadable=tuple(unreadable))
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -144,14 +144,14 @@ def _column(df: pd.DataFrame, snake: str, camel: str) -> pd.Series:
 
 
 def _time_present(values: pd.Series) -> np.ndarray:
-    """Which values are a time, read the way the store reads one (:func:`schema.whole_seconds`)."""
+    """Which values are a time, read as the scalar rules read one (:func:`schema.time_value`)."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values.notna().to_numpy()
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return np.isfinite(values.to_numpy(dtype="float64", na_value=np.nan))
     # text and mixed columns: each distinct value goes through the scalar rule once
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    known = [schema.whole_seconds(value) is not None for value in uniques]
+    known = [schema.time_value(value) is not None for value in uniques]
     return np.array([*known, False], dtype=bool)[codes]  # the NA sentinel (-1) reads False
 
 
