@@ -14,7 +14,7 @@ import random
 import sqlite3
 from typing import Any
 
-from test_events import fee_body, fee_info
+from builders import fee_body, fee_info
 
 from toolkit.store import CDR_COLUMNS, prepare
 

@@ -1,4 +1,4 @@
-"""Summaries against hand-computed answers (the four calls of frame_helpers.small_day)."""
+"""Summaries against hand-computed answers (the four calls of builders.small_day)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 import pytest
-from frame_helpers import fee, small_day
+from builders import fee, small_day
 
 from toolkit import analysis
 from toolkit.codes import OUTCOMES

@@ -11,13 +11,22 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from frame_helpers import fee, small_day
+from builders import fee, small_day
 
 import toolkit
 from toolkit import analysis, errors
 from toolkit.auth import UsernameTokenAuth, sign_headers
 from toolkit.codes import decode, explain
 from toolkit.emulator import Emulator
+from toolkit.errors import (
+    AlreadyBoundError,
+    ApiError,
+    AuthError,
+    NoFreeNumberError,
+    NotFoundError,
+    ThrottledError,
+    api_error,
+)
 from toolkit.frame import cdr_frame
 from toolkit.store import Store
 from toolkit.tail import follow_rows
@@ -83,12 +92,6 @@ def test_old_homes_give_the_same_classes(module: str, name: str) -> None:
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    with Store() as s:
-        yield s
-
-
-@pytest.fixture
 def emu() -> Iterator[Emulator]:
     emulator = Emulator("axb", time_scale=0)
     yield emulator
@@ -146,3 +149,52 @@ def test_input_errors_are_still_value_errors() -> None:
     # Code written against the old bare ValueErrors keeps working.
     for cls in (errors.ValidationError, errors.PushFormatError, errors.EmulatorError):
         assert issubclass(cls, ValueError)
+
+
+# -- platform result codes to exceptions ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "product", "cls"),
+    [
+        ("1012010", 403, "privatenumber", AlreadyBoundError),
+        ("1011005", 403, "privatenumber", AlreadyBoundError),
+        ("1016002", None, "privatenumber", AlreadyBoundError),
+        ("1012008", 403, "privatenumber", NoFreeNumberError),
+        ("1011002", None, "privatenumber", NoFreeNumberError),
+        ("1020167", 500, "privatenumber", NoFreeNumberError),
+        ("1012007", 403, "privatenumber", NotFoundError),
+        ("1016001", None, "voicecall", NotFoundError),
+        ("1012001", 403, "privatenumber", NotFoundError),
+        ("1012001", None, "voicecall", ApiError),  # a different meaning in VoiceCall
+        ("1023006", 400, "privatenumber", AuthError),
+        ("1023037", 400, "voicecall", AuthError),
+        ("1010003", 403, "privatenumber", AuthError),
+        ("1010013", 401, "voicecall", AuthError),
+        ("1010010", 401, "privatenumber", AuthError),  # invalid digest
+        ("1010010", None, "privatenumber", ThrottledError),  # flow control
+        ("1013002", None, "voicecall", ThrottledError),
+        ("1013002", None, "privatenumber", ApiError),
+        ("1020165", None, "voicecall", ThrottledError),
+        ("1099999", 401, "privatenumber", AuthError),  # any 401 is an auth failure
+        ("1099999", 403, "privatenumber", ApiError),
+    ],
+)
+def test_api_error_subclass(code: str, status: int | None, product: Any, cls: type) -> None:
+    err = api_error(code, "desc", status, product=product)
+    assert type(err) is cls
+    assert (err.resultcode, err.resultdesc, err.status, err.product) == (
+        code,
+        "desc",
+        status,
+        product,
+    )
+    assert code in str(err)
+
+
+def test_api_error_message_and_hint() -> None:
+    err = api_error(1012010, "The relation number has been bound.", 403)
+    assert err.resultcode == "1012010"  # numbers are kept as strings
+    assert str(err).startswith("1012010: The relation number has been bound. (HTTP 403)")
+    assert err.hint and str(err).endswith(err.hint)
+    assert api_error("1099999").hint is None

@@ -1,7 +1,7 @@
 """Typed push records: parsing each documented push, tolerance, times, errors, masking.
 
-The builders at the top (``fee_info``, ``fee_body``, ``event_body``...) are shaped like the spec's
-examples and are shared by the store, receiver and tail tests.
+The pushes are built by ``builders`` (``fee_info``, ``fee_body``, ``event_body``...), shaped like
+the spec's examples.
 """
 
 from __future__ import annotations
@@ -12,147 +12,22 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from builders import (
+    CALLEE,
+    CALLER,
+    SESSION,
+    X,
+    busy_info,
+    event_body,
+    fee_body,
+    fee_info,
+    num_body,
+    sms_body,
+    voice_fee_info,
+)
 
 from toolkit import events as ev
 from toolkit.errors import ToolkitError
-
-SESSION = "1200_1029_4294967295_20240301021502@callenabler246.huaweicaas.com"
-CALLER, X, CALLEE = "+8613800000001", "+8617000000003", "+8613900000002"
-
-
-def fee_info(n: int = 0, **changes: Any) -> dict[str, Any]:
-    """An answered AXB CDR as in PrivateNumber §10.2, with a distinct icid/sessionId per ``n``."""
-    info = {
-        "direction": 1,
-        "spId": "demo_omp",
-        "appKey": "AbCdEf0123456789",
-        "icid": f"ba171f34e6953fcd751edc77127748f4.{n}",
-        "bindNum": X,
-        "sessionId": f"{SESSION}-{n}",
-        "subscriptionId": "8f1c2d3e-0000-4a4a-9b9b-123456789abc",
-        "callerNum": CALLER,
-        "calleeNum": X,
-        "fwdDisplayNum": X,
-        "fwdDstNum": CALLEE,
-        "callInTime": "2024-03-01 02:15:02",
-        "fwdStartTime": "2024-03-01 02:15:03",
-        "fwdAlertingTime": "2024-03-01 02:15:05",
-        "fwdAnswerTime": "2024-03-01 02:15:09",
-        "callEndTime": "2024-03-01 02:17:40",
-        "fwdUnaswRsn": 0,
-        "ulFailReason": 0,
-        "sipStatusCode": 0,
-        "callOutUnaswRsn": 0,
-        "recordFlag": 1,
-        "recordStartTime": "2024-03-01 02:15:09",
-        "recordDomain": "ostor.huawei.com",
-        "recordBucketName": "sp-abcdef0123456789",
-        "recordObjectName": "24030102150912050118304.wav",
-        "ttsPlayTimes": 0,
-        "ttsTransDuration": 0,
-        "mptyId": "8f1c2d3e-0000-4a4a-9b9b-123456789abc",
-        "serviceType": "004",
-        "hostName": "callenabler246.huaweicaas.com",
-    }
-    info.update(changes)
-    return {k: v for k, v in info.items() if v is not None}
-
-
-def busy_info(n: int = 0) -> dict[str, Any]:
-    """The spec's unanswered variant: busy callee."""
-    return fee_info(
-        n,
-        fwdAnswerTime=None,
-        recordStartTime=None,
-        failTime="2024-03-01 02:15:12",
-        callEndTime="2024-03-01 02:15:12",
-        ulFailReason=8102,
-        fwdUnaswRsn=17,
-        sipStatusCode=486,
-        recordFlag=0,
-    )
-
-
-def fee_body(*infos: dict[str, Any]) -> dict[str, Any]:
-    return {"eventType": "fee", "feeLst": list(infos)}
-
-
-def event_body(event_type: str = "answer", **changes: Any) -> dict[str, Any]:
-    info = {
-        "timestamp": "2024-03-01 02:15:09",
-        "sessionId": SESSION,
-        "caller": CALLER,
-        "called": CALLEE,
-        "subscriptionId": "8f1c2d3e-0000-4a4a-9b9b-123456789abc",
-    }
-    info.update(changes)
-    return {"eventType": event_type, "statusInfo": {k: v for k, v in info.items() if v is not None}}
-
-
-def sms_body(mode: str = "Notify", **changes: Any) -> dict[str, Any]:
-    sms = {
-        "smsIdentifier": "a1b2c3d4e5",
-        "notificationMode": mode,
-        "calling": CALLER,
-        "called": CALLEE,
-        "virtualNumber": X,
-        "event": "Text SMS",
-        "timeStamp": "2024-03-01T02:20:16.450Z",
-        "subscriptionId": "8f1c2d3e",
-        "smsContent": "see you at 8",
-        "extInfo": {
-            "extParas": [{"key": "splitNum", "value": "1"}, {"key": "direction", "value": "1"}]
-        },
-        "sendResult": 2,
-    }
-    sms.update(changes)
-    return {"appKey": "AbCdEf0123456789", "smsEvent": sms}
-
-
-def num_body(*items: tuple[str, str, str | None]) -> dict[str, Any]:
-    return {
-        "eventType": "numStatus",
-        "numInfo": [
-            {k: v for k, v in {"number": n, "status": s, "cause": c}.items() if v is not None}
-            for n, s, c in items
-        ],
-    }
-
-
-def voice_fee_info(n: int = 0, **changes: Any) -> dict[str, Any]:
-    """A click2Call CDR as in VoiceCall §7.2."""
-    info = {
-        "direction": 0,
-        "spId": "CaaS_Test_01",
-        "appKey": "ka4k000009YnEm2",
-        "icid": f"CAE-20190124110424-{n}",
-        "bindNum": "+8675528888888",
-        "sessionId": f"1201_612_4294967295_20190124030424-{n}@callenabler245.huaweicaas.com",
-        "callerNum": "+8675528888888",
-        "calleeNum": CALLER,
-        "fwdDisplayNum": "+8675528888888",
-        "fwdDstNum": CALLEE,
-        "callOutStartTime": "2019-01-24 03:04:24",
-        "callOutAlertingTime": "2019-01-24 03:04:27",
-        "callOutAnswerTime": "2019-01-24 03:04:31",
-        "fwdStartTime": "2019-01-24 03:04:33",
-        "fwdAlertingTime": "2019-01-24 03:04:36",
-        "fwdAnswerTime": "2019-01-24 03:04:41",
-        "callEndTime": "2019-01-24 03:07:02",
-        "fwdUnaswRsn": 0,
-        "ulFailReason": 0,
-        "sipStatusCode": 0,
-        "callOutUnaswRsn": 0,
-        "recordFlag": 0,
-        "ttsPlayTimes": 0,
-        "ttsTransDuration": 0,
-        "serviceType": "002",
-        "hostName": "callenabler245.huaweicaas.com",
-        "userData": "order-42",
-    }
-    info.update(changes)
-    return info
-
 
 UTC = timezone.utc
 
@@ -287,6 +162,14 @@ def test_sms_push_parses_notify_and_block() -> None:
     assert notify.send_result == 2 and notify.app_key == "AbCdEf0123456789"
     block = ev.parse_push(sms_body("Block", called=None))
     assert isinstance(block, ev.SmsBlock) and block.is_block and block.called is None
+
+
+def test_sms_ext_paras_values_are_always_text() -> None:
+    # A number where the spec shows text, or no value at all, still gives the documented str.
+    paras = [{"key": "splitNum", "value": 2}, {"key": "direction"}, {"key": "x", "value": None}]
+    sms = ev.parse_push(sms_body(extInfo={"extParas": paras}))
+    assert isinstance(sms, ev.SmsEvent)
+    assert sms.ext_paras == {"splitNum": "2", "direction": "", "x": ""}
 
 
 def test_num_status_push() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
 import pandas as pd
 import pytest
-from frame_helpers import X1, X2, fee, push, small_day, voice_fee
+from builders import X1, X2, fee, push, small_day
 
 from toolkit import frame as frame_module
 from toolkit.codes import OUTCOMES, classify
@@ -38,11 +39,27 @@ DTYPES = {
 }
 
 
+def voice_fee(**fields: Any) -> dict[str, Any]:
+    """A VoiceCall FeeInfo (click-to-call service type unless overridden)."""
+    info: dict[str, Any] = {
+        "direction": 0,
+        "spId": "sp",
+        "appKey": "vc",
+        "bindNum": "+8675528000001",
+        "sessionId": "voice-1",
+        "callerNum": "+8675528000001",
+        "calleeNum": "+8613800000001",
+        "serviceType": "002",
+    }
+    info.update(fields)
+    return info
+
+
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "pushes.sqlite3") as s:
-        s.add(push(*small_day()))
-        yield s
+def store(store: Store) -> Store:
+    """The shared temporary store, holding the four calls of ``small_day``."""
+    store.add(push(*small_day()))
+    return store
 
 
 def test_default_columns_and_dtypes(store):

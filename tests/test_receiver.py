@@ -1,12 +1,11 @@
 """The push receiver as a WSGI app and as a threaded server.
 
-Most tests call the WSGI callable directly (no sockets): ``post(app, body, ...)`` builds the
-environ a WSGI server would.
+Most tests call the WSGI callable directly (no sockets): ``builders.post(app, body, ...)``
+builds the environ a WSGI server would.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import threading
@@ -15,14 +14,17 @@ from typing import Any
 
 import pytest
 import requests
-from test_events import (
+from builders import (
     CALLEE,
     CALLER,
+    KEY,
+    SECRET,
     busy_info,
     event_body,
     fee_body,
     fee_info,
     num_body,
+    post,
     sms_body,
     voice_fee_info,
 )
@@ -33,43 +35,6 @@ from toolkit.auth import format_created, sign_headers
 from toolkit.errors import ValidationError
 from toolkit.receiver import Receiver, make_app
 from toolkit.store import Store
-
-KEY, SECRET = "AbCdEf0123456789", "s3cr3t-app-secret"
-JSON_TYPE = "application/json;charset=UTF-8"
-
-
-def post(
-    app: Any,
-    body: Any,
-    *,
-    headers: dict[str, str] | None = None,
-    content_type: str | None = JSON_TYPE,
-    length: int | None = None,
-    method: str = "POST",
-    path: str = "/fee",
-) -> tuple[int, bytes, dict[str, str]]:
-    """Call a WSGI app once; return (status, body, headers)."""
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "SERVER_NAME": "test",
-        "SERVER_PORT": "80",
-        "wsgi.input": io.BytesIO(data),
-        "wsgi.url_scheme": "http",
-        "CONTENT_LENGTH": str(len(data) if length is None else length),
-    }
-    if content_type is not None:
-        environ["CONTENT_TYPE"] = content_type
-    for name, value in (headers or {}).items():
-        environ["HTTP_" + name.upper().replace("-", "_")] = value
-    seen: dict[str, Any] = {}
-
-    def start_response(status: str, response_headers: list, exc_info: Any = None) -> None:
-        seen["status"], seen["headers"] = status, dict(response_headers)
-
-    payload = b"".join(app(environ, start_response))
-    return int(seen["status"][:3]), payload, seen["headers"]
 
 
 @pytest.fixture

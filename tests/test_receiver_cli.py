@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_events import fee_body, fee_info, voice_fee_info
+from builders import fee_body, fee_info, voice_fee_info
 
 from toolkit.auth import sign_headers, sign_push_headers
 

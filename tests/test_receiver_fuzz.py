@@ -6,10 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from builders import JSON_TYPE, KEY, SECRET, fee_body, fee_info, post
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_events import fee_body, fee_info
-from test_receiver import JSON_TYPE, KEY, SECRET, post
 
 from toolkit import events as ev
 from toolkit.auth import sign_headers

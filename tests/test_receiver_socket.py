@@ -17,7 +17,7 @@ import time
 
 import pytest
 import requests
-from test_events import fee_body, fee_info
+from builders import fee_body, fee_info
 
 from toolkit.auth import sign_headers
 from toolkit.receiver import Receiver

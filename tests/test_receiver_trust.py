@@ -14,8 +14,16 @@ from typing import Any
 
 import pytest
 import requests
-from test_events import busy_info, event_body, fee_body, fee_info, voice_fee_info
-from test_receiver import JSON_TYPE, KEY, SECRET
+from builders import (
+    JSON_TYPE,
+    KEY,
+    SECRET,
+    busy_info,
+    event_body,
+    fee_body,
+    fee_info,
+    voice_fee_info,
+)
 
 from toolkit.auth import format_created, password_digest, push_digest, sign_headers
 from toolkit.emulator import Emulator

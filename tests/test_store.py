@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from test_events import (
+from builders import (
     CALLER,
     X,
     busy_info,
@@ -24,12 +24,6 @@ from test_events import (
 
 from toolkit import events as ev
 from toolkit.store import _SCHEMA, CDR_COLUMNS, Batch, Store, StoreError, prepare, quarantine_row
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "pushes.db") as s:
-        yield s
 
 
 def test_cdrs_schema_is_the_frame_contract(store: Store) -> None:

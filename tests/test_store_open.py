@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from builders import fee_body, fee_info
 from store_helpers import damage, table_pages
-from test_events import fee_body, fee_info
 
 from toolkit import tail
 from toolkit.store import Store, StoreError

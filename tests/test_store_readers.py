@@ -22,9 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import requests
+from builders import busy_info, fee_body, fee_info, post
 from store_helpers import BAD_CDRS, ESCAPE, bad_cdr_rows, insert_rows
-from test_events import busy_info, fee_body, fee_info
-from test_receiver import post
 
 from toolkit import events as ev
 from toolkit import tail

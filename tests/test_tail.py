@@ -10,17 +10,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from test_events import CALLEE, CALLER, busy_info, event_body, fee_body, fee_info, sms_body
+from builders import CALLEE, CALLER, busy_info, event_body, fee_body, fee_info, sms_body
 
 from toolkit import events as ev
 from toolkit import tail
 from toolkit.store import Store
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    with Store(tmp_path / "tail.db") as s:
-        yield s
 
 
 def test_follow_yields_stored_records_then_stops(store: Store) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import matplotlib.pyplot as plt
 import pytest
-from frame_helpers import X2, fee, push, small_day
+from builders import X2, fee, push, small_day
 
 from toolkit.store import Store
 from toolkit.widgets import OutcomeDashboard
@@ -17,12 +16,12 @@ DAY = 86400
 
 
 @pytest.fixture
-def store() -> Iterator[Store]:
-    with Store() as s:
-        for info in small_day():  # 2024-03-01: X1 answered x2 + busy, X2 no-answer
-            s.add(push(info))
-        s.add(push(fee(10, start=2 * DAY, talk=None)))  # 2024-03-03: one busy call on X1
-        yield s
+def store(store: Store) -> Store:
+    """The shared temporary store, holding two days of calls."""
+    for info in small_day():  # 2024-03-01: X1 answered x2 + busy, X2 no-answer
+        store.add(push(info))
+    store.add(push(fee(10, start=2 * DAY, talk=None)))  # 2024-03-03: one busy call on X1
+    return store
 
 
 def test_draws_on_creation_with_a_summary_per_day(store: Store) -> None:

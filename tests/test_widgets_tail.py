@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from toolkit.receiver import Receiver
 from toolkit.store import Store
@@ -43,12 +40,6 @@ def fee(n: int, x: str = X1, *, answered: bool = True, release: int = 0, q850: i
 
 def busy(n: int, x: str = X1) -> dict:
     return fee(n, x, answered=False, release=8102, q850=17)
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    with Store() as s:
-        yield s
 
 
 def test_cdrs_are_shown_masked_with_outcome_cause_and_durations(store: Store) -> None:

@@ -80,7 +80,7 @@ def _time_key(frame: pd.DataFrame, key: str) -> pd.Series:
     if key == "weekday":
         codes = local.dt.day_of_week.fillna(-1).astype("int8")
         return pd.Series(
-            pd.Categorical.from_codes(codes, WEEKDAYS), index=frame.index, name="weekday"
+            pd.Categorical.from_codes(codes, pd.Index(WEEKDAYS)), index=frame.index, name="weekday"
         )
     day = local.dt.floor("D")
     if key == "day":

@@ -207,8 +207,16 @@ class Verdict:
         return self.ok
 
 
-def _fail(reason: str, code: str, status: int, message: str, **kw: object) -> Verdict:
-    return Verdict(False, reason, code, status, message, **kw)  # type: ignore[arg-type]
+def _fail(
+    reason: str,
+    code: str,
+    status: int,
+    message: str,
+    *,
+    app_key: str | None = None,
+    scheme: Scheme | None = None,
+) -> Verdict:
+    return Verdict(False, reason, code, status, message, app_key=app_key, scheme=scheme)
 
 
 # Per scheme: the code for a missing token header, then for each missing attribute.
@@ -342,7 +350,7 @@ def verify(
             "bad-type", "1023011", 400, "The value of type in Authorization must be app_key."
         )
 
-    header_name = _TOKEN_HEADER[scheme]  # type: ignore[index]
+    header_name = _TOKEN_HEADER[scheme]
     missing_header, missing_attr = _MISSING[scheme]
     token = _header(headers, header_name)
     if not token:
@@ -384,7 +392,7 @@ def verify(
         return _fail(
             "unknown-app-key", "1010003", 403, "Invalid app_key.", app_key=app_key, scheme=scheme
         )
-    expected = [password_digest(secret, nonce, created, scheme)]  # type: ignore[arg-type]
+    expected = [password_digest(secret, nonce, created, scheme)]
     if scheme == "aksk":
         # VoiceCall §2.4 (unconfirmed): the push digest covers the push URL, joined with "\n" in
         # the 2026 revision and with nothing in an older one. We accept either, for any of the
@@ -427,7 +435,7 @@ def verify(
     return Verdict(
         True,
         app_key=app_key,
-        scheme=scheme,  # type: ignore[arg-type]
+        scheme=scheme,
         nonce=nonce,
         expires_at=expires_at,
     )

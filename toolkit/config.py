@@ -128,7 +128,8 @@ class Settings:
         return cls(
             base_url=check_base_url(url or default_url, url_from),
             app_key=check_app_key(key, key_from),
-            app_secret=secret,  # type: ignore[arg-type]
+            # A secret that is not text is refused by __post_init__, as an empty one is.
+            app_secret=secret if isinstance(secret, str) else "",
             auth_scheme=check_auth_scheme(
                 str(scheme).lower() if scheme is not None else "aksk", scheme_from
             ),
@@ -192,7 +193,7 @@ def check_auth_scheme(value: object, name: str = "auth_scheme") -> Scheme:
     """``aksk`` or ``wsse``."""
     if value not in SCHEMES:
         raise ConfigError(f"{name} must be one of {SCHEMES}, not {value!r}", name)
-    return value  # type: ignore[return-value]
+    return value
 
 
 def check_timeout(value: object, name: str = "timeout") -> float:

@@ -190,18 +190,20 @@ def _register(sock: socket.socket | None) -> None:
         deadline.attach(sock)
 
 
-class _Registering:
-    """Mixin for urllib3 connections: hand the socket to the running call's deadline."""
+class _Registering(HTTPConnection):
+    """Mixin for urllib3 connections: hand the socket to the running call's deadline.
 
-    sock: socket.socket | None
+    It derives from ``HTTPConnection`` so that its ``super()`` calls are typed; placed before
+    ``HTTPSConnection`` in a class's bases, ``super()`` still reaches the TLS ``connect``.
+    """
 
     def connect(self) -> None:
-        super().connect()  # type: ignore[misc]
+        super().connect()
         _register(self.sock)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         _register(self.sock)  # a connection reused from the pool (None when new: see connect)
-        super().request(*args, **kwargs)  # type: ignore[misc]
+        super().request(*args, **kwargs)
 
 
 class _HTTPConnection(_Registering, HTTPConnection):

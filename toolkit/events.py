@@ -591,11 +591,19 @@ class SmsEvent:
 
     @property
     def ext_paras(self) -> dict[str, str]:
-        """``extInfo.extParas`` as a plain dict (``{"splitNum": "1", "direction": "1"}``)."""
+        """``extInfo.extParas`` as a plain dict (``{"splitNum": "1", "direction": "1"}``).
+
+        Values are text, as documented; a number is given as its text and a missing value as
+        ``""`` (tolerant reading of an undocumented shape).
+        """
         paras = (self.ext_info or {}).get("extParas")
         if not isinstance(paras, list):
             return {}
-        return {str(p["key"]): p.get("value") for p in paras if isinstance(p, dict) and "key" in p}
+        return {
+            str(p["key"]): "" if p.get("value") is None else str(p["value"])
+            for p in paras
+            if isinstance(p, dict) and "key" in p
+        }
 
     @property
     def dedupe_key(self) -> str:
@@ -742,10 +750,12 @@ def parse_event(body: Mapping[str, Any], product: Product | None = None) -> Call
     """Parse a ``{"eventType":..,"statusInfo":{..}}`` body."""
     event_type = event_type_of(body)
     info = body.get("statusInfo")
+    if not isinstance(info, dict):
+        raise PushFormatError(f"expected an object, got {type(info).__name__}", "statusInfo")
     values = convert(info, STATUS_FIELDS, "statusInfo")
     values["product"] = product or detect_product(body) or "privatenumber"
     cls = EVENT_CLASSES.get(event_type, CallEvent)
-    return cls(event_type=event_type, **values, raw=dict(info))  # type: ignore[arg-type]
+    return cls(event_type=event_type, **values, raw=dict(info))
 
 
 def parse_sms(body: Mapping[str, Any]) -> SmsEvent:

@@ -536,7 +536,7 @@ class _Query:
             return _concatenate([], ints, texts)
         ranges = [(a, min(a + _CHUNK, high + 1)) for a in range(low, high + 1, _CHUNK)]
         workers = min(_WORKERS, len(ranges)) if path else 1
-        if workers <= 1:
+        if workers <= 1 or path is None:
             chunks = [self._chunk(conn, sql, ints, texts, r) for r in ranges]
             return _concatenate([c for c in chunks if c], ints, texts)
         extra = [_open_file(path) for _ in range(workers - 1)]
@@ -654,11 +654,12 @@ def _build(values: dict[str, Any], zone: str, raw: bool) -> pd.DataFrame:
     columns: dict[str, Any] = {}
     for name, data in values.items():
         kind = COLUMNS[name].kind
-        missing = data == _absent(kind) if kind in _INTEGER_KINDS else None
+        # The arrays are untyped (Any) here; text kinds have no mask and never read it.
+        missing: Any = data == _absent(kind) if kind in _INTEGER_KINDS else None
         if kind == "product":
-            columns[name] = pd.Categorical.from_codes(_codes(data, missing), PRODUCTS)
+            columns[name] = pd.Categorical.from_codes(_codes(data, missing), pd.Index(PRODUCTS))
         elif kind == "mode":
-            columns[name] = pd.Categorical.from_codes(_codes(data, missing), MODES)
+            columns[name] = pd.Categorical.from_codes(_codes(data, missing), pd.Index(MODES))
         elif kind == "time":
             stamps = np.where(missing, _NULL, data).view("datetime64[s]")  # INT64_MIN is NaT
             utc = pd.Series(stamps).dt.tz_localize("UTC")
@@ -675,7 +676,9 @@ def _build(values: dict[str, Any], zone: str, raw: bool) -> pd.DataFrame:
         elif kind == "label":
             columns[name] = _categorical(data)
         elif kind == "text":
-            columns[name] = pd.array(np.where(data == "", None, data), dtype="str")
+            text = data.copy()
+            text[text == ""] = None  # empty text is absent
+            columns[name] = pd.array(text, dtype="str")
     if "direction" in values:
         columns["direction"] = _directions(values["direction"], values["product"])
     frame = pd.DataFrame(columns, index=pd.RangeIndex(len(values["seq"])))
@@ -766,7 +769,7 @@ def _directions(direction: np.ndarray, product: np.ndarray) -> pd.Categorical:
     pn = (product != 1) & (direction >= 0) & (direction <= 2)
     vc = (product == 1) & (direction >= 0) & (direction <= 1)
     codes = np.select([pn, vc], [direction, direction + 3], -1).astype(np.int8)
-    return pd.Categorical.from_codes(codes, DIRECTIONS)
+    return pd.Categorical.from_codes(codes, pd.Index(DIRECTIONS))
 
 
 def _add_derived(frame: pd.DataFrame, values: dict[str, Any]) -> None:

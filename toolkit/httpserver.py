@@ -40,10 +40,11 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from io import BytesIO
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger(__name__)
+_Server = TypeVar("_Server", bound="ThreadedWSGIServer")
 
 LINGER = 2.0  # seconds a connection we close keeps draining input, so the client reads our answer
 ACCEPT_PAUSE = 0.25  # seconds the listener rests after accept() ran out of descriptors
@@ -119,7 +120,9 @@ def call(app: Any, environ: dict[str, Any]) -> tuple[int, str, list[tuple[str, s
     captured: dict[str, Any] = {}
     parts: list[bytes] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
         # Nothing is sent before the app returns, so a later call (with exc_info) just replaces.
         captured["status"], captured["headers"] = status, headers
         return parts.append
@@ -297,7 +300,7 @@ class ThreadedWSGIServer:
         """True between :meth:`start` and :meth:`stop`."""
         return bool(self._threads) and self._threads[0].is_alive() and not self._stopping
 
-    def start(self) -> ThreadedWSGIServer:
+    def start(self: _Server) -> _Server:
         """Serve from a selector thread and ``workers`` worker threads; returns self."""
         if self._threads or self._stopping:
             return self
@@ -333,7 +336,7 @@ class ThreadedWSGIServer:
             sock.close()
         self._sel.close()
 
-    def __enter__(self) -> ThreadedWSGIServer:
+    def __enter__(self: _Server) -> _Server:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -111,10 +111,16 @@ def kind(number: str) -> Kind:
     return "fixed"
 
 
-def is_valid(raw: object, **kwargs: object) -> bool:
+def is_valid(
+    raw: object,
+    *,
+    default_country: str = "86",
+    allow_service: bool = False,
+    param: str = "number",
+) -> bool:
     """True when :func:`normalize` accepts ``raw`` (same keyword arguments)."""
     try:
-        normalize(raw, **kwargs)  # type: ignore[arg-type]
+        normalize(raw, default_country=default_country, allow_service=allow_service, param=param)
     except InvalidNumberError:
         return False
     return True

@@ -41,7 +41,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from wsgiref.util import request_uri
 
@@ -322,7 +322,7 @@ class Receiver:
         max_body: int = MAX_BODY,
         window: float = DEFAULT_WINDOW,
         max_batch: int = 64,
-        synchronous: str = "NORMAL",
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         clock: Callable[[], float] = time.time,
     ) -> None:
         if (app_key is None) != (app_secret is None):
@@ -331,16 +331,17 @@ class Receiver:
             raise ValidationError(
                 "voice_app_secret", "give both voice_app_key and voice_app_secret, or neither"
             )
+        given: tuple[tuple[ev.Product, str | None, str | None], ...] = (
+            ("privatenumber", app_key, app_secret),
+            ("voicecall", voice_app_key, voice_app_secret),
+        )
         self._credentials = [
             _Credentials(product, key, secret)
-            for product, key, secret in (
-                ("privatenumber", app_key, app_secret),
-                ("voicecall", voice_app_key, voice_app_secret),
-            )
+            for product, key, secret in given
             if key is not None and secret is not None
         ]
         self._owns_store = not isinstance(db, Store)
-        self.store = db if isinstance(db, Store) else Store(db, synchronous=synchronous)  # type: ignore[arg-type]
+        self.store = db if isinstance(db, Store) else Store(db, synchronous=synchronous)
         self.app_key = app_key
         self.voice_app_key = voice_app_key
         self.allow_unsigned = not self._credentials if allow_unsigned is None else allow_unsigned
@@ -611,9 +612,9 @@ class Receiver:
             if push.is_block:
                 return "200 OK", _json(self._route(push)), []
         elif kind == "sms":
-            push = ev.parse_sms(data)
-            if push.is_block:
-                return "200 OK", _json(self._route(push)), []
+            sms = ev.parse_sms(data)
+            if sms.is_block:
+                return "200 OK", _json(self._route(sms)), []
             return "200 OK", b"", []  # SMS Notify: the documented answer is an empty body
         return "200 OK", _json(SUCCESS), []
 

@@ -55,8 +55,8 @@ from . import events as ev
 from . import schema
 from .errors import PushFormatError, StoreError, ValidationError
 
-TABLES = ("cdrs", "events", "sms", "num_status")
 Table = Literal["cdrs", "events", "sms", "num_status"]
+TABLES: tuple[Table, ...] = ("cdrs", "events", "sms", "num_status")
 
 # The push tables (columns, types, DDL, what an older store lacks) are defined in toolkit.schema.
 CDR_COLUMNS = schema.CDRS.names
@@ -231,12 +231,16 @@ def _probe_write(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
 
 
+# SQLite's primary result codes; the sqlite3 module names them from Python 3.11 on only.
+_SQLITE_READONLY, _SQLITE_CANTOPEN = 8, 14
+
+
 def _cannot_index(exc: sqlite3.Error) -> bool:
     """A read-only connection could not create the WAL index (``-shm``) next to the file."""
     code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+; the message before that
     if code is None:
         return "readonly" in str(exc) or "unable to open" in str(exc)
-    return code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+    return code & 0xFF in (_SQLITE_READONLY, _SQLITE_CANTOPEN)
 
 
 def _wal_pending(path: str) -> bool:
@@ -698,19 +702,27 @@ class Store:
             (since, -1 if limit is None else limit),
         )
 
-    def cdrs(self, since: int = 0, limit: int | None = None, *, last: int | None = None):
+    def cdrs(
+        self, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
         """CDR rows (the ``cdrs`` columns) with ``seq > since``."""
         return self.rows("cdrs", since, limit, last=last)
 
-    def events(self, since: int = 0, limit: int | None = None, *, last: int | None = None):
+    def events(
+        self, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
         """Call-event rows with ``seq > since``."""
         return self.rows("events", since, limit, last=last)
 
-    def sms(self, since: int = 0, limit: int | None = None, *, last: int | None = None):
+    def sms(
+        self, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
         """SMS rows with ``seq > since``."""
         return self.rows("sms", since, limit, last=last)
 
-    def num_status(self, since: int = 0, limit: int | None = None, *, last: int | None = None):
+    def num_status(
+        self, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
         """X-number status rows (a change log) with ``seq > since``."""
         return self.rows("num_status", since, limit, last=last)
 
@@ -760,7 +772,7 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Row counts of every table."""
-        return {t: self.count(t) for t in TABLES}  # type: ignore[arg-type]
+        return {t: self.count(t) for t in TABLES}
 
     def quarantine(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The pushes kept apart because they failed verification, oldest first.

@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.cdr is not None:
         return _explain_file(args.cdr, "voicecall" if args.voice else None, args.show_numbers)
+    families: tuple[str, ...]
     if args.q850 is not None:
         families, code = ("q850",), args.q850
     elif args.sip is not None:

@@ -14,11 +14,12 @@ Everything here is plain Python so that :func:`toolkit.codes.result_hint` stays 
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Literal, SupportsFloat
 
 Family = Literal[
     "pn_state", "pn_release", "q850", "pn_result", "vc_state", "vc_release", "vc_result", "sip"
@@ -109,8 +110,9 @@ def table(family: str) -> Table:
         raise KeyError(f"unknown code family {family!r}; expected one of {', '.join(FAMILIES)}")
     exact: dict[int, Row] = {}
     ranges: list[Row] = []
-    path = resources.files("toolkit.codes").joinpath("data", f"{family}.csv")
-    with path.open(encoding="utf-8", newline="") as handle:
+    # One name per joinpath() and a binary open: Python 3.10's Traversable takes no more.
+    path = resources.files("toolkit.codes").joinpath("data").joinpath(f"{family}.csv")
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as handle:
         for record in csv.DictReader(handle):
             low_text, _, high_text = record["code"].strip().partition("-")
             low = int(low_text)
@@ -159,9 +161,11 @@ def normalize_code(raw: object) -> tuple[Literal["ok", "missing", "garbage"], in
         return "garbage", None
     if isinstance(raw, int):
         return ("ok", raw) if raw >= 0 else ("garbage", None)
-    if isinstance(raw, float) or type(raw).__module__ == "numpy":
+    if isinstance(raw, float) or (
+        type(raw).__module__ == "numpy" and isinstance(raw, SupportsFloat)
+    ):
         try:
-            value = float(raw)  # type: ignore[arg-type]
+            value = float(raw)
         except (TypeError, ValueError):
             return "garbage", None
         if math.isnan(value):

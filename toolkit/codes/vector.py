@@ -224,7 +224,7 @@ def classify_frame(df: pd.DataFrame) -> pd.Series:
     hard = np.isin(primary, [_OUTCOME_INDEX[name] for name in HARD_OUTCOMES])
     outcome = np.where(answered, np.where(hard, primary, _OUTCOME_INDEX["answered"]), outcome)
     return pd.Series(
-        pd.Categorical.from_codes(outcome.astype(np.int8), categories=list(OUTCOMES)),
+        pd.Categorical.from_codes(outcome.astype(np.int8), categories=pd.Index(OUTCOMES)),
         index=df.index,
         name="outcome",
     )

@@ -7,6 +7,7 @@ request to that prefix is answered in-process, with the same bytes the threaded 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,14 +36,17 @@ class WSGIAdapter(BaseAdapter):
         proxies: Any = None,
     ) -> requests.Response:
         url = urlsplit(request.url or "")
-        body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode("utf-8")
+        body = _body_bytes(request.body)
+        # requests lets a header value be bytes; WSGI wants the latin-1 text a server would give.
+        headers = [
+            (name, value.decode("latin-1") if isinstance(value, bytes) else value)
+            for name, value in request.headers.items()
+        ]
         environ = make_environ(
             request.method or "GET",
             url.path,
             url.query,
-            request.headers.items(),
+            headers,
             io.BytesIO(body),
             str(len(body)),
             server_name=url.hostname or "localhost",
@@ -60,8 +64,27 @@ class WSGIAdapter(BaseAdapter):
         response._content = content
         response.url = request.url or ""
         response.request = request
-        response.connection = self  # type: ignore[attr-defined]
+        # requests annotates Response.connection as HTTPAdapter, but only ever calls its send()
+        # (digest auth resends through it), which this adapter has too.
+        response.connection = self  # type: ignore[assignment]
         return response
 
     def close(self) -> None:
         return None
+
+
+def _body_bytes(body: object) -> bytes:
+    """The whole body of a prepared request: ``requests`` sends bytes, text (as UTF-8), a file
+    (``data=open(...)``) or an iterable of chunks (``data=generator``, sent chunked)."""
+    if body is None:
+        return b""
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    read = getattr(body, "read", None)
+    if callable(read):
+        return _body_bytes(read())
+    if isinstance(body, Iterable):
+        return b"".join(_body_bytes(chunk) for chunk in body)
+    raise TypeError(f"cannot send a request body of type {type(body).__name__}")

@@ -197,7 +197,8 @@ class EmulatorApp:
         verdict = verify(headers, self.backend.secret_for, nonces=self.nonces)
         if not verdict.ok:
             raise e.PlatformError(verdict.resultcode, verdict.message, verdict.status)
-        return verdict.app_key  # type: ignore[return-value]
+        assert verdict.app_key is not None  # verify() names the app of every passing request
+        return verdict.app_key
 
     # ---- control endpoints -----------------------------------------------------------------------
 
@@ -273,17 +274,26 @@ class EmulatorApp:
             calls = backend.simulate(n, seed=seed, span=days * 86_400)
             return Reply.json(200, {"calls": [c.receipt() for c in calls]})
         if path == "/sms":
-            args = [body.get(k) for k in ("sender", "to", "text")]
+            args = [_string(body, k) for k in ("sender", "to", "text")]
             return Reply.json(200, backend.send_sms(*args))
+        # A status or cause may come as a JSON number; set_number_status checks the text of it.
         status = body.get("status")
         return Reply.json(
             200,
             backend.set_number_status(
-                body.get("number"),
-                status,  # type: ignore[arg-type]
+                _string(body, "number"),
+                "" if status is None else str(status),
                 body.get("cause"),
             ),
         )
+
+
+def _string(body: dict[str, Any], name: str) -> str:
+    """Field ``name`` of a control request's body, which must be a string."""
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise e.EmulatorError(f"{name} must be a string")
+    return value
 
 
 def _number(text: str | None, default: float) -> float:

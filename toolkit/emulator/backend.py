@@ -183,9 +183,9 @@ class Backend:
         """Check a recording exists for this app; return its file name (for the 301 Location)."""
         name = params.text("fileName", required=True, max_len=256)
         domain = params.text("recordDomain", required=True, max_len=128)
-        if self.calls.recording_domain(app_key, name) != domain:  # type: ignore[arg-type]
+        if self.calls.recording_domain(app_key, name) != domain:
             raise e.not_found()
-        return name  # type: ignore[return-value]
+        return name
 
     def has_recording(self, name: str) -> bool:
         """Whether a remembered call has a recording file of this name."""
@@ -210,7 +210,7 @@ class Backend:
         if signal != "call_stop":
             raise e.invalid("signal", "must be call_stop.")
         with self.lock:
-            call = self.calls.get(sid)  # type: ignore[arg-type]
+            call = self.calls.get(sid)
             if call is None or call.app_key != app_key or call.ended:
                 # The code for an already ended call is undocumented: "record does not exist".
                 raise e.not_found()
@@ -370,7 +370,12 @@ class Backend:
         """Every live binding, as its mode's query API shows it, plus ``mode``/``appKey``."""
         with self.lock:
             self.store.sweep(self.clock())
-            rules = {"axb": self.axb, "ax": self.ax, "axe": self.axe, "axyb": self.axyb}
+            rules: dict[str, AxbRules | AxRules | AxeRules | AxybRules] = {
+                "axb": self.axb,
+                "ax": self.ax,
+                "axe": self.axe,
+                "axyb": self.axyb,
+            }
             return [
                 {"mode": b.mode, "appKey": b.app_key, **rules[b.mode].item(b)}
                 for b in self.store.by_id.values()

@@ -145,7 +145,7 @@ def common_settings(p: Params, out: dict[str, Any]) -> None:
     if p.has("privateSms"):
         out["privateSms"] = p.flag("privateSms", True)
     if p.has("callDirection"):
-        out["callDirection"] = int(p.choice("callDirection", ("0", "1", "2")))  # type: ignore[arg-type]
+        out["callDirection"] = int(p.choice("callDirection", ("0", "1", "2"), "0"))
     if "preVoice" in p.data:
         pre = p.object("preVoice") or {}
         for tone in ("callerHintTone", "calleeHintTone"):

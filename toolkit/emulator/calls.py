@@ -434,4 +434,5 @@ def stop(call: Call, elapsed: float) -> None:
         cdr.update(failTime=utc(start + elapsed), fwdUnaswRsn=0, sipStatusCode=0, recordFlag=0)
         call.outcome = "caller-abandoned"
     if route is not None and route.x_mode:
-        cdr["callDuration"] = int(elapsed - call.answer_offset) if answered else 0  # type: ignore[operator]
+        answer_offset = call.answer_offset if answered else None
+        cdr["callDuration"] = int(elapsed - answer_offset) if answer_offset is not None else 0

@@ -15,6 +15,7 @@ VoiceCall status pushes never.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import json
@@ -29,7 +30,7 @@ from typing import Any
 
 import requests
 
-from ..auth import sign_headers, sign_push_headers
+from ..auth import Scheme, sign_headers, sign_push_headers
 from ..errors import ValidationError
 from .calls import Call
 from .model import App
@@ -130,7 +131,7 @@ class Deliverer:
         timeout: float = 5.0,
         workers: int = 4,
         log_size: int = 100_000,
-        scheme: str = "aksk",
+        scheme: Scheme = "aksk",
     ) -> None:
         if time_scale < 0 or math.isnan(time_scale):
             raise ValidationError("time_scale", "must be >= 0 (0 = everything at once)")
@@ -211,7 +212,7 @@ class Deliverer:
                 heapq.heapify(self._heap)
             for index in range(done, len(call.steps)):
                 due = max(now, t0 + call.steps[index].offset * self.time_scale)
-                self._at(due, lambda i=index: self._step(call, gen, i), call.session_id)
+                self._at(due, functools.partial(self._step, call, gen, index), call.session_id)
             self._cond.notify_all()
 
     def push(
@@ -362,14 +363,9 @@ class Deliverer:
                         # A waiting retry counts in _retrying, not _busy, so wait_idle() can
                         # ignore it; _retry() moves it back.
                         self._retrying += 1
+                        retry: Callable[[], None] = functools.partial(self._retry, job)
                         heapq.heappush(
-                            self._heap,
-                            (
-                                time.monotonic() + delay,
-                                next(self._seq),
-                                lambda j=job: self._retry(j),
-                                None,
-                            ),
+                            self._heap, (time.monotonic() + delay, next(self._seq), retry, None)
                         )
                         self._cond.notify_all()
             finally:
@@ -397,7 +393,7 @@ class Deliverer:
             # VoiceCall pushes sign the push URL too (VoiceCall §2.4, 2026 revision).
             signing = sign_push_headers(job.app.app_key, job.app.app_secret, job.url)
         else:
-            signing = sign_headers(job.app.app_key, job.app.app_secret, self.scheme)  # type: ignore[arg-type]
+            signing = sign_headers(job.app.app_key, job.app.app_secret, self.scheme)
         headers = {**_HEADERS, **signing}
         status: int | None = None
         error: str | None = None

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from ..config import Settings
+from ..config import Settings, check_auth_scheme
 from .adapter import WSGIAdapter
 from .app import EmulatorApp
 from .backend import Backend, Clock
@@ -171,7 +171,8 @@ class Emulator:
         """The :class:`~toolkit.config.Settings` a client needs for ``app`` (default: the first
         app): this emulator's URL and the app's key and secret, as for a real account."""
         chosen = self._app(app)
-        return Settings(self.url, chosen.app_key, chosen.app_secret, auth_scheme)  # type: ignore[arg-type]
+        scheme = check_auth_scheme(auth_scheme)
+        return Settings(self.url, chosen.app_key, chosen.app_secret, scheme)
 
     def client(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Any:
         """A :class:`toolkit.client.PrivateNumberClient` for ``app`` (default: the first app)."""

@@ -154,14 +154,14 @@ class Messaging:
             return sid, dest if dest.startswith("+") else "+86" + dest, text[: match.start()], False
         # AXYB SMS is not described in the spec; we forward like calls: B->X->A and A->Y->B.
         sid = b.axyb.used.get(x)
-        bind = b.store.by_id.get(sid) if sid else None
-        if bind is None:
+        if not sid or sid not in b.store.by_id:
             return "", None, text, False
+        bind = b.store.by_id[sid]
         if x == bind.x and sender == bind.b:
-            return sid, bind.a, text, False  # type: ignore[return-value]
+            return sid, bind.a, text, False
         if x == bind.y and sender == bind.a:
-            return sid, bind.b, text, False  # type: ignore[return-value]
-        return sid, None, text, False  # type: ignore[return-value]
+            return sid, bind.b, text, False
+        return sid, None, text, False
 
     def set_number_status(
         self, number: str, status: str, cause: str | None = None

@@ -12,7 +12,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 from ..numbers import kind
 from .errors import invalid
@@ -38,6 +38,16 @@ class Params:
         """True when ``name`` was sent with a non-empty value."""
         return self.data.get(name) not in (None, "")
 
+    @overload
+    def text(
+        self, name: str, *, required: Literal[True], max_len: int = ..., min_len: int = ...
+    ) -> str: ...
+
+    @overload
+    def text(
+        self, name: str, *, required: bool = ..., max_len: int = ..., min_len: int = ...
+    ) -> str | None: ...
+
     def text(
         self, name: str, *, required: bool = False, max_len: int = 256, min_len: int = 0
     ) -> str | None:
@@ -50,6 +60,12 @@ class Params:
         if not isinstance(value, str) or not min_len <= len(value) <= max_len:
             raise invalid(name)
         return value
+
+    @overload
+    def number(self, name: str, *, required: Literal[True], user: bool = ...) -> str: ...
+
+    @overload
+    def number(self, name: str, *, required: bool = ..., user: bool = ...) -> str | None: ...
 
     def number(self, name: str, *, required: bool = False, user: bool = False) -> str | None:
         """A phone number in global format (``+`` and 3-30 digits, String(4-31)).
@@ -99,8 +115,15 @@ class Params:
             return value.lower() == "true"
         raise invalid(name)
 
+    @overload
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str: ...
+
+    @overload
+    def choice(self, name: str, allowed: tuple[str, ...], default: None = None) -> str | None: ...
+
     def choice(self, name: str, allowed: tuple[str, ...], default: str | None = None) -> str | None:
-        """One of ``allowed``; integers are compared by their text (``0`` == ``"0"``)."""
+        """One of ``allowed``, or ``default`` when absent; integers are compared by their text
+        (``0`` == ``"0"``)."""
         value = self.data.get(name)
         if value is None or value == "":
             return default

@@ -53,7 +53,7 @@ class VoiceRules:
         number = p.number(name, required=True)
         if number not in app.numbers:
             raise e.PlatformError("1010023", "Invalid display number.")
-        return number  # type: ignore[return-value]
+        return number
 
     def _common(self, app: App, p: Params) -> dict[str, Any]:
         return {
@@ -105,7 +105,7 @@ class VoiceRules:
         party_type = p.flag("partyTypeRequiredInDisconnect")
         opts = self._common(app, p)
         rng = self.desk.rng
-        sid, profile, cdr = self._call(app, now, a, display)  # type: ignore[arg-type]
+        sid, profile, cdr = self._call(app, now, a, display)
         # Leg A (the platform calls the caller) answers; the outcome applies to leg B.
         t = {"callout_a": 0.0, "alerting_a": 2.0, "answer_a": 5.0 + rng.random() * 3}
         t["callout"] = t["answer_a"] + 2.0
@@ -199,7 +199,7 @@ class VoiceRules:
         callee = p.number("calleeNbr", required=True)
         opts = self._common(app, p)
         rng = self.desk.rng
-        sid, profile, cdr = self._call(app, now, callee, display)  # type: ignore[arg-type]
+        sid, profile, cdr = self._call(app, now, callee, display)
         leg = {"caller": display, "called": callee}
         steps = [Step(0.0, "callout", leg)]
         t: dict[str, float] = {}
@@ -269,7 +269,7 @@ class VoiceRules:
         if p.tone("preTone") is None:
             raise e.invalid("preTone", "is required.")
         code = p.text("verifyCode", required=True, max_len=8, min_len=2)
-        if not code.isdigit():  # type: ignore[union-attr]
+        if not code.isdigit():
             raise e.invalid("verifyCode", "must be 2-8 digits.")
         p.tone("posTone")
         times = p.integer("times", 0, 9, 3)

@@ -297,7 +297,9 @@ class BindingPanel(widgets.VBox):
         results = []
         for record in records:
             values = {
-                k: v for k, v in ((k, _clean(k, v)) for k, v in record.items()) if v is not None
+                k: v
+                for k, v in ((str(k), _clean(str(k), v)) for k, v in record.items())
+                if v is not None
             }
             try:
                 answer = self._bind_row(mode, values, redraw=False)

@@ -40,8 +40,8 @@ class AxbRules:
             return
         self.on_x.get(b.x, set()).discard(b.subscription_id)
         for user in (b.a, b.b):
-            if self.user_on_x.get((b.x, user)) == b.subscription_id:  # type: ignore[arg-type]
-                del self.user_on_x[(b.x, user)]  # type: ignore[index]
+            if user is not None and self.user_on_x.get((b.x, user)) == b.subscription_id:
+                del self.user_on_x[(b.x, user)]
 
     def _free(self, x: str, a: str, b: str) -> bool:
         return (

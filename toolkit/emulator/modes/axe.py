@@ -40,7 +40,8 @@ class AxeRules:
 
     def _forget(self, b: Binding) -> None:
         if b.mode == self.mode:
-            self.ext.pop((b.x, b.extension), None)  # type: ignore[arg-type]
+            if b.extension is not None:
+                self.ext.pop((b.x, b.extension), None)
             self.a_on_x.pop((b.x, b.a), None)
 
     def _free_extension(self, app: App, x: str) -> str | None:

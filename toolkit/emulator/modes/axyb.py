@@ -69,7 +69,7 @@ class AxybRules:
                 "recordFlag": p.flag("recordFlag"),
             }
             if p.has("callDirection"):
-                settings["callDirection"] = int(p.choice("callDirection", ("0", "1", "2")))  # type: ignore[arg-type]
+                settings["callDirection"] = int(p.choice("callDirection", ("0", "1", "2"), "0"))
             if p.has("recordHintTone"):
                 settings["recordHintTone"] = p.tone("recordHintTone")
             if p.has("preVoiceX"):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import PushSink
+from push_sink import PushSink
 
 from toolkit.emulator import Backend, Emulator, EmulatorError, PlatformError
 from toolkit.emulator.app import MAX_SIMULATE_HTTP
@@ -212,7 +212,7 @@ def test_cli_max_calls_bounds_the_served_emulator() -> None:
     from toolkit.emulator.cli import main
 
     assert main(["--max-calls", "0"]) == 2 and main(["--max-deliveries", "-5"]) == 2
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     command = [sys.executable, "-m", "toolkit", "emulator", "--time-scale", "0"]
     command += ["--app-key", "K1", "--app-secret", "S1", "--max-calls", "5"]
     env = {**os.environ, "PYTHONPATH": str(root)}

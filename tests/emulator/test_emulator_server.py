@@ -16,7 +16,7 @@ import pytest
 
 from toolkit.emulator import Emulator
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_start_stop_and_repr_hides_secret() -> None:

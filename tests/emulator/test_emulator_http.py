@@ -215,6 +215,22 @@ def test_control_endpoints(raw: Raw, any_emulator: Emulator) -> None:
     assert raw.send("GET", "/_emulator/health", signed=False).json()["bindings"] == 0
 
 
+@pytest.mark.parametrize("number", [[1], {"n": 1}, 8613800000001, None])
+def test_number_status_control_refuses_a_number_that_is_not_text(raw: Raw, number: object) -> None:
+    # A list or object used to reach a dict lookup and answer 500 with an internal error.
+    r = raw.send(
+        "POST", "/_emulator/numbers/status", signed=False, body={"number": number, "status": "5"}
+    )
+    assert (r.status_code, r.json()["resultdesc"]) == (400, "number must be a string")
+
+
+def test_sms_control_names_the_field_that_is_not_text(raw: Raw) -> None:
+    r = raw.send(
+        "POST", "/_emulator/sms", signed=False, body={"sender": A, "to": [1], "text": "hi"}
+    )
+    assert (r.status_code, r.json()["resultdesc"]) == (400, "to must be a string")
+
+
 def test_stop_call_accepts_both_spellings(raw: Raw, any_emulator: Emulator) -> None:
     r = raw.send(
         "POST",
