@@ -32,6 +32,7 @@ class Expr:
     def columns(self) -> frozenset[str]:
         """The stored columns the rule reads."""
         found: set[str] = set()
+        # Every concrete expression is a dataclass; the base class cannot say so to mypy.
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             item = getattr(self, f.name)
             for part in item if isinstance(item, tuple) else (item,):
