@@ -179,6 +179,9 @@ def seed_store(n: int, seed: int, cache: Path) -> tuple[Path, Path]:
     db = cache / f"cdrs-v{DATA_VERSION}-{seed}-{n}.sqlite3"
     dump = db.with_suffix(".json")
     if db.exists() and dump.exists():
+        # A store cached by an earlier version gets the columns added since (toolkit.schema), as
+        # it would when a receiver opens it; the frame then reads them rather than the raw JSON.
+        Store(db).close()
         return db, dump
     cache.mkdir(parents=True, exist_ok=True)
     partial_db, partial_dump = (p.with_name(p.name + ".partial") for p in (db, dump))

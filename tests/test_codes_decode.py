@@ -245,6 +245,10 @@ rows = st.fixed_dictionaries(
         "sip_status_code": column_values,
         "fwd_answer_time": st.one_of(st.none(), st.integers(1_700_000_000, 1_800_000_000)),
         "product": st.sampled_from(["privatenumber", "voicecall"]),
+        # what decides whether a VoiceCall callOut answer time counts (toolkit.schema.ONE_LEG)
+        "call_out_answer_time": st.one_of(st.none(), st.integers(1_700_000_000, 1_800_000_000)),
+        "service_type": st.sampled_from([None, "001", "002"]),
+        "fwd_start_time": st.one_of(st.none(), st.integers(1_700_000_000, 1_800_000_000)),
     }
 )
 

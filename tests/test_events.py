@@ -42,7 +42,8 @@ def test_fee_push_parses_every_documented_field() -> None:
     assert answered.record_flag == 1 and answered.service_type == "004"
     assert answered.product == "privatenumber"
     assert answered.answered and answered.talk_seconds == 151 and answered.ring_seconds == 4
-    assert not busy.answered and busy.talk_seconds == 0
+    assert not busy.answered and busy.talk_seconds is None and busy.billed_minutes == 0
+    assert (answered.billed_minutes, answered.outcome, busy.outcome) == (3, "answered", "busy")
     assert (busy.ul_fail_reason, busy.fwd_unasw_rsn, busy.sip_status_code) == (8102, 17, 486)
     assert busy.fwd_answer_time is None and busy.ring_seconds == 7
     # every FeeInfo field in the tables maps to an attribute of Cdr

@@ -43,6 +43,8 @@ def test_cdrs_schema_is_the_frame_contract(store: Store) -> None:
         "sip_status_code",
         "record_flag",
         "verified",
+        "call_out_alerting_time",
+        "call_out_answer_time",
     }
     expected = [
         (c, "INTEGER" if c in integers else "REAL" if c == "received_at" else "TEXT")

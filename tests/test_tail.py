@@ -64,7 +64,7 @@ def test_cdr_line_masks_numbers_and_shows_outcome_and_codes(store: Store) -> Non
     assert "+86138****0001 → +86170****0003 → +86139****0002" in line
     assert line.startswith("2024-03-01 02:15:12Z")
     assert "busy" in line and "Callee busy" in line and "ring    7s" in line
-    assert "talk     0s" in line and "(release 8102, Q.850 17 user busy, SIP 486)" in line
+    assert "talk      -" in line and "(release 8102, Q.850 17 user busy, SIP 486)" in line
     answered_line = tail.format_cdr(answered)
     assert "answered" in answered_line and "talk   151s" in answered_line
     assert CALLER in tail.format_cdr(busy, raw_numbers=True)

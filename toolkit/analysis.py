@@ -9,6 +9,8 @@ day), ``"day"``, ``"weekday"``, ``"week"`` and ``"month"``, the aliases ``"x_num
 ``by=None`` summarises the whole frame in one row labelled ``"all"``.
 
 Empty frames give empty results with the same columns; rates over no calls are NaN, never an error.
+The summaries add no rules: ring and talk seconds and billed minutes are the frame's columns (the
+rules of :mod:`toolkit.schema`), and a call is answered when its ``outcome`` is "answered".
 """
 
 from __future__ import annotations
@@ -166,7 +168,8 @@ def durations(
 ) -> pd.DataFrame:
     """Ring and talk time percentiles in seconds, one row per group and measure.
 
-    ``ring_seconds`` covers every call whose callee rang; ``talk_seconds`` every answered call.
+    ``ring_seconds`` covers every call whose callee rang; ``talk_seconds`` every call with an answer
+    time and an end (both as :mod:`toolkit.schema` defines them, like every other view).
     Columns: ``calls`` (how many values), ``mean``, one ``p50``, ``p90`` ... per percentile,
     and ``max``.
     """
@@ -196,7 +199,7 @@ def durations(
 
 
 def billing(frame: pd.DataFrame, by: By = None) -> pd.DataFrame:
-    """Billed minutes per group (spec section 11: every started minute of the forward leg).
+    """Billed minutes per group (spec section 11: every started minute from the answer time).
 
     Columns: ``calls``, ``answered``, ``billed_minutes`` and ``talk_minutes`` (exact talk time, to
     show what rounding up adds). Only the forward leg is billed to the enterprise; this estimates

@@ -13,8 +13,10 @@ data: unknown fields are kept in ``extra`` (vendors add fields), missing optiona
 ``None``, documented UTC times become timezone-aware datetimes, and a field of the wrong JSON type
 raises :class:`PushFormatError` naming it (``feeLst[3].direction: expected an integer``).
 
-The field tables (``FEE_FIELDS`` ...) and converters here are also what :mod:`toolkit.store` uses
-to turn a push into rows, so the typed view and the stored view can never disagree.
+The field tables (``FEE_FIELDS`` ...) are built from the field lists of :mod:`toolkit.schema`, as
+are the store's rows, so the typed view and the stored view can never disagree. What a
+:class:`Cdr` derives (``ring_seconds``, ``talk_seconds``, ``billed_minutes``, ``outcome``,
+``answered``) is computed by :mod:`toolkit.schema` too, with the rules every other view uses.
 """
 
 from __future__ import annotations
@@ -24,12 +26,22 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any, ClassVar, Literal
 
+from . import schema
+from .codes import Explanation, explain
 from .errors import PushFormatError
 from .numbers import mask
 
-Product = Literal["privatenumber", "voicecall"]
+# The dedupe keys are defined with the store's tables; the typed records name them from here too.
+from .schema import (  # noqa: F401  (re-exported: events.trust_prefix as before)
+    Product,
+    cdr_dedupe_key,
+    event_dedupe_key,
+    sms_dedupe_key,
+    trust_prefix,
+)
 
 MAX_FEE_ITEMS = 50  # FeeInfo[1-50] in both products
 MAX_NUM_INFO = 100  # numInfo 1-100 items
@@ -192,91 +204,25 @@ STR: Converter = to_str
 INT: Converter = to_int
 TIME: Converter = _to_datetime
 
-# JSON name -> (attribute name, converter). Every FeeInfo field documented for PrivateNumber (§10.2)
-# and VoiceCall (§7.2); fields that only one product sends are simply absent in the other.
-FEE_FIELDS: dict[str, tuple[str, Converter]] = {
-    "direction": ("direction", INT),
-    "spId": ("sp_id", STR),
-    "appKey": ("app_key", STR),
-    "icid": ("icid", STR),
-    "bindNum": ("bind_num", STR),
-    "sessionId": ("session_id", STR),
-    "subscriptionId": ("subscription_id", STR),
-    "callerNum": ("caller_num", STR),
-    "calleeNum": ("callee_num", STR),
-    "fwdDisplayNum": ("fwd_display_num", STR),
-    "fwdDstNum": ("fwd_dst_num", STR),
-    "callInTime": ("call_in_time", TIME),
-    "fwdStartTime": ("fwd_start_time", TIME),
-    "fwdAlertingTime": ("fwd_alerting_time", TIME),
-    "fwdAnswerTime": ("fwd_answer_time", TIME),
-    "callEndTime": ("call_end_time", TIME),
-    "fwdUnaswRsn": ("fwd_unasw_rsn", INT),
-    "failTime": ("fail_time", TIME),
-    "ulFailReason": ("ul_fail_reason", INT),
-    "sipStatusCode": ("sip_status_code", INT),
-    "callOutStartTime": ("call_out_start_time", TIME),
-    "callOutAlertingTime": ("call_out_alerting_time", TIME),
-    "callOutAnswerTime": ("call_out_answer_time", TIME),
-    "callOutUnaswRsn": ("call_out_unasw_rsn", INT),
-    "dynIVRStartTime": ("dyn_ivr_start_time", TIME),
-    "dynIVRPath": ("dyn_ivr_path", STR),
-    "recordFlag": ("record_flag", INT),
-    "recordStartTime": ("record_start_time", TIME),
-    "recordObjectName": ("record_object_name", STR),
-    "recordBucketName": ("record_bucket_name", STR),
-    "recordDomain": ("record_domain", STR),
-    "recordFileDownloadUrl": ("record_file_download_url", STR),
-    "ttsPlayTimes": ("tts_play_times", INT),
-    "ttsTransDuration": ("tts_trans_duration", INT),
-    "mptyId": ("mpty_id", STR),
-    "serviceType": ("service_type", STR),
-    "hostName": ("host_name", STR),
-    "userData": ("user_data", STR),
-    "extendNum": ("extend_num", STR),
-    "notifyMode": ("notify_mode", STR),
-    "callRelDirection": ("call_rel_direction", INT),
-    "callDuration": ("call_duration", INT),
-    "areaCode": ("area_code", STR),
-    "voiceCheckType": ("voice_check_type", INT),
+# JSON name -> (attribute name, converter), from the field lists of toolkit.schema (the one place a
+# field is named): every FeeInfo field of both products, call-event, SMS and X-number fields.
+_CONVERTERS: dict[str, Converter] = {
+    "str": STR,
+    "int": INT,
+    "time": TIME,
+    "object": _to_object,
+    "any": _to_any,
 }
 
-STATUS_FIELDS: dict[str, tuple[str, Converter]] = {
-    "sessionId": ("session_id", STR),
-    "timestamp": ("timestamp", TIME),
-    "caller": ("caller", STR),
-    "called": ("called", STR),
-    "subscriptionId": ("subscription_id", STR),
-    "stateCode": ("state_code", INT),
-    "stateDesc": ("state_desc", STR),
-    "userData": ("user_data", STR),
-    "notifyMode": ("notify_mode", STR),
-    "digitInfo": ("digit_info", STR),
-    "callRelDirection": ("call_rel_direction", INT),
-    "partyType": ("party_type", _to_any),
-    "displayCallerNum": ("display_caller_num", STR),
-}
 
-SMS_FIELDS: dict[str, tuple[str, Converter]] = {
-    "smsIdentifier": ("sms_identifier", STR),
-    "notificationMode": ("notification_mode", STR),
-    "calling": ("calling", STR),
-    "called": ("called", STR),
-    "virtualNumber": ("virtual_number", STR),
-    "event": ("event", STR),
-    "timeStamp": ("time_stamp", TIME),
-    "subscriptionId": ("subscription_id", STR),
-    "smsContent": ("sms_content", STR),
-    "extInfo": ("ext_info", _to_object),
-    "sendResult": ("send_result", INT),
-    "userData": ("user_data", STR),
-}
+def _field_table(fields: Mapping[str, schema.Field]) -> dict[str, tuple[str, Converter]]:
+    return {json: (f.name, _CONVERTERS[f.kind]) for json, f in fields.items()}
 
-NUM_FIELDS: dict[str, tuple[str, Converter]] = {
-    "number": ("number", STR),
-    "status": ("status", STR),
-    "cause": ("cause", STR),
-}
+
+FEE_FIELDS = _field_table(schema.FEE_FIELDS)
+STATUS_FIELDS = _field_table(schema.STATUS_FIELDS)
+SMS_FIELDS = _field_table(schema.SMS_FIELDS)
+NUM_FIELDS = _field_table(schema.NUM_FIELDS)
 
 # Attributes that hold phone numbers: masked in every repr.
 NUMBER_ATTRS = frozenset(
@@ -434,35 +380,36 @@ class Cdr:
         values["product"] = product or fee_product(info)
         return cls(**values, raw=dict(info))
 
+    @cached_property
+    def facts(self) -> CdrFacts:
+        """Ring and talk seconds, billed minutes and outcome, by the rules of :mod:`toolkit.schema`
+        (the same rules as the tail, the widgets and :func:`toolkit.frame.cdr_frame`)."""
+        return cdr_facts(lambda name: getattr(self, name))
+
     @property
     def answered(self) -> bool:
-        """The documented success rule: answered forward leg and a normal release."""
-        answer = self.fwd_answer_time or (
-            self.call_out_answer_time if self.product == "voicecall" else None
-        )
-        return answer is not None and not self.ul_fail_reason and not self.fwd_unasw_rsn
+        """``outcome == "answered"`` (answered, even if later cut at the maximum duration)."""
+        return self.facts.answered
 
     @property
-    def ring_seconds(self) -> float | None:
-        """Seconds the forwarded callee rang (until answer, failure or end), ``None`` if never."""
-        start = self.fwd_alerting_time or self.call_out_alerting_time
-        stop = (
-            self.fwd_answer_time
-            or self.call_out_answer_time
-            or self.fail_time
-            or self.call_end_time
-        )
-        return None if start is None or stop is None else max(0.0, (stop - start).total_seconds())
+    def outcome(self) -> str:
+        """One of :data:`toolkit.codes.OUTCOMES`, decided by :func:`toolkit.codes.explain`."""
+        return self.facts.outcome
 
     @property
-    def talk_seconds(self) -> float:
-        """Seconds from answer to end (0 for an unanswered call)."""
-        answer = self.fwd_answer_time or (
-            self.call_out_answer_time if self.product == "voicecall" else None
-        )
-        if answer is None or self.call_end_time is None:
-            return 0.0
-        return max(0.0, (self.call_end_time - answer).total_seconds())
+    def ring_seconds(self) -> int | None:
+        """Seconds the callee rang (until answer, failure or end); ``None`` if unknown."""
+        return self.facts.ring_seconds
+
+    @property
+    def talk_seconds(self) -> int | None:
+        """Seconds from answer to end; ``None`` without an answer time or when unknown."""
+        return self.facts.talk_seconds
+
+    @property
+    def billed_minutes(self) -> int | None:
+        """Every started minute of talk (0 without an answer time); ``None`` when unknown."""
+        return self.facts.billed_minutes
 
     @property
     def dedupe_key(self) -> str:
@@ -475,30 +422,38 @@ class Cdr:
         return _masked_repr(self)
 
 
-_PRODUCT_TAGS: dict[str, str] = {"privatenumber": "pn", "voicecall": "vc"}
+@dataclass(frozen=True)
+class CdrFacts:
+    """What one CDR derives, by the rules every view uses (see :mod:`toolkit.schema`)."""
+
+    ring_seconds: int | None
+    talk_seconds: int | None
+    billed_minutes: int | None
+    explanation: Explanation
+
+    @property
+    def outcome(self) -> str:
+        """One of :data:`toolkit.codes.OUTCOMES`, from :func:`toolkit.codes.explain`."""
+        return self.explanation.outcome
+
+    @property
+    def answered(self) -> bool:
+        """``outcome == "answered"``: there is no other rule for it."""
+        return self.outcome == "answered"
 
 
-def trust_prefix(product: Product, verified: bool) -> str:
-    """The start of every dedupe key: product and trust, e.g. ``pn:v:`` or ``vc:u:``.
-
-    The store ignores a row whose key exists already. Without this prefix an unsigned push that
-    arrived first with the ``icid`` of a real call would make the platform's signed CDR a
-    "duplicate" and hide it; with it, rows of another product or trust level can never collide.
-    """
-    return f"{_PRODUCT_TAGS[product]}:{'v' if verified else 'u'}:"
-
-
-def cdr_dedupe_key(
-    icid: str | None, session_id: str | None, *, product: Product, verified: bool
-) -> str:
-    """Product and trust (:func:`trust_prefix`), then ``icid`` when present, else ``sessionId``.
-
-    ``icid`` (the documented unique record id) is optional in both products; VoiceCall's docs
-    say to de-duplicate on ``sessionId``, which is unique per call and one call yields one CDR.
-    The ``icid:``/``session:`` prefix keeps the two key spaces apart.
-    """
-    key = f"icid:{icid}" if icid else f"session:{session_id}"
-    return trust_prefix(product, verified) + key
+def cdr_facts(get: Callable[[str], Any]) -> CdrFacts:
+    """The facts of one CDR whose column values ``get(name)`` returns (a stored row's
+    ``row.get``, or a :class:`Cdr`'s attributes: times may be epoch seconds or datetimes)."""
+    view = {name: get(name) for name in schema.FACT_COLUMNS}
+    talk = schema.TALK_SECONDS.value(view.get)
+    has_answer = schema.ANSWER_TIME.value(view.get) is not None
+    return CdrFacts(
+        ring_seconds=schema.RING_SECONDS.value(view.get),
+        talk_seconds=talk,
+        billed_minutes=schema.billed_minutes_for(talk, has_answer),
+        explanation=explain(view),
+    )
 
 
 @dataclass(frozen=True, repr=False)
@@ -563,23 +518,6 @@ class CallEvent:
 
     def __repr__(self) -> str:
         return _masked_repr(self)
-
-
-def event_dedupe_key(
-    session_id: str | None,
-    event_type: str,
-    epoch: float | None,
-    caller: str | None,
-    called: str | None,
-    *,
-    product: Product,
-    verified: bool,
-) -> str:
-    """Product and trust (:func:`trust_prefix`), then session + type + time, plus the leg's
-    numbers (two legs may start in the same second)."""
-    stamp = "" if epoch is None else f"{epoch:.3f}"
-    key = "|".join((session_id or "", event_type, stamp, caller or "", called or ""))
-    return trust_prefix(product, verified) + key
 
 
 class CallIn(CallEvent):
@@ -674,15 +612,6 @@ class SmsEvent:
 
     def __repr__(self) -> str:
         return _masked_repr(self)
-
-
-def sms_dedupe_key(
-    sms_identifier: str | None, notification_mode: str | None, *, verified: bool
-) -> str:
-    """Trust (SMS pushes are PrivateNumber's), then SMS id + mode: in X mode one SMS gives a
-    Block push and then a Notify push."""
-    key = f"{sms_identifier or ''}|{notification_mode or ''}"
-    return trust_prefix("privatenumber", verified) + key
 
 
 class SmsNotify(SmsEvent):

@@ -13,12 +13,19 @@ and returns one row per CDR::
     start_time        datetime64[s, tz]   callInTime, else the first time the CDR carries
     fwd_alerting_time / fwd_answer_time / call_end_time   datetime64[s, tz]
     ul_fail_reason / fwd_unasw_rsn / sip_status_code       Int64 (<NA> when absent)
-    ring_seconds      Int64               forward leg ringing: alerting -> answer (or end/failure)
-    talk_seconds      Int64               answer -> end; <NA> when not answered
-    billed_minutes    Int64               ceil(talk / 60 s), 0 when not answered (spec section 11)
+    ring_seconds      Int64               alerting -> answer, else failure, else end; <NA> unknown
+    talk_seconds      Int64               answer -> end; <NA> without an answer time, or unknown
+    billed_minutes    Int64               ceil(talk / 60 s); 0 without an answer time (spec §11)
     outcome           category            one of toolkit.codes.OUTCOMES
     category          category            category of the code that decided the outcome
     cause             category            "<code> <meaning>" of that code; "answered" when answered
+
+Ring and talk seconds are SQL renderings of the rules in :mod:`toolkit.schema`, and billed
+minutes apply its billing function to each distinct talk time: the same rules the tail, the
+widgets and :class:`~toolkit.events.Cdr` use. The answer time is ``fwdAnswerTime``, or
+``callOutAnswerTime`` on a one-leg VoiceCall CDR (notification, verification); the columns
+``alerting_time``/``answer_time`` show which time was used. The outcome comes from
+:mod:`toolkit.codes` with that answer time.
 
 More columns (party numbers, the other times, ids, ``record_flag``...) are read on request with
 ``columns=[...]`` or ``columns="all"`` (see :data:`COLUMNS`). Party numbers are not read by default:
@@ -32,12 +39,12 @@ is ``VoiceCall``; ``notifyMode`` (sent only in X mode, always ``Block``) means `
 mapping is exact and wins over the inference).
 
 **Speed.** Loading a store is the hot path (a million CDRs in about 3 s). SQLite filters rows
-(time range, X number, and answered/unanswered for an outcome filter), computes the derived
-integers, and hands each chunk of rows over as one long string per column, which numpy and
-``str.split`` parse in C: creating a Python object per value, as ``cursor.fetchall()`` does, would
-cost several times more than everything else together. Chunks of a store file are read by a few
-threads at once (SQLite works without the GIL). Outcomes and causes are decoded once per distinct
-combination of codes, not once per row; numbers are masked once per distinct number.
+(time range, X number), computes the derived integers, and hands each chunk of rows over as one
+long string per column, which numpy and ``str.split`` parse in C: creating a Python object per
+value, as ``cursor.fetchall()`` does, would cost several times more than everything else together.
+Chunks of a store file are read by a few threads at once (SQLite works without the GIL). Outcomes
+and causes are decoded once per distinct combination of codes, not once per row; numbers are
+masked once per distinct number.
 """
 
 from __future__ import annotations
@@ -51,7 +58,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import schema
 from .errors import ValidationError
+from .expr import Col, Const, Expr, First, Missing, Not, When
 from .numbers import mask, normalize
 
 if TYPE_CHECKING:
@@ -85,8 +94,16 @@ class _Column:
     """One output column: how SQLite computes it and how it is typed."""
 
     kind: Kind
-    sql: str | None  # expression over the cdrs table; None for columns derived in Python
+    # SQL over the cdrs table: an expression of toolkit.schema (rendered for the store at hand),
+    # plain SQL over columns every store has, or None for columns derived in Python.
+    sql: Expr | str | None
     default: bool = False
+
+
+def _stored(kind: Kind, name: str, default: bool = False) -> _Column:
+    """A column as the store holds it (the name must be one of toolkit.schema's cdrs columns)."""
+    schema.CDRS.column(name)
+    return _Column(kind, Col(name), default)
 
 
 # A CDR's own time: when the call reached X, else the first stage it did reach. VoiceCall
@@ -96,43 +113,54 @@ _START = (
     "call_end_time, fail_time)"
 )
 
+# talk_seconds is read with one state more than NULL: _ANSWERED_NO_TALK for a call that has an
+# answer time but no usable talk time. Whether a call has an answer time (which the outcome and the
+# billed minutes depend on) then follows from this one column: one more column to read would cost
+# a tenth of the load.
+_ANSWERED_NO_TALK = -2
+_TALK = First(
+    (schema.TALK_SECONDS, When(Not(Missing(schema.ANSWER_TIME)), Const(_ANSWERED_NO_TALK)))
+)
+
 COLUMNS: dict[str, _Column] = {
-    "seq": _Column("int", "seq", True),
+    "seq": _stored("int", "seq", True),
     "product": _Column(
         "product", "CASE product WHEN 'privatenumber' THEN 0 WHEN 'voicecall' THEN 1 END", True
     ),
     "mode": _Column("mode", None, True),  # SQL built per call: app_modes goes into it
-    "direction": _Column("direction", "direction", True),
-    "bind_num": _Column("number", "bind_num", True),
-    "subscription_id": _Column("label", "subscription_id", True),
-    "app_key": _Column("label", "app_key"),
-    "session_id": _Column("text", "session_id"),
-    "icid": _Column("text", "icid"),
-    "caller_num": _Column("number", "caller_num"),
-    "callee_num": _Column("number", "callee_num"),
-    "fwd_display_num": _Column("number", "fwd_display_num"),
-    "fwd_dst_num": _Column("number", "fwd_dst_num"),
+    "direction": _stored("direction", "direction", True),
+    "bind_num": _stored("number", "bind_num", True),
+    "subscription_id": _stored("label", "subscription_id", True),
+    "app_key": _stored("label", "app_key"),
+    "session_id": _stored("text", "session_id"),
+    "icid": _stored("text", "icid"),
+    "caller_num": _stored("number", "caller_num"),
+    "callee_num": _stored("number", "callee_num"),
+    "fwd_display_num": _stored("number", "fwd_display_num"),
+    "fwd_dst_num": _stored("number", "fwd_dst_num"),
     "start_time": _Column("time", _START, True),
-    "call_in_time": _Column("time", "call_in_time"),
-    "fwd_start_time": _Column("time", "fwd_start_time"),
-    "fwd_alerting_time": _Column("time", "fwd_alerting_time", True),
-    "fwd_answer_time": _Column("time", "fwd_answer_time", True),
-    "call_end_time": _Column("time", "call_end_time", True),
-    "fail_time": _Column("time", "fail_time"),
-    "ul_fail_reason": _Column("code", "ul_fail_reason", True),
-    "fwd_unasw_rsn": _Column("code", "fwd_unasw_rsn", True),
-    "sip_status_code": _Column("code", "sip_status_code", True),
-    "record_flag": _Column("flag", "record_flag"),
-    "service_type": _Column("label", "service_type"),
-    "extend_num": _Column("label", "extend_num"),
-    "notify_mode": _Column("label", "notify_mode"),
-    "user_data": _Column("text", "user_data"),
+    "call_in_time": _stored("time", "call_in_time"),
+    "fwd_start_time": _stored("time", "fwd_start_time"),
+    "fwd_alerting_time": _stored("time", "fwd_alerting_time", True),
+    "fwd_answer_time": _stored("time", "fwd_answer_time", True),
+    "call_end_time": _stored("time", "call_end_time", True),
+    "fail_time": _stored("time", "fail_time"),
+    "call_out_alerting_time": _stored("time", "call_out_alerting_time"),
+    "call_out_answer_time": _stored("time", "call_out_answer_time"),
+    "ul_fail_reason": _stored("code", "ul_fail_reason", True),
+    "fwd_unasw_rsn": _stored("code", "fwd_unasw_rsn", True),
+    "sip_status_code": _stored("code", "sip_status_code", True),
+    "record_flag": _stored("flag", "record_flag"),
+    "service_type": _stored("label", "service_type"),
+    "extend_num": _stored("label", "extend_num"),
+    "notify_mode": _stored("label", "notify_mode"),
+    "user_data": _stored("text", "user_data"),
     "received_at": _Column("time", "CAST(received_at AS INTEGER)"),
-    # Ringing ends with the answer, or with the end/failure of a call nobody answered.
-    "ring_seconds": _Column(
-        "seconds", "coalesce(fwd_answer_time, call_end_time, fail_time) - fwd_alerting_time", True
-    ),
-    "talk_seconds": _Column("seconds", "call_end_time - fwd_answer_time", True),
+    # The derived facts, by the rules of toolkit.schema (the same as the tail's and Cdr's).
+    "alerting_time": _Column("time", schema.ALERTING_TIME),
+    "answer_time": _Column("time", schema.ANSWER_TIME),
+    "ring_seconds": _Column("seconds", schema.RING_SECONDS, True),
+    "talk_seconds": _Column("seconds", _TALK, True),
     "billed_minutes": _Column("derived", None, True),
     "outcome": _Column("derived", None, True),
     "category": _Column("derived", None, True),
@@ -142,14 +170,7 @@ DEFAULT_COLUMNS: tuple[str, ...] = tuple(n for n, c in COLUMNS.items() if c.defa
 
 # What the derived columns (and direction labels, which need the product) are computed from;
 # always read, dropped again unless asked for.
-_ALWAYS = (
-    "product",
-    "fwd_answer_time",
-    "ul_fail_reason",
-    "fwd_unasw_rsn",
-    "sip_status_code",
-    "talk_seconds",
-)
+_ALWAYS = ("product", "talk_seconds", "ul_fail_reason", "fwd_unasw_rsn", "sip_status_code")
 _INTEGER_KINDS = frozenset(
     {"int", "time", "code", "seconds", "product", "mode", "direction", "flag"}
 )
@@ -282,13 +303,10 @@ def _filters(
         numbers = [bind_num] if isinstance(bind_num, str) else list(bind_num)
         where.append(f"bind_num IN ({', '.join('?' * len(numbers))})" if numbers else "0")
         params += [_as_stored(n) for n in numbers]
-    if outcomes is not None:
-        # The exact outcome needs the decoder (done after loading); SQLite can still drop the
-        # rows that cannot match, because only a call with an answer time can be "answered".
-        if outcomes == ["answered"]:
-            where.append("fwd_answer_time IS NOT NULL")
-        elif not outcomes:
-            where.append("0")
+    if outcomes is not None and not outcomes:
+        # Any other outcome filter needs the decoder (done after loading): a call can be
+        # answered without an answer time (toolkit.codes), so SQLite cannot narrow it down.
+        where.append("0")
     return where, params
 
 
@@ -460,19 +478,29 @@ class _Query:
     mode_params: list[Any]
     where: list[str]
     params: list[Any]
+    stored: frozenset[str] | None = None  # the columns of the cdrs table being read
 
     def columns(self) -> tuple[list[str], list[str]]:
         """The integer and the text columns to read: the wanted ones and what derives the rest."""
         names = [
             n
             for n in dict.fromkeys(("seq", *self.wanted, *_ALWAYS))
-            if COLUMNS[n].sql or n == "mode"
+            if COLUMNS[n].sql is not None or n == "mode"
         ]
         ints = [n for n in names if COLUMNS[n].kind in _INTEGER_KINDS]
         return ints, [n for n in names if n not in ints]
 
     def _sql(self, name: str) -> str:
-        return self.mode_sql if name == "mode" else str(COLUMNS[name].sql)
+        if name == "mode":
+            return self.mode_sql
+        source = COLUMNS[name].sql
+        return source.sql(self._column) if isinstance(source, Expr) else str(source)
+
+    def _column(self, name: str) -> str:
+        """A stored column; in a store file written before it existed, its value from ``raw``."""
+        if self.stored is None or name in self.stored:
+            return name
+        return schema.CDRS.backfill_sql(name) or "NULL"
 
     def _statement(self, ints: list[str], texts: list[str]) -> str:
         inner = ", ".join(
@@ -500,6 +528,7 @@ class _Query:
         from concurrent.futures import ThreadPoolExecutor
         from queue import SimpleQueue
 
+        self.stored = frozenset(row[1] for row in conn.execute("PRAGMA table_info(cdrs)"))
         ints, texts = self.columns()
         sql = self._statement(ints, texts)
         low, high = conn.execute("SELECT min(seq), max(seq) FROM cdrs").fetchone()
@@ -640,7 +669,7 @@ def _build(values: dict[str, Any], zone: str, raw: bool) -> pd.DataFrame:
         elif kind in ("int", "code"):
             columns[name] = pd.arrays.IntegerArray(data, missing)
         elif kind == "seconds":
-            # Clocks that disagree give negative durations: no duration is better than a wrong one.
+            # NULL when unknown (toolkit.schema); negative: _ANSWERED_NO_TALK, or written by hand.
             columns[name] = pd.arrays.IntegerArray(data, missing | (data < 0))
         elif kind == "number":
             columns[name] = _categorical(data, masker=None if raw else mask)
@@ -682,7 +711,9 @@ def _drop_impossible_times(values: dict[str, Any]) -> None:
             impossible = data > MAX_EPOCH - MIN_EPOCH
             if bad_rows is not None:
                 impossible |= bad_rows
-            data[impossible] = _absent("seconds")
+            # An unknown talk time still says the call had an answer time (see _TALK).
+            unknown = _ANSWERED_NO_TALK if name == "talk_seconds" else _absent("seconds")
+            data[impossible & (data != _absent("seconds"))] = unknown
 
 
 def _codes(data: np.ndarray, missing: np.ndarray) -> np.ndarray:
@@ -742,17 +773,20 @@ def _directions(direction: np.ndarray, product: np.ndarray) -> pd.Categorical:
 
 
 def _add_derived(frame: pd.DataFrame, values: dict[str, Any]) -> None:
-    """billed_minutes, outcome, category and cause."""
+    """billed_minutes, outcome, category and cause (see _TALK for what the talk column holds)."""
     import numpy as np
     import pandas as pd
 
-    answered = values["fwd_answer_time"] != _absent("time")
     talk = values["talk_seconds"]
-    # Spec section 11: any started minute is billed; a call without an answer time costs nothing.
-    # An answered call without a usable talk time (no end time, end before answer) is unknown.
-    unknown = answered & (talk < 0)
-    billed = np.where(answered, -(-np.maximum(talk, 0) // 60), 0)
-    frame["billed_minutes"] = pd.arrays.IntegerArray(billed.astype(np.int64), unknown)
+    answered = talk != _absent("seconds")  # has an answer time
+    # toolkit.schema's billing rule, run once per distinct talk time (a few thousand at most).
+    ids, uniques = pd.factorize(talk)
+    minutes = [
+        schema.billed_minutes_for(int(t) if t >= 0 else None, t != _absent("seconds"))
+        for t in uniques
+    ]
+    billed = np.array([-1 if m is None else m for m in minutes], dtype=np.int64)[ids]
+    frame["billed_minutes"] = pd.arrays.IntegerArray(billed, billed < 0)
     outcome, category, cause = _decode(values, answered)
     frame["outcome"] = outcome
     frame["category"] = category

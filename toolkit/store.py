@@ -19,6 +19,9 @@ Guarantees:
 * **No replay.** A verified push's nonce is recorded in the same transaction as its rows
   (``nonces`` table, unique per app key): a second push with that nonce, from this process or
   another one on the same file, stores nothing (:meth:`Store.write` reports it).
+* **Up to date.** The push tables and their columns are those of :mod:`toolkit.schema`. A store
+  written by an earlier version gets the columns added since when it is opened for writing,
+  filled from the stored JSON where they hold a pushed field.
 * **Atomic.** One push (up to 50 CDRs) is written in one transaction, so it is stored whole or not
   at all. :meth:`Store.write` may put several pushes in one transaction (group commit).
 * **Durable.** WAL mode with ``synchronous=NORMAL``: a committed transaction survives the process
@@ -48,117 +51,22 @@ from itertools import count
 from typing import Any, Literal
 
 from . import events as ev
+from . import schema
 from .engine import TABLES, Batch, Table
 from .errors import PushFormatError, StoreError, ValidationError
 
-# The cdrs columns are the contract with toolkit.frame; keep names and types in step with it.
-CDR_COLUMNS = (
-    "seq",
-    "dedupe_key",
-    "product",
-    "session_id",
-    "icid",
-    "app_key",
-    "direction",
-    "bind_num",
-    "subscription_id",
-    "caller_num",
-    "callee_num",
-    "fwd_display_num",
-    "fwd_dst_num",
-    "call_in_time",
-    "fwd_start_time",
-    "fwd_alerting_time",
-    "fwd_answer_time",
-    "call_end_time",
-    "fail_time",
-    "ul_fail_reason",
-    "fwd_unasw_rsn",
-    "sip_status_code",
-    "record_flag",
-    "service_type",
-    "extend_num",
-    "notify_mode",
-    "user_data",
-    "received_at",
-    "raw",
-    "verified",
-)
-EVENT_COLUMNS = (
-    "seq",
-    "dedupe_key",
-    "product",
-    "event_type",
-    "session_id",
-    "timestamp",
-    "caller",
-    "called",
-    "subscription_id",
-    "state_code",
-    "state_desc",
-    "user_data",
-    "notify_mode",
-    "digit_info",
-    "call_rel_direction",
-    "party_type",
-    "received_at",
-    "raw",
-    "verified",
-)
-SMS_COLUMNS = (
-    "seq",
-    "dedupe_key",
-    "app_key",
-    "sms_identifier",
-    "notification_mode",
-    "calling",
-    "called",
-    "virtual_number",
-    "event",
-    "time_stamp",
-    "subscription_id",
-    "send_result",
-    "user_data",
-    "sms_content",
-    "received_at",
-    "raw",
-    "verified",
-)
-NUM_STATUS_COLUMNS = ("seq", "number", "status", "cause", "received_at", "raw", "verified")
+# The push tables (columns, types, DDL, what an older store lacks) are defined in toolkit.schema.
+CDR_COLUMNS = schema.CDRS.names
+EVENT_COLUMNS = schema.EVENTS.names
+SMS_COLUMNS = schema.SMS.names
+NUM_STATUS_COLUMNS = schema.NUM_STATUS.names
 QUARANTINE_COLUMNS = ("id", "received_at", "product", "reason", "remote_addr", "body")
 QUARANTINE_SIZE = 10_000  # the newest rows kept: a flood of forged pushes cannot fill the disk
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cdrs (
-    seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, product TEXT, session_id TEXT, icid TEXT,
-    app_key TEXT, direction INTEGER, bind_num TEXT, subscription_id TEXT, caller_num TEXT,
-    callee_num TEXT, fwd_display_num TEXT, fwd_dst_num TEXT, call_in_time INTEGER,
-    fwd_start_time INTEGER, fwd_alerting_time INTEGER, fwd_answer_time INTEGER,
-    call_end_time INTEGER, fail_time INTEGER, ul_fail_reason INTEGER, fwd_unasw_rsn INTEGER,
-    sip_status_code INTEGER, record_flag INTEGER, service_type TEXT, extend_num TEXT,
-    notify_mode TEXT, user_data TEXT, received_at REAL, raw TEXT,
-    verified INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS cdrs_session ON cdrs (session_id);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, product TEXT, event_type TEXT,
-    session_id TEXT, timestamp INTEGER, caller TEXT, called TEXT, subscription_id TEXT,
-    state_code INTEGER, state_desc TEXT, user_data TEXT, notify_mode TEXT, digit_info TEXT,
-    call_rel_direction INTEGER, party_type TEXT, received_at REAL, raw TEXT,
-    verified INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS events_session ON events (session_id);
-CREATE TABLE IF NOT EXISTS sms (
-    seq INTEGER PRIMARY KEY, dedupe_key TEXT UNIQUE, app_key TEXT, sms_identifier TEXT,
-    notification_mode TEXT, calling TEXT, called TEXT, virtual_number TEXT, event TEXT,
-    time_stamp REAL, subscription_id TEXT, send_result INTEGER, user_data TEXT,
-    sms_content TEXT, received_at REAL, raw TEXT, verified INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS num_status (
-    seq INTEGER PRIMARY KEY, number TEXT, status TEXT, cause TEXT, received_at REAL, raw TEXT,
-    verified INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS num_status_number ON num_status (number, seq);
+# The push tables, then what the receiver's trust needs: nonces seen, pushes kept apart.
+_SCHEMA = (
+    schema.ddl()
+    + """
 CREATE TABLE IF NOT EXISTS nonces (
     app_key TEXT NOT NULL, nonce TEXT NOT NULL, expires_at REAL NOT NULL,
     PRIMARY KEY (app_key, nonce)
@@ -169,13 +77,14 @@ CREATE TABLE IF NOT EXISTS quarantine (
     body TEXT
 );
 """
-# Stores written before rows carried their trust get the column; their rows count as unverified
-# (an older receiver stored VoiceCall-shaped pushes without checking). Keys matter only to catch
-# a redelivery, and the platform stops retrying after about 10.5 hours (PrivateNumber; VoiceCall
-# 6), so only the keys of the last two days are rewritten to the new form: rewriting a unique
-# key costs about 40 s per million rows, rewriting nothing would store a late retry twice.
+)
+# Stores written before rows carried their trust get the column (toolkit.schema.migrate); their
+# rows count as unverified (an older receiver stored VoiceCall-shaped pushes without checking).
+# Keys matter only to catch a redelivery, and the platform stops retrying after about 10.5 hours
+# (PrivateNumber; VoiceCall 6), so only the keys of the last two days are rewritten to the new
+# form: rewriting a unique key costs about 40 s per million rows, rewriting nothing would store a
+# late retry twice.
 _REKEY_SECONDS = 2 * 86_400
-_ADD_VERIFIED = "ALTER TABLE {} ADD COLUMN verified INTEGER NOT NULL DEFAULT 0"
 _OLD_KEYS = {
     "cdrs": "CASE product WHEN 'voicecall' THEN 'vc:u:' ELSE 'pn:u:' END || dedupe_key",
     "events": "CASE product WHEN 'voicecall' THEN 'vc:u:' ELSE 'pn:u:' END || dedupe_key",
@@ -292,11 +201,11 @@ def _check_integrity(conn: sqlite3.Connection, path: str, budget: float | None) 
 
 
 def _check_columns(conn: sqlite3.Connection, path: str) -> None:
-    """Every table of ours that exists has the columns we read and write (but ``verified``,
-    which :func:`_migrate` adds to a store written before rows carried their trust)."""
-    for table, columns in _COLUMNS.items():
+    """Every table of ours that exists has the columns we read and write (but those added since
+    the first release, which :func:`_migrate` adds to a store written before them)."""
+    for table, spec in schema.TABLES.items():
         found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-        missing = [c for c in columns if c not in found and c != "verified"]
+        missing = [c.name for c in spec.columns if c.name not in found and not c.added]
         if found and missing:
             raise StoreError(
                 f"cannot open store at {path}: its {table} table is not ours "
@@ -453,24 +362,17 @@ def prepare(
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Add what newer versions store to a store written by an older one (once, atomically)."""
-
-    def missing() -> list[str]:
-        return [
-            t
-            for t in TABLES
-            if "verified" not in {r[1] for r in conn.execute(f"PRAGMA table_info({t})")}
-        ]
-
-    if not missing():
+    """Add what newer versions store to a store written by an older one (once, atomically):
+    the columns of :mod:`toolkit.schema` it lacks, and the new form of its recent keys."""
+    if not schema.missing_columns(conn):
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for table in missing():  # again: another process may have migrated meanwhile
-            conn.execute(_ADD_VERIFIED.format(table))
-            if table in _OLD_KEYS:
+        added = schema.migrate(conn)  # checks again: another process may have migrated meanwhile
+        for table, new_key in _OLD_KEYS.items():
+            if f"{table}.verified" in added:
                 conn.execute(
-                    f"UPDATE {table} SET dedupe_key = {_OLD_KEYS[table]} "
+                    f"UPDATE {table} SET dedupe_key = {new_key} "
                     "WHERE dedupe_key IS NOT NULL AND received_at >= ?",
                     (time.time() - _REKEY_SECONDS,),
                 )

@@ -7,7 +7,8 @@ status) as they are committed, each with its ``seq``, so a reader can resume whe
         print(cdr.caller_num, cdr.talk_seconds)
 
 The command prints one line per CDR: end time (UTC), masked caller → X → callee, outcome, ring
-and talk seconds, and the hang-up codes with their meaning.
+and talk seconds (by the rules of :mod:`toolkit.schema`, as everywhere else), and the hang-up codes
+with their meaning.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from . import schema
 from .events import MAX_EPOCH, MIN_EPOCH
 from .follower import Stop, follow_rows
 from .numbers import mask
@@ -57,66 +59,11 @@ def _typed(rows: Iterator[tuple[str, dict[str, Any]]]) -> Iterator[Any]:
 # --------------------------------------------------------------------------------------------
 # Stored values a display can rely on
 
-# The typed columns of the store's tables (toolkit.store); other columns pass through unchecked.
-_TIME_COLUMNS = frozenset(
-    {
-        "call_in_time",
-        "fwd_start_time",
-        "fwd_alerting_time",
-        "fwd_answer_time",
-        "call_end_time",
-        "fail_time",
-        "timestamp",
-        "time_stamp",
-    }
-)
-_INTEGER_COLUMNS = frozenset(
-    {
-        "seq",
-        "direction",
-        "ul_fail_reason",
-        "fwd_unasw_rsn",
-        "sip_status_code",
-        "record_flag",
-        "state_code",
-        "call_rel_direction",
-        "send_result",
-    }
-)
-_TEXT_COLUMNS = frozenset(
-    {
-        "dedupe_key",
-        "product",
-        "session_id",
-        "icid",
-        "app_key",
-        "bind_num",
-        "subscription_id",
-        "caller_num",
-        "callee_num",
-        "fwd_display_num",
-        "fwd_dst_num",
-        "service_type",
-        "extend_num",
-        "notify_mode",
-        "user_data",
-        "event_type",
-        "caller",
-        "called",
-        "state_desc",
-        "digit_info",
-        "party_type",
-        "sms_identifier",
-        "notification_mode",
-        "calling",
-        "virtual_number",
-        "event",
-        "sms_content",
-        "number",
-        "status",
-        "cause",
-    }
-)
+# The typed columns of the store's tables (toolkit.schema); other columns pass through unchecked.
+_SCHEMA_COLUMNS = [c for table in schema.TABLES.values() for c in table.columns]
+_TIME_COLUMNS = frozenset(c.name for c in _SCHEMA_COLUMNS if c.kind == "time")
+_INTEGER_COLUMNS = frozenset(c.name for c in _SCHEMA_COLUMNS if c.kind == "int") | {"seq"}
+_TEXT_COLUMNS = frozenset(c.name for c in _SCHEMA_COLUMNS if c.sql == "TEXT" and c.name != "raw")
 
 
 def _is_number(value: Any) -> bool:
@@ -154,8 +101,8 @@ def readable_row(row: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...
 # One line per CDR
 
 
-def _seconds(start: Any, stop: Any) -> str:
-    return "-" if start is None or stop is None else f"{max(0, stop - start)}s"
+def _seconds(value: int | None) -> str:
+    return "-" if value is None else f"{value}s"
 
 
 def _raw_codes(row: Mapping[str, Any]) -> str:
@@ -174,9 +121,11 @@ def _raw_codes(row: Mapping[str, Any]) -> str:
 def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
     """One display line for a stored CDR row (numbers masked unless ``raw_numbers``).
 
-    The outcome and verdict come from :func:`toolkit.codes.explain`; the raw codes follow it.
-    Values the row should not hold (see :func:`readable_row`) are left out and named at the end
-    (``[unreadable: call_end_time]``); control characters are shown escaped, never sent raw.
+    Ring and talk seconds follow :mod:`toolkit.schema` ("-" when there is none, e.g. no talk
+    without an answer time); the outcome and verdict come from :func:`toolkit.codes.explain`, the
+    raw codes follow it. Values the row should not hold (see :func:`readable_row`) are left out
+    and named at the end (``[unreadable: call_end_time]``); control characters are shown escaped,
+    never sent raw.
     """
     from .codes import explain
 
@@ -190,9 +139,8 @@ def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
     )
     callee = row.get("fwd_dst_num") or row.get("callee_num")
     parties = f"{show(row.get('caller_num'))} → {show(row.get('bind_num'))} → {show(callee)}"
-    answer, alerting = row.get("fwd_answer_time"), row.get("fwd_alerting_time")
-    ring = _seconds(alerting, answer or row.get("fail_time") or row.get("call_end_time"))
-    talk = _seconds(answer, row.get("call_end_time")) if answer is not None else "0s"
+    ring = _seconds(schema.ring_seconds(row))
+    talk = _seconds(schema.talk_seconds(row))
     try:
         verdict = explain(row)
         outcome, meaning = verdict.outcome, verdict.text

@@ -11,11 +11,11 @@ Accepted inputs (all plain mappings, so a :class:`toolkit.record.Record` works t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import schema
 from ..errors import ValidationError
 from .decoding import CodeInfo, decode
 from .outcomes import OUTCOME_LABELS
@@ -88,7 +88,8 @@ def explain(cdr_or_event: Mapping[str, Any], product: str | None = None) -> Expl
         release = decode(_get(record, "ulFailReason", "ul_fail_reason"), f"{prefix}_release")
         q850 = decode(_get(record, "fwdUnaswRsn", "fwd_unasw_rsn"), "q850")
         sip = decode(_get(record, "sipStatusCode", "sip_status_code"), "sip")
-        answered = _present(_get(record, "fwdAnswerTime", "fwd_answer_time"))
+        # fwdAnswerTime, or callOutAnswerTime on a one-leg VoiceCall CDR: the schema's rule.
+        answered = schema.answer_present(record, product)
         labels = {"release": _RELEASE}
     labels |= {"q850": _Q850, "sip": _SIP}
     infos = {"release": release, "q850": q850, "sip": sip}
@@ -168,16 +169,6 @@ def _unwrap(item: Mapping[str, Any]) -> Mapping[str, Any]:
 def _get(record: Mapping[str, Any], camel: str, snake: str) -> Any:
     value = record.get(camel)
     return record.get(snake) if value is None else value
-
-
-def _present(value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, float) and math.isnan(value):
-        return False
-    if isinstance(value, str) and not value.strip():
-        return False
-    return type(value).__name__ not in ("NAType", "NaTType")
 
 
 def _headline(

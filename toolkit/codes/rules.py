@@ -6,7 +6,8 @@ they cannot drift apart (a property test checks that they agree).
 
 The rules, in order:
 
-1. **Answered** (``fwdAnswerTime`` present). The spec defines success as an answer time plus
+1. **Answered** (an answer time: ``fwdAnswerTime``, or ``callOutAnswerTime`` on a one-leg VoiceCall
+   CDR, see :data:`toolkit.schema.ANSWER_TIME`). The spec defines success as an answer time plus
    ``ulFailReason == 0``; we also count an answered call whose release code is a party hanging
    up or ``8010`` (cut at ``maxDuration`` after talking) as answered, because callee/caller codes
    cannot be true once the callee has picked up. Only a release code that means the platform cut

@@ -16,6 +16,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from .. import schema
 from .decoding import NOT_APPLICABLE, CodeInfo, _check_family
 from .outcomes import OUTCOMES
 from .rules import HARD_OUTCOMES, verdict
@@ -142,12 +143,39 @@ def _column(df: pd.DataFrame, snake: str, camel: str) -> pd.Series:
     return pd.Series(np.nan, index=df.index, dtype="float64")
 
 
-def _present(values: pd.Series) -> np.ndarray:
-    present = values.notna().to_numpy()
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        text = values.astype("string").str.strip()
-        present = present & ~text.eq("").fillna(False).to_numpy(dtype=bool)
-    return present
+def _time_present(values: pd.Series) -> np.ndarray:
+    """Which values are a time, read as the scalar rules read one (:func:`schema.time_value`)."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.notna().to_numpy()
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return np.isfinite(values.to_numpy(dtype="float64", na_value=np.nan))
+    # text and mixed columns: each distinct value goes through the scalar rule once
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    known = [schema.time_value(value) is not None for value in uniques]
+    return np.array([*known, False], dtype=bool)[codes]  # the NA sentinel (-1) reads False
+
+
+# The columns toolkit.schema.ANSWER_TIME reads, in both spellings.
+_ANSWER_INPUTS = frozenset(
+    name
+    for column in schema.ANSWER_TIME.columns()
+    for name in (column, schema.CDRS.column(column).json)
+    if name
+)
+
+
+def _answered(df: pd.DataFrame) -> np.ndarray:
+    """Which rows have an answer time (:data:`toolkit.schema.ANSWER_TIME`, as
+    :func:`toolkit.codes.explain` reads it): ``fwdAnswerTime``, else ``callOutAnswerTime`` on a
+    one-leg VoiceCall CDR. Only rows with a callOut answer time and no forward one need the
+    row-by-row rule."""
+    answered = _time_present(_column(df, "fwd_answer_time", "fwdAnswerTime"))
+    maybe = ~answered & _time_present(_column(df, "call_out_answer_time", "callOutAnswerTime"))
+    if maybe.any():
+        inputs = [c for c in df.columns if c in _ANSWER_INPUTS]
+        rows = df.loc[maybe, inputs].to_dict("records")
+        answered[maybe] = [schema.answer_present(row) for row in rows]
+    return answered
 
 
 def classify_frame(df: pd.DataFrame) -> pd.Series:
@@ -155,8 +183,9 @@ def classify_frame(df: pd.DataFrame) -> pd.Series:
 
     Reads the store columns ``ul_fail_reason``, ``fwd_unasw_rsn``, ``sip_status_code``,
     ``fwd_answer_time`` and, if present, ``product`` ("voicecall" rows use the VoiceCall tables;
-    anything else is PrivateNumber). The platform's camelCase names are accepted as well. Same
-    rules as :func:`toolkit.codes.classify`.
+    anything else is PrivateNumber) and what a one-leg VoiceCall answer time needs
+    (``call_out_answer_time``, ``service_type``...: see :data:`toolkit.schema.ANSWER_TIME`). The
+    platform's camelCase names are accepted as well. Same rules as :func:`toolkit.codes.classify`.
     """
     release = _column(df, "ul_fail_reason", "ulFailReason")
     pos_pn, _ = _positions(release, "pn_release")
@@ -176,7 +205,7 @@ def classify_frame(df: pd.DataFrame) -> pd.Series:
             without = np.where(voice, vc.without_answer[pos_vc], without)
     pos_q, _ = _positions(_column(df, "fwd_unasw_rsn", "fwdUnaswRsn"), "q850")
     pos_s, _ = _positions(_column(df, "sip_status_code", "sipStatusCode"), "sip")
-    answered = _present(_column(df, "fwd_answer_time", "fwdAnswerTime"))
+    answered = _answered(df)
 
     # Same order as rules.combine: release, Q.850, SIP, then the deferring codes in that order,
     # then a normal release code, then error.

@@ -1,8 +1,8 @@
 """CdrTail: a live table of the newest CDRs and call events, with outcomes and running counters.
 
-Rows are read from a :class:`toolkit.store.Store` with its read-since cursor; CDRs are typed by
-:meth:`Store.record <toolkit.store.Store.record>` (ring and talk seconds) and explained by
-:func:`toolkit.codes.explain` (outcome and cause). The panel adds no rules of its own.
+Rows are read from a :class:`toolkit.store.Store` with its read-since cursor; ring and talk seconds
+come from :mod:`toolkit.schema` and the outcome and cause from :func:`toolkit.codes.explain`, as in
+every other view. The panel adds no rules of its own.
 
 Two ways to update it:
 
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from .. import schema
 from ..codes import OUTCOMES, explain
 from ..errors import ToolkitError
 from ..follower import Follower
@@ -338,7 +339,8 @@ def _cdr_entry(stored: dict[str, Any]) -> dict[str, Any]:
     """A display row for one stored CDR (raw numbers; the table masks them)."""
     row, unreadable = readable_row(stored)
     cdr = Store.record("cdrs", stored)  # never raises: a bad row gives a record with gaps
-    ring, talk = _seconds(cdr.ring_seconds), _seconds(cdr.talk_seconds)
+    # The durations come from the row's columns, like the tail line's and cdr_frame's.
+    ring, talk = _seconds(schema.ring_seconds(row)), _seconds(schema.talk_seconds(row))
     verdict = explain(row)
     when = row.get("call_end_time") or row.get("fail_time") or row.get("call_in_time")
     return {
