@@ -12,7 +12,7 @@ import sys
 COMMANDS = {
     "demo": ("toolkit.demo", "bind numbers, simulate a day of calls, tail CDRs, chart outcomes"),
     "emulator": ("toolkit.emulator.cli", "run the platform emulator"),
-    "receiver": ("toolkit.receiver", "run the push receiver that stores CDRs and events"),
+    "receiver": ("toolkit.receiver_cli", "run the push receiver that stores CDRs and events"),
     "tail": ("toolkit.tail", "print stored CDRs, optionally following new ones"),
     "decode": ("toolkit.codes.cli", "explain a hangup cause, result code or CDR file"),
 }

@@ -15,10 +15,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .client import PrivateNumberClient
 from .emulator import Emulator
+from .follower import Follower
 from .numbers import mask
 from .receiver import Receiver
 from .store import Store
@@ -58,16 +59,17 @@ class _Tail:
     """Prints the first ``limit`` CDRs as they are stored, then counts the rest."""
 
     def __init__(self, store: Store, out: TextIO, limit: int) -> None:
-        self.store, self.out, self.limit = store, out, limit
-        self.cursor = 0
+        self.out, self.limit = out, limit
+        self.follower = Follower(store, 0, tables=("cdrs",), name="demo-tail")
         self.seen = 0
 
     def drain(self) -> None:
-        for row in self.store.cdrs(since=self.cursor):
-            self.cursor = row["seq"]
-            self.seen += 1
-            if self.seen <= self.limit:
-                print("  " + format_cdr(row), file=self.out)
+        self.follower.drain(self._show)
+
+    def _show(self, table: str, row: dict[str, Any]) -> None:
+        self.seen += 1
+        if self.seen <= self.limit:
+            print("  " + format_cdr(row), file=self.out)
 
 
 def run(

@@ -28,19 +28,14 @@ fail verification are kept in a quarantine table instead (see :class:`Receiver`)
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import queue
-import signal
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from wsgiref.util import request_uri
@@ -48,8 +43,9 @@ from wsgiref.util import request_uri
 from . import events as ev
 from . import xmode
 from .auth import DEFAULT_WINDOW, NonceCache, Verdict, verify, wsgi_headers
-from .config import lookup
+from .commit import COMMIT_TIMEOUT, GroupCommitter  # noqa: F401 (COMMIT_TIMEOUT: its old home)
 from .errors import ValidationError
+from .follower import Follower
 from .httpserver import ThreadedWSGIServer
 from .store import Batch, Store, StoreError, quarantine_row
 from .terminal import printable
@@ -73,7 +69,6 @@ class _PrintableLog(logging.Filter):
 log.addFilter(_PrintableLog())
 
 MAX_BODY = 1 << 20  # 1 MiB: 50 CDRs are about 50 KiB
-COMMIT_TIMEOUT = 30.0  # seconds a request waits for its commit before answering 503
 
 SUCCESS = {"resultcode": "0", "resultdesc": "Success"}
 
@@ -103,132 +98,6 @@ def __getattr__(name: str) -> Any:
         stacklevel=2,
     )
     return getattr(xmode, new)
-
-
-# ---------------------------------------------------------------------------------------------
-# Group commit
-
-
-@dataclass
-class _Job:
-    batch: Batch
-    done: threading.Event = field(default_factory=threading.Event)
-    result: int | Exception | None = None
-
-
-class _GroupCommitter:
-    """One writer thread that commits every waiting push in a single transaction."""
-
-    def __init__(self, store: Store, max_batch: int, on_commit: Callable[[], None]) -> None:
-        self.store = store
-        self.max_batch = max_batch
-        self.on_commit = on_commit
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._stopped = False
-
-    def submit(self, batch: Batch, timeout: float = COMMIT_TIMEOUT) -> int | None:
-        """Commit ``batch``; return its new rows, or ``None`` if the store refused it as a replay
-        (its nonce is held). Raises StoreError if it could not commit."""
-        if self._thread is None:
-            self._start()
-        if self._stopped:
-            raise StoreError("the receiver is stopping")
-        job = _Job(batch)
-        self._queue.put(job)
-        if not job.done.wait(timeout):
-            # It may still commit later; the platform's retry is then deduplicated.
-            raise StoreError("commit timed out")
-        if isinstance(job.result, Exception):
-            raise job.result
-        return job.result
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="receiver-writer", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            jobs = [job]
-            stop = False
-            while len(jobs) < self.max_batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                jobs.append(more)
-            try:
-                results = self.store.write_each([j.batch for j in jobs])
-            except Exception as exc:  # write_each only raises for a lone batch
-                results = [exc]
-            for j, result in zip(jobs, results, strict=True):
-                j.result = result
-                j.done.set()
-            self.on_commit()
-            if stop:
-                return
-
-    def stop(self) -> None:
-        """Finish the pushes already queued, then end the writer thread."""
-        self._stopped = True
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=COMMIT_TIMEOUT)
-
-
-class _Dispatcher:
-    """Runs the notebook callbacks on committed rows, in a thread of its own.
-
-    Callbacks see only committed data and cannot slow or fail an acknowledgement; an exception in
-    a callback is logged and the next record is delivered.
-    """
-
-    def __init__(self, store: Store, on_cdr: Callable | None, on_event: Callable | None) -> None:
-        self.store = store
-        self.on_cdr = on_cdr
-        self.on_event = on_event
-        self.cursor = store.last_seq()
-        self.wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="receiver-callbacks", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.wake.clear()
-            try:
-                self.deliver()
-            except StoreError:
-                log.exception("callbacks: cannot read the store")
-            self.wake.wait(1.0)
-
-    def deliver(self) -> None:
-        for table, row in self.store.changes(self.cursor):
-            self.cursor = row["seq"]
-            callback = self.on_cdr if table == "cdrs" else self.on_event
-            if callback is None:
-                continue
-            try:
-                callback(Store.record(table, row))
-            except Exception:
-                log.exception("%s callback failed for row seq=%s", table, row["seq"])
-
-    def stop(self) -> None:
-        self._stop.set()
-        self.wake.set()
-        self._thread.join(timeout=5)
-        self.deliver()  # whatever committed before stop() still reaches the callbacks
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,16 +224,27 @@ class Receiver:
         self.x_router = x_router
         self._nonces = NonceCache(window)  # a fast first check; the store's table decides
         self._warned: set[str] = set()
-        self._dispatcher = (
-            _Dispatcher(self.store, on_cdr, on_event) if (on_cdr or on_event) else None
-        )
-        self._committer = _GroupCommitter(self.store, max_batch, self._committed)
+        self.on_cdr = on_cdr
+        self.on_event = on_event
+        # Callbacks run on committed rows in a thread of their own: they cannot slow or fail an
+        # acknowledgement, and an exception in one is logged and the next record delivered.
+        self._callbacks: Follower | None = None
+        if on_cdr or on_event:
+            self._callbacks = Follower(
+                self.store, self.store.last_seq(), poll=1.0, name="receiver-callbacks"
+            ).start(self._callback)
+        self._committer = GroupCommitter(self.store, max_batch, self._committed)
         self._server: ThreadedWSGIServer | None = None
         self.url: str | None = None
 
     def _committed(self) -> None:
-        if self._dispatcher is not None:
-            self._dispatcher.wake.set()
+        if self._callbacks is not None:
+            self._callbacks.wake()
+
+    def _callback(self, table: str, row: dict[str, Any]) -> None:
+        callback = self.on_cdr if table == "cdrs" else self.on_event
+        if callback is not None:
+            callback(self.store.record(table, row))
 
     # -- WSGI ------------------------------------------------------------------------------
 
@@ -650,8 +530,9 @@ class Receiver:
             self._server.stop()
             self._server = None
         self._committer.stop()
-        if self._dispatcher is not None:
-            self._dispatcher.stop()
+        if self._callbacks is not None:
+            self._callbacks.stop()
+            self._callbacks.drain(self._callback)  # what committed before stop() still reaches them
         if self._owns_store:
             self.store.close()
 
@@ -678,189 +559,14 @@ def make_app(store: Store | str | None = None, **options: Any) -> Callable[..., 
 
 
 # ---------------------------------------------------------------------------------------------
-# Command line
-
-
-def _add_credential_options(parser: argparse.ArgumentParser, flag: str, env: str, app: str) -> None:
-    parser.add_argument(
-        f"--{flag}-key",
-        metavar="KEY",
-        help=f"APP_Key of the {app} app (default: env {env}_APP_KEY or .env)",
-    )
-    secret = parser.add_mutually_exclusive_group()
-    secret.add_argument(
-        f"--{flag}-secret-file",
-        metavar="PATH",
-        help=f"file holding the {app} APP_Secret (default: env {env}_APP_SECRET or .env)",
-    )
-    secret.add_argument(
-        f"--{flag}-secret",
-        metavar="SECRET",
-        help="the APP_Secret itself: other users can read it in the process list; avoid",
-    )
-
-
-def _credential(
-    parser: argparse.ArgumentParser, args: argparse.Namespace, flag: str, env: str
-) -> tuple[str | None, str | None]:
-    """APP_Key and APP_Secret from the flags, a secret file, the environment or ``.env``."""
-    name = flag.replace("-", "_")
-    key = getattr(args, f"{name}_key") or lookup(f"{env}_APP_KEY")
-    secret = getattr(args, f"{name}_secret")
-    path = getattr(args, f"{name}_secret_file")
-    if secret:
-        print(
-            f"warning: --{flag}-secret shows the secret to every user of this machine (ps, "
-            f"/proc); use {env}_APP_SECRET, a .env file or --{flag}-secret-file instead",
-            file=sys.stderr,
-        )
-    elif path:
-        try:
-            secret = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            parser.error(
-                f"cannot read --{flag}-secret-file {path}: {getattr(exc, 'strerror', exc)}"
-            )
-        if not secret:
-            parser.error(f"--{flag}-secret-file {path} is empty")
-    else:
-        secret = lookup(f"{env}_APP_SECRET")
-    if bool(key) != bool(secret):
-        parser.error(
-            f"give both an APP_Key (--{flag}-key or {env}_APP_KEY) and an APP_Secret "
-            f"({env}_APP_SECRET, .env or --{flag}-secret-file), or neither"
-        )
-    return key or None, secret or None
+# Command line: toolkit.receiver_cli
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m toolkit receiver``: run the receiver until SIGINT or SIGTERM."""
-    parser = argparse.ArgumentParser(
-        prog="python -m toolkit receiver",
-        description="Receive platform pushes (CDRs, call events, SMS, X-number status) into a "
-        "SQLite store. Prints the base URL on the first line of standard output. Secrets are "
-        "read from the environment, a .env file in the working directory, or a file.",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
-    parser.add_argument("--db", default="pushes.db", help="SQLite file (default pushes.db)")
-    _add_credential_options(parser, "app", "PRIVATENUMBER", "PrivateNumber")
-    _add_credential_options(parser, "voice-app", "VOICECALL", "VoiceCall")
-    parser.add_argument(
-        "--public-url",
-        action="append",
-        metavar="URL",
-        help="the push URL configured on the platform, which VoiceCall signatures cover "
-        "(repeatable; default: the URL of each request)",
-    )
-    parser.add_argument(
-        "--allow-unsigned", action="store_true", help="accept pushes that carry no signature"
-    )
-    parser.add_argument(
-        "--strict-voicecall",
-        action="store_true",
-        help="refuse VoiceCall pushes that do not verify instead of keeping them apart",
-    )
-    parser.add_argument(
-        "--synchronous",
-        choices=("NORMAL", "FULL"),
-        default="NORMAL",
-        help="FULL also survives power loss (slower); NORMAL survives crashes",
-    )
-    parser.add_argument("--max-body", type=int, default=MAX_BODY, help="body size cap in bytes")
-    parser.add_argument(
-        "--request-timeout",
-        type=_positive,
-        default=10.0,
-        metavar="SECONDS",
-        help="total time a client gets to send one request, head and body (default 10)",
-    )
-    parser.add_argument(
-        "--max-connections",
-        type=int,
-        default=None,
-        metavar="N",
-        help="open connections at most; at the cap the slowest waiting client is dropped "
-        "(default: what the descriptor limit leaves, at most 1000)",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(message)s",
-    )
-    app_key, app_secret = _credential(parser, args, "app", "PRIVATENUMBER")
-    voice_key, voice_secret = _credential(parser, args, "voice-app", "VOICECALL")
-    if not app_secret and not voice_secret and not args.allow_unsigned:
-        parser.error(
-            "no secret to verify pushes with: set PRIVATENUMBER_APP_KEY and "
-            "PRIVATENUMBER_APP_SECRET (environment, .env or --app-secret-file) and/or their "
-            "VOICECALL_ counterparts, or pass --allow-unsigned to accept pushes unverified"
-        )
-    try:
-        receiver = Receiver(
-            args.db,
-            app_key=app_key,
-            app_secret=app_secret,
-            voice_app_key=voice_key,
-            voice_app_secret=voice_secret,
-            allow_unsigned=args.allow_unsigned,
-            public_url=args.public_url,
-            host=args.host,
-            port=args.port,
-            lenient_voicecall=not args.strict_voicecall,
-            max_body=args.max_body,
-            synchronous=args.synchronous,
-        ).start(request_timeout=args.request_timeout, max_connections=args.max_connections)
-    except (OSError, StoreError) as exc:
-        print(f"cannot start the receiver: {exc}", file=sys.stderr)
-        return 1
-    stopping: list[int] = []
+    from .receiver_cli import main as cli_main
 
-    def _on_signal(signum: int, frame: Any) -> None:
-        # Only record the signal: taking a lock here (e.g. Event.set) can deadlock with the main
-        # thread if the signal lands while it holds that same lock.
-        stopping.append(signum)
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
-    print(receiver.url, flush=True)
-    verified = [n for n, on in (("PrivateNumber", app_secret), ("VoiceCall", voice_secret)) if on]
-    mode = (
-        f"verifying {' and '.join(verified)} signatures"
-        if verified
-        else "accepting unsigned pushes"
-    )
-    log.info("receiving pushes at %s into %s, %s", receiver.url, args.db, mode)
-    while not stopping:
-        time.sleep(0.2)
-    receiver.stop()
-    log.info("stopped; the store holds %s", _summary(args.db))
-    return 0
-
-
-def _positive(text: str) -> float:
-    """An argparse type: a finite number of seconds above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
-    return value
-
-
-def _summary(path: str) -> str:
-    try:
-        with Store(path, readonly=True) as store:
-            counts = [f"{n} {t}" for t, n in store.counts().items()]
-            quarantined = store.query("SELECT count(*) AS n FROM quarantine")[0]["n"]
-            if quarantined:
-                counts.append(f"{quarantined} pushes in quarantine")
-            return ", ".join(counts)
-    except StoreError:
-        return "an unreadable store"
+    return cli_main(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

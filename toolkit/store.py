@@ -47,16 +47,13 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, Literal
 
 from . import events as ev
 from . import schema
+from .engine import TABLES, Batch, Table
 from .errors import PushFormatError, StoreError, ValidationError
-
-Table = Literal["cdrs", "events", "sms", "num_status"]
-TABLES: tuple[Table, ...] = ("cdrs", "events", "sms", "num_status")
 
 # The push tables (columns, types, DDL, what an older store lacks) are defined in toolkit.schema.
 CDR_COLUMNS = schema.CDRS.names
@@ -249,27 +246,6 @@ def _wal_pending(path: str) -> bool:
         return os.path.getsize(f"{path}-wal") > 0
     except OSError:
         return False
-
-
-@dataclass
-class Batch:
-    """The rows of one push, validated and ready to insert (see :meth:`Store.prepare`).
-
-    Rows lack their ``seq``, which :meth:`Store.write` assigns inside the transaction.
-    ``nonce`` is ``(app_key, nonce, expires_at)`` of a verified push: it is recorded in the same
-    transaction, and if it is held already the batch is a replay and none of its rows are
-    written. ``quarantine`` holds rows for the quarantine table (see :func:`quarantine_row`).
-    """
-
-    cdrs: list[tuple[Any, ...]] = field(default_factory=list)
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    sms: list[tuple[Any, ...]] = field(default_factory=list)
-    num_status: list[tuple[Any, ...]] = field(default_factory=list)
-    nonce: tuple[str, str, float] | None = None
-    quarantine: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.cdrs) + len(self.events) + len(self.sms) + len(self.num_status)
 
 
 def quarantine_row(
@@ -790,10 +766,11 @@ class Store:
         """The highest ``seq`` committed so far (0 for an empty store): a cursor for "from now"."""
         return int(self.query(_MAX_SEQ)[0]["m"] or 0)
 
-    def wait(self, timeout: float) -> None:
-        """Sleep until a write commits in this process or ``timeout`` seconds pass."""
+    def wait(self, timeout: float) -> bool:
+        """Sleep until a write commits in this process or ``timeout`` seconds pass; true if a
+        commit woke it (writes of other processes are seen only by reading again)."""
         with self._committed:
-            self._committed.wait(timeout)
+            return self._committed.wait(timeout)
 
     @staticmethod
     def record(table: str, row: Mapping[str, Any]) -> Any:

@@ -18,60 +18,18 @@ import contextlib
 import logging
 import os
 import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from . import schema
-from .errors import ValidationError
 from .events import MAX_EPOCH, MIN_EPOCH
+from .follower import Stop, follow_rows
 from .numbers import mask
-from .store import TABLES, Store, StoreError, Table
+from .store import TABLES, Store, StoreError, Table  # noqa: F401 (TABLES: tail.TABLES is public)
 from .terminal import printable
 
 log = logging.getLogger(__name__)
-
-Stop = threading.Event | Callable[[], bool] | None
-
-
-def _stopped(stop: Stop) -> bool:
-    if stop is None:
-        return False
-    return stop.is_set() if isinstance(stop, threading.Event) else bool(stop())
-
-
-def follow_rows(
-    store: Store,
-    since: int | None = 0,
-    *,
-    poll: float = 0.5,
-    stop: Stop = None,
-    tables: Iterable[Table] = ("cdrs", "events"),
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Like :func:`follow` but yields ``(table, row)`` with the store's columns."""
-    wanted = tuple(tables)
-    unknown = set(wanted) - set(TABLES)
-    if unknown:
-        raise ValidationError("tables", f"must be among {TABLES}, not {sorted(unknown)}")
-    # "Now" is when follow is called, not when the caller first iterates (maybe much later).
-    cursor = store.last_seq() if since is None else since
-    return _follow_rows(store, cursor, poll, stop, wanted)
-
-
-def _follow_rows(
-    store: Store, cursor: int, poll: float, stop: Stop, wanted: tuple[Table, ...]
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    while True:
-        rows = store.changes(cursor, tables=wanted)
-        for table, row in rows:
-            cursor = row["seq"]
-            yield table, row
-        if _stopped(stop):
-            return
-        if not rows:
-            # Wakes at once for writes from this process; other writers are seen within `poll`.
-            store.wait(poll)
 
 
 def follow(

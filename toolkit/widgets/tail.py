@@ -26,6 +26,7 @@ import ipywidgets as widgets
 from .. import schema
 from ..codes import OUTCOMES, explain
 from ..errors import ToolkitError
+from ..follower import Follower
 from ..numbers import normalize
 from ..store import Store, StoreError
 from ..tail import readable_row
@@ -79,7 +80,10 @@ class CdrTail(widgets.VBox):
         self.max_rows = max_rows
         self.interval = interval
         self._lock = threading.RLock()
-        self._cursor: int | None = since
+        # The cursor: `since=None` means what arrives after the first read.
+        self._follower = Follower(
+            self.store, since, tables=("cdrs", "events"), poll=interval, name="cdr-tail"
+        )
         # Kept beyond max_rows so that a filter still finds rows; bounded all the same.
         self._entries: deque[dict[str, Any]] = deque(maxlen=max(10 * max_rows, 500))
         self._by_outcome_x: Counter[tuple[str, str]] = Counter()
@@ -123,14 +127,11 @@ class CdrTail(widgets.VBox):
             return 0
         with self._lock:
             try:
-                if self._cursor is None:
-                    self._cursor = self.store.last_seq()
-                changes = self.store.changes(self._cursor, tables=("cdrs", "events"))
+                changes = self._follower.read()
             except ToolkitError as exc:
                 self._problem(_store_problem(exc))
                 return 0
             for table, row in changes:
-                self._cursor = row["seq"]
                 self._add(table, row)
         self._check_receiver()
         if changes:
@@ -144,37 +145,48 @@ class CdrTail(widgets.VBox):
         if self.running:
             return self
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="cdr-tail", daemon=True)
-        self._thread.start()
+        self._follower.start(
+            self._add_row,
+            stop=self._stop,
+            after=self._after_read,
+            on_error=self._read_failed,
+            paused=lambda: bool(self.pause.value),
+        )
+        self._thread = self._follower.thread
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the background thread and wait for it to end."""
         self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        self._thread = None
+        self._follower.stop(timeout)
 
     @property
     def running(self) -> bool:
         """True while the background thread is polling."""
         return self._thread is not None and self._thread.is_alive()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.poll_once()
-            except Exception as exc:  # a broken row must not kill the tail silently
-                self.message.error(exc)
-            if self.store_closed:
-                self._problem(_CLOSED)
-                return
-            # Wakes at once on a commit from this process; the stop flag is checked within
-            # `interval`, which bounds how long stop() waits.
-            try:
-                self.store.wait(self.interval)
-            except Exception:  # a closed store cannot be waited on; poll on the timer instead
-                self._stop.wait(self.interval)
+    # The background thread: the follower reads, these take what it read.
+
+    def _add_row(self, table: str, row: dict[str, Any]) -> None:
+        try:
+            with self._lock:
+                self._add(table, row)
+        except Exception as exc:  # a broken row must not kill the tail silently
+            self.message.error(exc)
+
+    def _after_read(self, page: list[tuple[str, dict[str, Any]]]) -> None:
+        self._check_receiver()
+        if page:
+            self._redraw()
+
+    def _read_failed(self, exc: Exception) -> bool:
+        # Shown, and retried by the follower; a closed store ends the thread (nothing can come).
+        self._problem(_store_problem(exc) if isinstance(exc, ToolkitError) else describe_error(exc))
+        if self.store_closed:
+            self._problem(_CLOSED)
+            return True
+        return False
 
     @property
     def store_closed(self) -> bool:

@@ -1,0 +1,105 @@
+"""What the rest of the toolkit needs from a push store, whatever database holds it.
+
+:class:`Engine` names the operations the receiver, the tail, frames and widgets use; the SQLite
+:class:`~toolkit.store.Store` is the default implementation, and another database (PostgreSQL)
+slots in behind the same interface. The pieces here do not depend on the database: the
+:class:`Batch` of rows a push becomes, and the table names of the read-since cursor.
+
+Built on an engine, without knowing which: :class:`toolkit.commit.GroupCommitter` (one writer
+thread, many pushes per transaction) and :class:`toolkit.follower.Follower` (the read-since loop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+__all__ = ["TABLES", "Batch", "Engine", "Table"]
+
+Table = Literal["cdrs", "events", "sms", "num_status"]
+TABLES: tuple[Table, ...] = ("cdrs", "events", "sms", "num_status")
+
+
+@dataclass
+class Batch:
+    """The rows of one push, validated and ready to insert (see :meth:`Store.prepare`).
+
+    Rows lack their ``seq``, which :meth:`Store.write` assigns inside the transaction.
+    ``nonce`` is ``(app_key, nonce, expires_at)`` of a verified push: it is recorded in the same
+    transaction, and if it is held already the batch is a replay and none of its rows are
+    written. ``quarantine`` holds rows for the quarantine table (see :func:`quarantine_row`).
+    """
+
+    cdrs: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    sms: list[tuple[Any, ...]] = field(default_factory=list)
+    num_status: list[tuple[Any, ...]] = field(default_factory=list)
+    nonce: tuple[str, str, float] | None = None
+    quarantine: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.cdrs) + len(self.events) + len(self.sms) + len(self.num_status)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A push store: idempotent atomic writes, a read-since cursor, typed records.
+
+    Every method raises :class:`~toolkit.errors.StoreError` when the database cannot serve it
+    (and only that, or :class:`~toolkit.errors.ValidationError` for a bad argument).
+    """
+
+    path: str  # where the data lives, for messages (a file path, or a URL without secrets)
+
+    def write(self, batches: Sequence[Batch]) -> list[int | None]:
+        """Insert the batches in one transaction; each one's new rows, ``None`` for a replay."""
+        ...
+
+    def write_each(self, batches: Sequence[Batch]) -> list[int | Exception | None]:
+        """Like :meth:`write`, but a batch that fails gives its exception, not the others'."""
+        ...
+
+    def rows(
+        self, table: Table, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of ``table`` with ``seq > since``, in ``seq`` order."""
+        ...
+
+    def changes(
+        self, since: int = 0, limit: int = 1000, tables: Iterable[Table] = TABLES
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """New rows of several tables, as of one moment, merged in ``seq`` order."""
+        ...
+
+    def last_seq(self) -> int:
+        """The highest ``seq`` committed so far (0 when empty)."""
+        ...
+
+    def count(self, table: Table = "cdrs") -> int:
+        """How many rows ``table`` holds."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of every table."""
+        ...
+
+    def wait(self, timeout: float) -> bool | None:
+        """Sleep until a write commits or ``timeout`` seconds pass; true if a commit woke it.
+
+        An engine that cannot tell may return ``None``: followers then poll every ``timeout``.
+        """
+        ...
+
+    def record(self, table: str, row: Mapping[str, Any]) -> Any:
+        """The typed record (:class:`~toolkit.events.Cdr`...) for a stored row; never fails on
+        what the row holds."""
+        ...
+
+    def quarantine(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The pushes kept apart because they failed verification, oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Release the connections; later calls raise :class:`~toolkit.errors.StoreError`."""
+        ...
