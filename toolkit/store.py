@@ -815,7 +815,7 @@ class Store:
                 unreadable.append("appKey")
                 values["app_key"] = None
             mode = (values.get("notification_mode") or "").lower()
-            cls = {"block": ev.SmsBlock, "notify": ev.SmsNotify}.get(mode, ev.SmsEvent)
+            cls = ev.SMS_CLASSES.get(mode, ev.SmsEvent)
         else:
             values = ev.convert(raw, ev.NUM_FIELDS, "numInfo", unreadable)
             return ev.NumberStatus(
