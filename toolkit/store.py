@@ -424,7 +424,7 @@ class Store:
         readonly: bool = False,
         check_seconds: float | None = 3.0,
     ) -> None:
-        if synchronous.upper() not in ("NORMAL", "FULL"):
+        if not isinstance(synchronous, str) or synchronous.upper() not in ("NORMAL", "FULL"):
             raise ValidationError("synchronous", f"must be 'NORMAL' or 'FULL', not {synchronous!r}")
         if readonly and (path is None or str(path) == ":memory:"):
             raise ValidationError("path", "a read-only store needs the path of an existing store")
