@@ -235,6 +235,8 @@ def test_data_persists_across_reopen_and_full_sync_is_offered(tmp_path) -> None:
         assert store.count() == 1
     with pytest.raises(ValueError):
         Store(path, synchronous="OFF")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Store(path, synchronous=None)  # type: ignore[arg-type]
 
 
 def test_typed_push_objects_can_be_added(store: Store) -> None:

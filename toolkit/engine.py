@@ -23,12 +23,13 @@ TABLES: tuple[Table, ...] = ("cdrs", "events", "sms", "num_status")
 
 @dataclass
 class Batch:
-    """The rows of one push, validated and ready to insert (see :meth:`Store.prepare`).
+    """The rows of one push, validated and ready to insert (see :func:`toolkit.store.prepare`).
 
-    Rows lack their ``seq``, which :meth:`Store.write` assigns inside the transaction.
+    Rows lack their ``seq``, which :meth:`Engine.write` assigns inside the transaction.
     ``nonce`` is ``(app_key, nonce, expires_at)`` of a verified push: it is recorded in the same
     transaction, and if it is held already the batch is a replay and none of its rows are
-    written. ``quarantine`` holds rows for the quarantine table (see :func:`quarantine_row`).
+    written. ``quarantine`` holds rows for the quarantine table
+    (see :func:`toolkit.store.quarantine_row`).
     """
 
     cdrs: list[tuple[Any, ...]] = field(default_factory=list)

@@ -204,8 +204,7 @@ STR: Converter = to_str
 INT: Converter = to_int
 TIME: Converter = _to_datetime
 
-# JSON name -> (attribute name, converter), from the field lists of toolkit.schema (the one place a
-# field is named): every FeeInfo field of both products, call-event, SMS and X-number fields.
+# A field's kind (see toolkit.schema) -> the converter of its JSON value.
 _CONVERTERS: dict[str, Converter] = {
     "str": STR,
     "int": INT,
@@ -219,6 +218,8 @@ def _field_table(fields: Mapping[str, schema.Field]) -> dict[str, tuple[str, Con
     return {json: (f.name, _CONVERTERS[f.kind]) for json, f in fields.items()}
 
 
+# JSON name -> (attribute name, converter), from the field lists of toolkit.schema (the one place a
+# field is named): every FeeInfo field of both products, call-event, SMS and X-number fields.
 FEE_FIELDS = _field_table(schema.FEE_FIELDS)
 STATUS_FIELDS = _field_table(schema.STATUS_FIELDS)
 SMS_FIELDS = _field_table(schema.SMS_FIELDS)
@@ -622,6 +623,10 @@ class SmsBlock(SmsEvent):
     """An SMS control push: the answer decides whether to forward or discard the message."""
 
 
+# notificationMode, lower-cased -> the record class; any other mode is a plain SmsEvent.
+SMS_CLASSES: dict[str, type[SmsEvent]] = {"block": SmsBlock, "notify": SmsNotify}
+
+
 @dataclass(frozen=True, repr=False)
 class NumberStatus:
     """One X number's status: ``5`` normal, ``9`` suspended, ``10`` unavailable, ``11`` frozen."""
@@ -763,7 +768,7 @@ def parse_sms(body: Mapping[str, Any]) -> SmsEvent:
     values = convert(body.get("smsEvent"), SMS_FIELDS, "smsEvent")
     values["app_key"] = to_str(body.get("appKey"), "appKey")
     mode = (values.get("notification_mode") or "").lower()
-    cls = SmsBlock if mode == "block" else SmsNotify if mode == "notify" else SmsEvent
+    cls = SMS_CLASSES.get(mode, SmsEvent)
     return cls(**values, raw=dict(body))
 
 

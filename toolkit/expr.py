@@ -147,20 +147,16 @@ class All(Expr):
 
 @dataclass(frozen=True)
 class When(Expr):
-    """``then`` where the condition holds, else ``otherwise`` (NULL if not given)."""
+    """``then`` where the condition holds, else NULL."""
 
     cond: Expr
     then: Expr
-    otherwise: Expr | None = None
 
     def sql(self, column: Renderer = str) -> str:
-        tail = "" if self.otherwise is None else f" ELSE {self.otherwise.sql(column)}"
-        return f"CASE WHEN {self.cond.sql(column)} THEN {self.then.sql(column)}{tail} END"
+        return f"CASE WHEN {self.cond.sql(column)} THEN {self.then.sql(column)} END"
 
     def value(self, get: Getter) -> Any:
-        if self.cond.value(get):
-            return self.then.value(get)
-        return None if self.otherwise is None else self.otherwise.value(get)
+        return self.then.value(get) if self.cond.value(get) else None
 
 
 @dataclass(frozen=True)

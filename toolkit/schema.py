@@ -178,6 +178,11 @@ class Column:
     constraint: str = ""
     added: bool = False
 
+    @property
+    def spec(self) -> str:
+        """The column as ``CREATE TABLE`` and ``ALTER TABLE ADD COLUMN`` declare it."""
+        return " ".join(filter(None, (self.name, self.sql, self.constraint)))
+
 
 @dataclass(frozen=True)
 class TableSchema:
@@ -202,9 +207,7 @@ class TableSchema:
 
     def ddl(self) -> str:
         """``CREATE TABLE`` and ``CREATE INDEX`` statements (``IF NOT EXISTS``)."""
-        body = ", ".join(
-            " ".join(filter(None, (c.name, c.sql, c.constraint))) for c in self.columns
-        )
+        body = ", ".join(c.spec for c in self.columns)
         statements = [f"CREATE TABLE IF NOT EXISTS {self.name} ({body});"]
         statements += [
             f"CREATE INDEX IF NOT EXISTS {index} ON {self.name} ({on});"
@@ -381,13 +384,16 @@ def ddl() -> str:
     return "\n".join(t.ddl() for t in TABLES.values())
 
 
-def missing_columns(conn: sqlite3.Connection) -> list[str]:
-    """The columns of :data:`TABLES` that the database's tables lack, as ``table.column``."""
-    missing = []
+def _lacking(conn: sqlite3.Connection) -> Iterator[tuple[TableSchema, Column]]:
+    """Each column of :data:`TABLES` that the database's table lacks, in table order."""
     for table in TABLES.values():
         have = {row[1] for row in conn.execute(f"PRAGMA table_info({table.name})")}
-        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in have]
-    return missing
+        yield from ((table, c) for c in table.columns if c.name not in have)
+
+
+def missing_columns(conn: sqlite3.Connection) -> list[str]:
+    """The columns of :data:`TABLES` that the database's tables lack, as ``table.column``."""
+    return [f"{table.name}.{column.name}" for table, column in _lacking(conn)]
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:
@@ -400,18 +406,13 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     the same column.
     """
     added = []
-    for table in TABLES.values():
-        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table.name})")}
-        for column in table.columns:
-            if column.name in have:
-                continue
-            spec = " ".join(filter(None, (column.name, column.sql, column.constraint)))
-            conn.execute(f"ALTER TABLE {table.name} ADD COLUMN {spec}")
-            fill = table.backfill_sql(column.name)
-            if fill is not None:  # rows that never name the field stay NULL, untouched
-                where = table.mentions_sql(column.name)
-                conn.execute(f"UPDATE {table.name} SET {column.name} = {fill} WHERE {where}")
-            added.append(f"{table.name}.{column.name}")
+    for table, column in list(_lacking(conn)):  # list(): read every table before altering one
+        conn.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.spec}")
+        fill = table.backfill_sql(column.name)
+        if fill is not None:  # rows that never name the field stay NULL, untouched
+            where = table.mentions_sql(column.name)
+            conn.execute(f"UPDATE {table.name} SET {column.name} = {fill} WHERE {where}")
+        added.append(f"{table.name}.{column.name}")
     return added
 
 

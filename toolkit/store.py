@@ -92,15 +92,10 @@ _OLD_KEYS = {
 }
 NONCE_PURGE_EVERY = 60.0  # seconds between deletions of nonces whose window is over
 
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    "cdrs": CDR_COLUMNS,
-    "events": EVENT_COLUMNS,
-    "sms": SMS_COLUMNS,
-    "num_status": NUM_STATUS_COLUMNS,
-}
 _INSERT = {
-    t: f"INSERT OR IGNORE INTO {t} ({', '.join(c)}) VALUES ({', '.join('?' * len(c))})"
-    for t, c in _COLUMNS.items()
+    name: f"INSERT OR IGNORE INTO {name} ({', '.join(t.names)}) "
+    f"VALUES ({', '.join('?' * len(t.names))})"
+    for name, t in schema.TABLES.items()
 }
 _INSERT_QUARANTINE = (
     f"INSERT INTO quarantine ({', '.join(QUARANTINE_COLUMNS[1:])}) "
@@ -113,6 +108,11 @@ _MAX_SEQ = "SELECT max(m) AS m FROM ({})".format(
     " UNION ALL ".join(f"SELECT max(seq) m FROM {t}" for t in TABLES)
 )
 _PRODUCTS = ("privatenumber", "voicecall")
+
+
+def _check_table(table: str) -> None:
+    if table not in TABLES:
+        raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
 
 
 def _stored_json(text: Any) -> dict[str, Any] | None:
@@ -424,7 +424,7 @@ class Store:
         readonly: bool = False,
         check_seconds: float | None = 3.0,
     ) -> None:
-        if synchronous.upper() not in ("NORMAL", "FULL"):
+        if not isinstance(synchronous, str) or synchronous.upper() not in ("NORMAL", "FULL"):
             raise ValidationError("synchronous", f"must be 'NORMAL' or 'FULL', not {synchronous!r}")
         if readonly and (path is None or str(path) == ":memory:"):
             raise ValidationError("path", "a read-only store needs the path of an existing store")
@@ -666,8 +666,7 @@ class Store:
         ``limit`` caps how many rows are returned from ``since`` on; ``last`` keeps only the
         newest ``last`` rows (still oldest first).
         """
-        if table not in TABLES:
-            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
+        _check_table(table)
         if last is not None:
             rows = self.query(
                 f"SELECT * FROM {table} WHERE seq > ? ORDER BY seq DESC LIMIT ?", (since, last)
@@ -742,8 +741,7 @@ class Store:
 
     def count(self, table: Table = "cdrs") -> int:
         """How many rows ``table`` holds."""
-        if table not in TABLES:
-            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
+        _check_table(table)
         return int(self.query(f"SELECT count(*) AS n FROM {table}")[0]["n"])
 
     def counts(self) -> dict[str, int]:
@@ -781,8 +779,7 @@ class Store:
         object) gives a record whose unreadable fields are ``None`` and named in its
         ``unreadable`` attribute (``"raw"`` when the record had to be rebuilt from the columns).
         """
-        if table not in TABLES:
-            raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
+        _check_table(table)
         unreadable: list[str] = []
         raw = _stored_json(row.get("raw"))
         if raw is None:
@@ -818,7 +815,7 @@ class Store:
                 unreadable.append("appKey")
                 values["app_key"] = None
             mode = (values.get("notification_mode") or "").lower()
-            cls = {"block": ev.SmsBlock, "notify": ev.SmsNotify}.get(mode, ev.SmsEvent)
+            cls = ev.SMS_CLASSES.get(mode, ev.SmsEvent)
         else:
             values = ev.convert(raw, ev.NUM_FIELDS, "numInfo", unreadable)
             return ev.NumberStatus(
