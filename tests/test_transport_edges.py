@@ -175,6 +175,21 @@ def test_a_redirect_to_another_host_is_not_followed(
     assert "13800138000" not in str(err) and "token" not in str(err)  # Location's query left out
 
 
+@pytest.mark.parametrize("location", ["http://[13800138000/x?token=abc", "http://h:99999/x"])
+def test_a_redirect_to_an_unparsable_location_is_a_response_error(
+    serve: Callable[[Handler], Server], location: str
+) -> None:
+    # urlsplit raises ValueError on an unclosed IPv6 bracket: it must not escape the client.
+    def redirect(conn: socket.socket, server: Server) -> None:
+        conn.sendall(head("302 Found", Location=location, Content_Length=0))
+
+    platform = serve(redirect)
+    with client_for(platform) as client, pytest.raises(ResponseError) as caught:
+        client.axb.query(relation_num="+8617000000003")
+    assert "redirect not followed" in str(caught.value)
+    assert "13800138000" not in str(caught.value) and "token" not in str(caught.value)
+
+
 def test_the_recording_redirect_is_returned_not_followed(
     serve: Callable[[Handler], Server],
 ) -> None:

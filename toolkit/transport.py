@@ -11,6 +11,7 @@ for every operation that takes it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import re
@@ -305,17 +306,14 @@ def _redirect_target(location: str | None) -> str:
     """`` to <where>`` for a redirect's error message: scheme, host and path, numbers masked."""
     if not location:
         return ""
-    parts = urlsplit(location)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if _port(parts) else ""
-    return f" (Location: {parts.scheme}://{host}{port}{mask_text(parts.path)[:100]})"
-
-
-def _port(parts: Any) -> int | None:
     try:
-        return parts.port
-    except ValueError:
-        return None
+        parts = urlsplit(location)
+    except ValueError:  # an unclosed IPv6 bracket
+        return " (Location: not a valid URL)"
+    host = parts.hostname or ""
+    with contextlib.suppress(ValueError):  # a port out of range or not a number: left out
+        host += f":{parts.port}" if parts.port else ""
+    return f" (Location: {parts.scheme}://{host}{mask_text(parts.path)[:100]})"
 
 
 def _scrubbed(exc: requests.RequestException) -> Exception:
