@@ -303,7 +303,8 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 
 def _redirect_target(location: str | None) -> str:
-    """`` to <where>`` for a redirect's error message: scheme, host and path, numbers masked."""
+    """`` (Location: <where>)`` for a redirect's error message: scheme, host and path only
+    (the query string is left out), numbers in the path masked."""
     if not location:
         return ""
     try:
