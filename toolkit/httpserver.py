@@ -61,7 +61,6 @@ _PHRASES = {
     408: "Request Timeout",
     413: "Content Too Large",
     431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
     505: "HTTP Version Not Supported",
 }
 
