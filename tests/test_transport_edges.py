@@ -396,6 +396,21 @@ def test_a_body_that_does_not_decode_is_a_response_error(
         client.axb.query("sub-1")
 
 
+def test_a_non_ascii_digit_content_length_does_not_escape_as_value_error(
+    serve: Callable[[Handler], Server],
+) -> None:
+    # "\xb2" (superscript two, as latin-1) passes str.isdigit() but not int(); urllib3 ignores the
+    # header and reads to the close, so the answer itself decides.
+    body = json.dumps(BOUND).encode()
+
+    def handle(conn: socket.socket, server: Server) -> None:
+        conn.sendall(head().replace(b"\r\n\r\n", b"\r\nContent-Length: \xb2\r\n\r\n") + body)
+
+    server = serve(handle)
+    with client_for(server) as client:
+        assert client.axb.query("sub-1")["resultcode"] == "0"
+
+
 # -- shape -------------------------------------------------------------------------------------
 
 

@@ -191,7 +191,12 @@ class Transport:
         status = response.status_code
         too_large = f"answer larger than {limit} bytes (max_response_bytes); not read"
         declared = (response.headers.get("Content-Length") or "").strip()
-        if declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
+        # isascii: str.isdigit() accepts digits int() refuses, such as "\xb2" (superscript two).
+        if (
+            declared.isascii()
+            and declared.isdigit()
+            and (len(declared) > 15 or int(declared) > limit)
+        ):
             raise ResponseError(status, self._url(path), too_large)
         if response.raw is None:  # an adapter that built the answer in memory
             body = response.content or b""
