@@ -132,6 +132,12 @@ BAD_REQUESTS = {
     ),
     "request-line-garbage": (b"HELLO THERE\r\n\r\n", False, 400, "request-line"),
     "request-line-no-version": (raw(line="POST /fee"), False, 400, "request-line"),
+    "request-target-unparsable": (  # urlsplit raises ValueError on the unclosed bracket
+        raw(CT, "Content-Length: 2", body=b"{}", line="POST http://[::1/fee HTTP/1.1"),
+        False,
+        400,
+        "request-line",
+    ),
     "http-2": (
         raw(CT, "Content-Length: 2", body=b"{}", line="POST /fee HTTP/2.0"),
         False,

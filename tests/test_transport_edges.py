@@ -175,6 +175,21 @@ def test_a_redirect_to_another_host_is_not_followed(
     assert "13800138000" not in str(err) and "token" not in str(err)  # Location's query left out
 
 
+@pytest.mark.parametrize("location", ["http://[13800138000/x?token=abc", "http://h:99999/x"])
+def test_a_redirect_to_an_unparsable_location_is_a_response_error(
+    serve: Callable[[Handler], Server], location: str
+) -> None:
+    # urlsplit raises ValueError on an unclosed IPv6 bracket: it must not escape the client.
+    def redirect(conn: socket.socket, server: Server) -> None:
+        conn.sendall(head("302 Found", Location=location, Content_Length=0))
+
+    platform = serve(redirect)
+    with client_for(platform) as client, pytest.raises(ResponseError) as caught:
+        client.axb.query(relation_num="+8617000000003")
+    assert "redirect not followed" in str(caught.value)
+    assert "13800138000" not in str(caught.value) and "token" not in str(caught.value)
+
+
 def test_the_recording_redirect_is_returned_not_followed(
     serve: Callable[[Handler], Server],
 ) -> None:
@@ -379,6 +394,21 @@ def test_a_body_that_does_not_decode_is_a_response_error(
     server = serve(handle)
     with client_for(server) as client, pytest.raises(ResponseError, match="Content-Encoding"):
         client.axb.query("sub-1")
+
+
+def test_a_non_ascii_digit_content_length_does_not_escape_as_value_error(
+    serve: Callable[[Handler], Server],
+) -> None:
+    # "\xb2" (superscript two, as latin-1) passes str.isdigit() but not int(); urllib3 ignores the
+    # header and reads to the close, so the answer itself decides.
+    body = json.dumps(BOUND).encode()
+
+    def handle(conn: socket.socket, server: Server) -> None:
+        conn.sendall(head().replace(b"\r\n\r\n", b"\r\nContent-Length: \xb2\r\n\r\n") + body)
+
+    server = serve(handle)
+    with client_for(server) as client:
+        assert client.axb.query("sub-1")["resultcode"] == "0"
 
 
 # -- shape -------------------------------------------------------------------------------------

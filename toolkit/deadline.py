@@ -67,7 +67,7 @@ class Deadline:
         return self.expired or time.monotonic() >= self.at
 
     def attach(self, sock: socket.socket | None) -> None:
-        """Cut ``sock`` at the deadline (at once if it has passed)."""
+        """Cut ``sock`` at the deadline (at once if the watchdog has already cut the call)."""
         if sock is None:
             return
         with self._lock:

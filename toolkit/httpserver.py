@@ -61,7 +61,6 @@ _PHRASES = {
     408: "Request Timeout",
     413: "Content Too Large",
     431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
     505: "HTTP Version Not Supported",
 }
 
@@ -176,7 +175,17 @@ class _Request:
             raise _Refused(400, "request-line", "malformed request line")
         if match[3] != b"1":
             raise _Refused(505, "version", "only HTTP/1.x is served")
-        self.method, self.target = match[1].decode(), match[2].decode("latin-1")
+        self.method, target = match[1].decode(), match[2].decode("latin-1")
+        self.path: str
+        self.query: str
+        if target.startswith("/"):
+            self.path, _, self.query = target.partition("?")
+        else:  # absolute form ("http://host/path?query") or "*"
+            try:
+                url = urlsplit(target)
+            except ValueError:  # e.g. an unclosed IPv6 bracket
+                raise _Refused(400, "request-line", "malformed request target") from None
+            self.path, self.query = url.path, url.query
         http10 = match[4] == b"0"
         self.version = "HTTP/1." + match[4].decode()
         self.headers: list[tuple[str, str]] = []
@@ -622,14 +631,11 @@ class ThreadedWSGIServer:
 
     def _respond(self, conn: _Conn, request: _Request) -> bool:
         """Run the app on ``request`` and send its answer; True to keep the connection."""
-        target = request.target
-        url = urlsplit(target) if not target.startswith("/") else None
-        path, _, query = target.partition("?") if url is None else (url.path, "", url.query)
         host, port = conn.addr[:2]
         environ = make_environ(
             request.method,
-            path,
-            query,
+            request.path,
+            request.query,
             request.headers,
             BytesIO(request.body),
             request.length_text,

@@ -11,6 +11,7 @@ for every operation that takes it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import re
@@ -190,7 +191,12 @@ class Transport:
         status = response.status_code
         too_large = f"answer larger than {limit} bytes (max_response_bytes); not read"
         declared = (response.headers.get("Content-Length") or "").strip()
-        if declared.isdigit() and (len(declared) > 15 or int(declared) > limit):
+        # isascii: str.isdigit() accepts digits int() refuses, such as "\xb2" (superscript two).
+        if (
+            declared.isascii()
+            and declared.isdigit()
+            and (len(declared) > 15 or int(declared) > limit)
+        ):
             raise ResponseError(status, self._url(path), too_large)
         if response.raw is None:  # an adapter that built the answer in memory
             body = response.content or b""
@@ -302,20 +308,18 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 
 def _redirect_target(location: str | None) -> str:
-    """`` to <where>`` for a redirect's error message: scheme, host and path, numbers masked."""
+    """`` (Location: <where>)`` for a redirect's error message: scheme, host and path only
+    (the query string is left out), numbers in the path masked."""
     if not location:
         return ""
-    parts = urlsplit(location)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if _port(parts) else ""
-    return f" (Location: {parts.scheme}://{host}{port}{mask_text(parts.path)[:100]})"
-
-
-def _port(parts: Any) -> int | None:
     try:
-        return parts.port
-    except ValueError:
-        return None
+        parts = urlsplit(location)
+    except ValueError:  # an unclosed IPv6 bracket
+        return " (Location: not a valid URL)"
+    host = parts.hostname or ""
+    with contextlib.suppress(ValueError):  # a port out of range or not a number: left out
+        host += f":{parts.port}" if parts.port else ""
+    return f" (Location: {parts.scheme}://{host}{mask_text(parts.path)[:100]})"
 
 
 def _scrubbed(exc: requests.RequestException) -> Exception:
