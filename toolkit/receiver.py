@@ -232,11 +232,11 @@ class Receiver:
             self._callbacks = Follower(
                 self.store, self.store.last_seq(), poll=1.0, name="receiver-callbacks"
             ).start(self._callback)
-        self._committer = GroupCommitter(self.store, max_batch, self._committed)
+        self._committer = GroupCommitter(self.store, max_batch, self._wake_callbacks)
         self._server: ThreadedWSGIServer | None = None
         self.url: str | None = None
 
-    def _committed(self) -> None:
+    def _wake_callbacks(self) -> None:
         if self._callbacks is not None:
             self._callbacks.wake()
 
