@@ -265,3 +265,19 @@ def test_a_bad_request_timeout_is_refused_by_the_parser(tmp_path: Path, value: s
     )
     assert result.returncode == 2
     assert "--request-timeout" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_secret_file_that_is_not_utf8_is_refused_without_quoting_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from toolkit.receiver_cli import main
+
+    secret_file = tmp_path / "secret"
+    secret_file.write_bytes(b"s3cr\xe9t-value\n")  # a Latin-1 secret
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--db", str(tmp_path / "x.db"), "--app-key", APP_KEY, "--app-secret-file",
+              str(secret_file)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "not UTF-8" in err
+    # Neither the byte nor where it sits in the secret reaches the message.
+    assert "0xe9" not in err and "position" not in err

@@ -95,9 +95,14 @@ def sign_headers(
     nonce = nonce or new_nonce()
     created = created or format_created()
     digest = password_digest(app_secret, nonce, created, scheme)
-    word = scheme.upper()
+    return _signed_headers(scheme, app_key, digest, nonce, created)
+
+
+def _signed_headers(
+    scheme: Scheme, app_key: str, digest: str, nonce: str, created: str
+) -> dict[str, str]:
     return {
-        "Authorization": f'{word} realm="SDP",profile="UsernameToken",type="Appkey"',
+        "Authorization": f'{scheme.upper()} realm="SDP",profile="UsernameToken",type="Appkey"',
         _TOKEN_HEADER[scheme]: (
             f'UsernameToken Username="{app_key}",PasswordDigest="{digest}",'
             f'Nonce="{nonce}",Created="{created}"'
@@ -117,13 +122,7 @@ def sign_push_headers(
     nonce = nonce or new_nonce()
     created = created or format_created()
     digest = push_digest(app_secret, url, nonce, created)
-    return {
-        "Authorization": 'AKSK realm="SDP",profile="UsernameToken",type="Appkey"',
-        "X-AKSK": (
-            f'UsernameToken Username="{app_key}",PasswordDigest="{digest}",'
-            f'Nonce="{nonce}",Created="{created}"'
-        ),
-    }
+    return _signed_headers("aksk", app_key, digest, nonce, created)
 
 
 class UsernameTokenAuth(requests.auth.AuthBase):

@@ -95,8 +95,8 @@ class GroupCommitter:
                 jobs.append(more)
             try:
                 results = self.engine.write_each([j.batch for j in jobs])
-            except Exception as exc:  # write_each only raises for a lone batch
-                results = [exc]
+            except Exception as exc:  # the Store raises only for a lone batch; any engine may not
+                results = [exc] * len(jobs)
             for j, result in zip(jobs, results, strict=True):
                 j.result = result
                 j.done.set()

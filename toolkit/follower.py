@@ -232,7 +232,5 @@ def follow_rows(
     iterates (maybe much later). ``stop`` ends the generator once the rows committed so far have
     been yielded.
     """
-    follower = Follower(engine, since, tables=tables, poll=poll)
-    if since is None:
-        follower.cursor = engine.last_seq()
-    return follower.rows(stop)
+    start = engine.last_seq() if since is None else since
+    return Follower(engine, start, tables=tables, poll=poll).rows(stop)

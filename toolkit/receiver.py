@@ -15,10 +15,8 @@ Every push type is accepted at any path and routed by the shape of its body (``/
 the push is committed to the store; malformed pushes get a 4xx with a JSON reason, a store that
 cannot commit gets 503 so the platform retries, and nothing ever gets a 500.
 
-Throughput comes from *group commit*: request threads validate and map their push to rows, hand
-the rows to one writer thread and wait; the writer takes every push waiting at that moment, writes
-them in one transaction and wakes their requests. Under load many pushes share one commit; when
-idle a push is committed alone at once.
+Throughput comes from *group commit* (:mod:`toolkit.commit`): many pushes waiting at one moment
+share one transaction.
 
 Trust: a verified push's rows are stored with ``verified=1`` and its nonce in the same
 transaction (a replay, even to another receiver on the same store or after a restart, stores
@@ -54,8 +52,9 @@ log = logging.getLogger(__name__)
 
 
 class _PrintableLog(logging.Filter):
-    """Request lines and push fields are client-supplied: a log line shows their control
-    characters escaped, so a push can neither forge a log line nor drive a terminal showing it."""
+    """Push fields and parser errors quoted in log lines are client-supplied: a log line shows
+    their control characters escaped, so a push can neither forge a log line nor drive a terminal
+    showing it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -233,11 +232,11 @@ class Receiver:
             self._callbacks = Follower(
                 self.store, self.store.last_seq(), poll=1.0, name="receiver-callbacks"
             ).start(self._callback)
-        self._committer = GroupCommitter(self.store, max_batch, self._committed)
+        self._committer = GroupCommitter(self.store, max_batch, self._wake_callbacks)
         self._server: ThreadedWSGIServer | None = None
         self.url: str | None = None
 
-    def _committed(self) -> None:
+    def _wake_callbacks(self) -> None:
         if self._callbacks is not None:
             self._callbacks.wake()
 

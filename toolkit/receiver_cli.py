@@ -57,10 +57,10 @@ def _credential(
     elif path:
         try:
             secret = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            parser.error(
-                f"cannot read --{flag}-secret-file {path}: {getattr(exc, 'strerror', exc)}"
-            )
+        except OSError as exc:
+            parser.error(f"cannot read --{flag}-secret-file {path}: {exc.strerror or exc}")
+        except UnicodeDecodeError:  # its message quotes a byte of the secret and where it is
+            parser.error(f"--{flag}-secret-file {path} is not UTF-8 text")
         if not secret:
             parser.error(f"--{flag}-secret-file {path} is empty")
     else:

@@ -80,7 +80,9 @@ def connect(
     in Huawei's samples (whether a single object is also accepted is unconfirmed).
     """
     if max_duration is not None and not 0 <= max_duration <= MAX_DURATION:
-        raise ValidationError("max_duration", f"must be 0-1440 minutes, not {max_duration}")
+        raise ValidationError(
+            "max_duration", f"must be 0-{MAX_DURATION} minutes, not {max_duration}"
+        )
     info: dict[str, Any] = {"calleeNum": callee}
     optional = {
         "displayCalleeNum": display,
