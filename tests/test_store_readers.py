@@ -9,6 +9,7 @@ degraded by every reader: ``Store.record``, ``follow``, the tail line and comman
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -257,3 +259,25 @@ def test_receiver_log_lines_never_carry_client_control_characters(tmp_path: Path
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("toolkit")]
     assert messages  # the refusal is logged, without the client's text
     assert not any("\x1b" in m or "\x85" in m for m in messages)
+
+
+def test_a_snapshot_left_open_by_ctrl_c_is_quiet_after_the_store_closes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A KeyboardInterrupt between entering a read snapshot and its `with` block can leave the
+    # snapshot open until garbage collection, after `tail` has closed the store: ending it then
+    # printed "Exception ignored ... Cannot operate on a closed database" on the user's terminal.
+    store = Store(tmp_path / "s.db")
+    snapshot = store._snapshot()
+    snapshot.__enter__()
+    store.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unraisable: list[object] = []
+        hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+        try:
+            del snapshot
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+    assert unraisable == []

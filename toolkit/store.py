@@ -733,7 +733,9 @@ class Store:
         try:
             yield
         finally:
-            if conn.in_transaction:
+            # A Ctrl-C can leave this block unfinished until it is garbage collected, after the
+            # store was closed: there is no snapshot left to end then.
+            if not self._closed and conn.in_transaction:
                 try:
                     conn.execute("COMMIT")
                 except sqlite3.Error as exc:
