@@ -20,6 +20,7 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import secrets
 import signal
 import sqlite3
 import statistics
@@ -30,8 +31,6 @@ import time
 from urllib.parse import urlsplit
 
 CDRS_PER_PUSH = 50
-# The receiver verifies every push, as in production: its app reads these from the environment.
-APP_KEY, APP_SECRET = "BenchApp00000001", "bench-secret-0123456789"
 DEADLINE = 60.0  # seconds a sender may run before it stops early
 
 
@@ -81,7 +80,7 @@ def post(host: str, port: int, body: bytes) -> int:
 
     headers = {
         "Content-Type": "application/json;charset=UTF-8",
-        **sign_headers(APP_KEY, APP_SECRET),
+        **sign_headers(os.environ["PRIVATENUMBER_APP_KEY"], os.environ["PRIVATENUMBER_APP_SECRET"]),
     }
     conn = http.client.HTTPConnection(host, port, timeout=30)
     try:
@@ -150,10 +149,7 @@ def stored(db: str, table: str, key: str) -> tuple[int, int]:
 
 
 def start_server(cmd: list[str]) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "PRIVATENUMBER_APP_KEY": APP_KEY, "PRIVATENUMBER_APP_SECRET": APP_SECRET}
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
-    )
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     url = proc.stdout.readline().strip()
     if not url.startswith("http"):
         proc.kill()
@@ -223,6 +219,10 @@ def main() -> int:
     if args.serve_baseline:
         serve_baseline(args.serve_baseline)
         return 0
+    # The receiver verifies every push, as in production. A throwaway app for this run: the
+    # receiver and the senders (child processes) read it from the environment.
+    os.environ["PRIVATENUMBER_APP_KEY"] = "bench-app"
+    os.environ["PRIVATENUMBER_APP_SECRET"] = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="bench-receiver-") as tmp:
         toolkit_db, flask_db = os.path.join(tmp, "toolkit.db"), os.path.join(tmp, "flask.db")
         proc, url = start_server(
