@@ -49,11 +49,7 @@ def normalize(
     """
     if not isinstance(raw, str):
         raise InvalidNumberError(raw, "expected a string such as '+8613800138000'", param)
-    text = raw.strip()
-    if text[:4].lower() == "tel:":
-        # RFC 3966 "tel:+86-138-0013-8000;ext=1": the number, then parameters after ";".
-        text = text[4:].split(";", 1)[0]
-    text = _SEPARATORS.sub("", text)
+    text = _compact(raw)
     if text.startswith("00"):
         text = "+" + text[2:]
     if text.startswith("+"):
@@ -82,6 +78,15 @@ def normalize(
         if any(p.fullmatch(national) for p in (_MOBILE, _FIXED, _SERVICE)):
             return "+86" + _chinese(national, raw, allow_service, param)
         raise
+
+
+def _compact(text: str) -> str:
+    """The number typed in ``text`` without separators, and without a ``tel:`` URI's wrapping."""
+    text = text.strip()
+    if text[:4].lower() == "tel:":
+        # RFC 3966 "tel:+86-138-0013-8000;ext=1": the number, then parameters after ";".
+        text = text[4:].split(";", 1)[0]
+    return _SEPARATORS.sub("", text)
 
 
 def _chinese(national: str, raw: object, allow_service: bool, param: str) -> str:
@@ -137,10 +142,7 @@ def is_number_like(value: object) -> bool:
         return False
     if is_valid(value, allow_service=True):
         return True
-    text = value.strip()
-    if text[:4].lower() == "tel:":
-        text = text[4:].split(";", 1)[0]
-    compact = _SEPARATORS.sub("", text)
+    compact = _compact(value)
     return len(compact) > 4 and compact[0] == "+" and compact[1:].isdigit()
 
 
