@@ -8,25 +8,18 @@ re-checks what changed.
 from __future__ import annotations
 
 import importlib.util
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from services import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 def test_mypy_finds_no_error_in_toolkit() -> None:
     if importlib.util.find_spec("mypy") is None:
-        if _in_ci():
-            pytest.fail('mypy is not installed; CI installs it with pip install -e ".[test]"')
-        pytest.skip('mypy is not installed (pip install -e ".[test]" brings it)')
+        unavailable('mypy is not installed (pip install -e ".[test]" brings it)')
     command = [
         sys.executable,
         "-m",
