@@ -475,6 +475,7 @@ class ThreadedWSGIServer:
             done = tls.handshake(conn.sock)
             if done is None:
                 log.debug("%s: dropped %s: TLS handshake failed", self.name, conn)
+                conn.handshaking = False  # what it sends from now on is drained unread
                 self._linger(conn)  # so a plain-HTTP client reads the 400 sent to it
             if not done:
                 return
