@@ -3,6 +3,8 @@ generation (X-AKSK, or X-WSSE for a legacy app). Over real loopback sockets."""
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
 import os
 import shutil
@@ -89,6 +91,51 @@ def test_a_certificate_of_your_own(receiver_certs) -> None:
             client.ax.unbind(subscription_id=binding.subscription_id)
     with pytest.raises(EmulatorError, match="both tls_cert and tls_key"):
         Emulator(tls_cert=receiver_certs.cert)
+
+
+def self_signed(directory: Path) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (as ``openssl req -x509`` makes) and its key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "self.pem", directory / "self.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_a_self_signed_pair_is_its_own_ca(tmp_path) -> None:
+    cert, key = self_signed(tmp_path)
+    with Emulator("axb", tls_cert=cert, tls_key=key) as emu:
+        assert emu.ca_cert == cert  # what CA_CERT= prints: the certificate trusts itself
+        with emu.client() as client:
+            client.axb.unbind(subscription_id=client.axb.bind(A, B).subscription_id)
 
 
 def test_the_emulator_pushes_to_an_https_receiver_it_verifies(tmp_path, receiver_certs) -> None:

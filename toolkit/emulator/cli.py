@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     tls.add_argument(
         "--ca-cert",
         metavar="PEM",
-        help="with --tls-cert: the CA that signed it, printed as CA_CERT= for clients",
+        help="with --tls-cert: the CA that signed it, printed as CA_CERT= for clients "
+        "(default: the --tls-cert file, right for a self-signed certificate)",
     )
     tls.add_argument(
         "--push-ca-cert",
@@ -82,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     """Start the emulator and serve until SIGINT/SIGTERM.
 
     The first three lines on stdout are the base URL, ``APP_KEY=<key>`` and ``APP_SECRET=<secret>``
-    (scripts parse them); over HTTPS the fourth is ``CA_CERT=<path>`` (the PEM file a client
-    trusts; empty with a --tls-cert pair given without --ca-cert). What follows is informational.
+    (scripts parse them); over HTTPS the fourth is ``CA_CERT=<path>``, the PEM file a client
+    trusts. What follows is informational.
     """
     parser = _parser()
     args = parser.parse_args(argv)
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"APP_KEY={emulator.app_key}")
         print(f"APP_SECRET={emulator.app_secret}")
         if emulator.tls:
-            print(f"CA_CERT={emulator.ca_cert or ''}")
+            print(f"CA_CERT={emulator.ca_cert}")
         sys.stdout.flush()
         numbers = ", ".join(mask(n) for n in emulator.numbers[:5])
         print(f"mode={args.mode} numbers: {numbers} ... ({len(emulator.numbers)} in all)")

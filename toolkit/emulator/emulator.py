@@ -54,9 +54,10 @@ class Emulator:
     signs for ``127.0.0.1`` and ``localhost`` (needs ``cryptography``: ``pip install -e
     ".[tls]"``), serves ``https://`` and :attr:`ca_cert` is the PEM file clients trust
     (``REQUESTS_CA_BUNDLE``, ``curl --cacert``, a Java truststore); :meth:`client` trusts it
-    already. ``tls_cert``/``tls_key`` serve a pair of your own instead (``ca_cert`` then names the
-    CA that signed it, if you give it). ``push_ca_cert`` is the CA file pushes to ``https://``
-    URLs verify the receiver against (default: the system's CAs, or ``REQUESTS_CA_BUNDLE``).
+    already. ``tls_cert``/``tls_key`` serve a pair of your own instead; ``ca_cert`` then names the
+    CA that signed it, by default ``tls_cert`` itself (right for a self-signed certificate).
+    ``push_ca_cert`` is the CA file pushes to ``https://`` URLs verify the receiver against
+    (default: the system's CAs, or ``REQUESTS_CA_BUNDLE``).
     ``auth_scheme`` is how the default app signs its pushes: ``aksk`` (X-AKSK) or ``wsse``
     (X-WSSE, the legacy generation).
     """
@@ -101,7 +102,8 @@ class Emulator:
             raise EmulatorError(str(exc)) from None
         self.tls = tls or tls_cert is not None
         self._tls_pair = (tls_cert, tls_key)
-        self._given_ca_cert = ca_cert
+        # A pair of your own is most often self-signed: its certificate is then its own CA.
+        self._given_ca_cert = ca_cert or tls_cert
         self._certificates: CertificateFiles | None = None
         if not isinstance(max_deliveries, int) or isinstance(max_deliveries, bool):
             raise EmulatorError("max_deliveries must be an integer >= 1")
@@ -188,7 +190,7 @@ class Emulator:
     @property
     def ca_cert(self) -> str | None:
         """The PEM file an HTTPS client trusts: the CA :meth:`start` made (while it runs), else
-        the ``ca_cert`` given with your own pair; None over plain HTTP."""
+        the ``ca_cert`` given with your own pair (default: its certificate); None over HTTP."""
         if self._certificates is not None:
             return self._certificates.ca_cert
         return self._given_ca_cert if self.tls else None
