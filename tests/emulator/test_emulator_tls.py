@@ -259,10 +259,20 @@ def test_cli_tls_prints_the_ca_curl_completes_a_bind_and_pushes_are_wsse() -> No
         assert url.startswith("https://127.0.0.1:")
         assert key.startswith("APP_KEY=") and secret.startswith("APP_SECRET=")
         assert ca.startswith("CA_CERT=") and Path(ca[8:]).is_file()
+        app_key, app_secret = key[8:], secret[11:]
+        api = url + "/rest/caas/relationnumber/partners/v1.0"
+        # --auth-scheme wsse: the app's pushes carry X-WSSE.
+        signed = {"Content-Type": "application/json", **sign_headers(app_key, app_secret)}
+        bound = requests.post(api, json={"callerNum": A, "calleeNum": B}, headers=signed,
+                              verify=ca[8:], timeout=10).json()  # fmt: skip
+        call = {"caller": A, "called": bound["relationNum"], "outcome": "busy"}
+        placed = requests.post(url + "/_emulator/calls", json=call, verify=ca[8:], timeout=10)
+        assert placed.status_code == 200 and sink.wait_for(1)
+        pushed = sink.received[0]["headers"]
+        assert "X-WSSE" in pushed and pushed["Authorization"].startswith("WSSE ")
         curl = shutil.which("curl")
         if curl is None:
             pytest.skip("curl is not installed: the curl half of this test needs it")
-        app_key, app_secret = key[8:], secret[11:]
         headers = sign_headers(app_key, app_secret)
         out = subprocess.run(
             [
@@ -270,8 +280,8 @@ def test_cli_tls_prints_the_ca_curl_completes_a_bind_and_pushes_are_wsse() -> No
                 "-H", "Content-Type: application/json;charset=UTF-8",
                 "-H", f"Authorization: {headers['Authorization']}",
                 "-H", f"X-AKSK: {headers['X-AKSK']}",
-                "--data", json.dumps({"callerNum": A, "calleeNum": B}),
-                url + "/rest/caas/relationnumber/partners/v1.0",
+                "--data", json.dumps({"callerNum": "+8613800000021", "calleeNum": B}),
+                api,
             ],
             capture_output=True, text=True, timeout=30, check=False,
         )  # fmt: skip
@@ -283,12 +293,6 @@ def test_cli_tls_prints_the_ca_curl_completes_a_bind_and_pushes_are_wsse() -> No
             [curl, "-sS", url + "/_emulator/health"], capture_output=True, timeout=30, check=False
         )
         assert bare.returncode == 60
-        # --auth-scheme wsse: the app's pushes carry X-WSSE.
-        call = {"caller": A, "called": answer["relationNum"], "outcome": "busy"}
-        placed = requests.post(url + "/_emulator/calls", json=call, verify=ca[8:], timeout=10)
-        assert placed.status_code == 200 and sink.wait_for(1)
-        pushed = sink.received[0]["headers"]
-        assert "X-WSSE" in pushed and pushed["Authorization"].startswith("WSSE ")
     finally:
         stop_cli(proc)
         sink.close()
