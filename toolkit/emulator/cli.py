@@ -8,7 +8,6 @@ import sys
 import threading
 from typing import Any
 
-from ..numbers import mask
 from .emulator import DEFAULT_MAX_DELIVERIES, Emulator
 from .history import DEFAULT_MAX_CALLS
 
@@ -55,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     """Start the emulator and serve until SIGINT/SIGTERM.
 
     The first three lines on stdout are the base URL, ``APP_KEY=<key>`` and ``APP_SECRET=<secret>``
-    (scripts parse them); what follows is informational.
+    (scripts parse them); what follows is informational, among it the line
+    ``mode=<mode> numbers: <X> <X> ...`` with the pool of privacy numbers in full.
     """
     args = _parser().parse_args(argv)
     if args.time_scale < 0:
@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         print(emulator.url)
         print(f"APP_KEY={emulator.app_key}")
         print(f"APP_SECRET={emulator.app_secret}", flush=True)
-        numbers = ", ".join(mask(n) for n in emulator.numbers[:5])
-        print(f"mode={args.mode} numbers: {numbers} ... ({len(emulator.numbers)} in all)")
+        # The pool in full: the emulator's own fake numbers, printed so they can be copied.
+        print(f"mode={args.mode} numbers: {' '.join(emulator.numbers)}")
         print(f"control: {emulator.url}/_emulator/health  (Ctrl+C to stop)", flush=True)
         while not stop.wait(0.5):
             pass

@@ -35,6 +35,12 @@ class Emulator:
     ``host:port`` (port 0 = a free port) and :attr:`url` is its HTTP address. Pushes (call events,
     CDRs, SMS, number status) go to the URLs given here, signed with the app's key and secret.
 
+    ``numbers`` is the default app's pool of privacy numbers: a count (10 by default; generated
+    from the seed, in the virtual-operator 170 range, or Shenzhen fixed lines for ``"voice"``) or
+    the numbers themselves, as strings in any spelling the client accepts
+    (``numbers=["+8617000000001", "170 0000 0002"]``). :attr:`numbers` lists the pool in full:
+    these are the emulator's own fake numbers, made to be copied into examples.
+
     ``time_scale`` is real seconds per simulated second: calls last ``talk * time_scale`` and the
     retries after 1, 4, 9, 106, 203 and 300 minutes are compressed alike (0 = all at once).
     ``seed`` makes numbers, ids and traffic reproducible; ``clock`` (epoch seconds) drives binding
@@ -60,7 +66,7 @@ class Emulator:
         fee_url: str | None = None,
         sms_url: str | None = None,
         numstatus_url: str | None = None,
-        numbers: int = 10,
+        numbers: int | Iterable[str] = 10,
         extension_length: int = 4,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -144,7 +150,8 @@ class Emulator:
 
     @property
     def numbers(self) -> list[str]:
-        """The default app's privacy numbers (X), in pool order."""
+        """The default app's privacy numbers (X; VoiceCall display numbers for ``"voice"``), in
+        full and in pool order. They are the emulator's own, so nothing here is masked."""
         return list(self.default_app.numbers)
 
     def __repr__(self) -> str:  # never the secret
