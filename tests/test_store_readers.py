@@ -68,7 +68,7 @@ def bad_store(tmp_path: Path):
 
 
 def test_the_receiver_refuses_a_time_no_reader_could_show(tmp_path: Path) -> None:
-    rx = Receiver(tmp_path / "rx.db").start()
+    rx = Receiver(tmp_path / "rx.db", allow_unsigned=True).start()
     try:
         bad = fee_body(fee_info(1), fee_info(2, callInTime="0001-01-01 00:00:00+14:00"))
         status, payload, _ = post(rx.wsgi_app, bad)
@@ -246,7 +246,7 @@ def test_decode_command_escapes_pushed_text(tmp_path: Path, capsys) -> None:
 
 def test_receiver_log_lines_never_carry_client_control_characters(tmp_path: Path, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="toolkit")
-    rx = Receiver(tmp_path / "rx.db").start()
+    rx = Receiver(tmp_path / "rx.db", allow_unsigned=True).start()
     answer = b""
     try:
         with socket.create_connection((rx.host, rx.port), timeout=10) as conn:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import secrets
 import sys
 import time
 from dataclasses import dataclass
@@ -93,27 +92,10 @@ def run(
     from .charts import dashboard
     from .frame import cdr_frame
 
-    key, secret = f"demo{secrets.token_hex(6)}", secrets.token_urlsafe(24)
-    # The VoiceCall app has credentials of its own; the receiver verifies each product's pushes
-    # with its app's secret.
-    voice_key, voice_secret = f"demovoice{secrets.token_hex(6)}", secrets.token_urlsafe(24)
-    with Receiver(
-        db=db,
-        app_key=key,
-        app_secret=secret,
-        voice_app_key=voice_key,
-        voice_app_secret=voice_secret,
-    ) as rx:
-        emu = Emulator(
-            "axb",
-            app_key=key,
-            app_secret=secret,
-            voice_app_key=voice_key,
-            voice_app_secret=voice_secret,
-            seed=seed,
-            time_scale=0,
-            fee_url=f"{rx.url}/fee",
-        )
+    emu = Emulator("axb", seed=seed, time_scale=0)
+    # The receiver is given the emulator's keys and secrets (the VoiceCall app's too, should one
+    # be made), and the emulator pushes CDRs to it: every push signed, and verified.
+    with Receiver.for_emulator(emu, db=db, pushes=("fee",)) as rx:
         print(f"Receiver listening at {rx.url}, verifying signed pushes", file=out)
         client = emu.client()
         bind_pairs(client, PAIRS, seed)
