@@ -240,7 +240,7 @@ def test_decode_command_escapes_pushed_text(tmp_path: Path, capsys) -> None:
         out = capsys.readouterr().out
         assert "\x1b" not in out and "\x9b" not in out
         assert "[1] s\\x1b[2J  " in out and "\\x1b[31m" in out and "17\\x9b0m" in out
-    assert cli.main([ESCAPE]) == 0  # a code typed (or pasted) on the command line
+    assert cli.main([ESCAPE]) == 1  # a code typed (or pasted) on the command line: unknown
     assert capsys.readouterr().out.startswith("\\x1b[2J: unknown code")
 
 

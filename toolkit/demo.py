@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from .cli_format import HelpFormatter
 from .client import PrivateNumberClient
 from .emulator import Emulator
 from .follower import Follower
@@ -140,12 +141,21 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point of ``python -m toolkit demo``."""
-    parser = argparse.ArgumentParser(prog="python -m toolkit demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m toolkit demo",
+        description="The whole loop on one machine, with no account: start the platform "
+        "emulator and a push receiver, bind AXB number pairs, simulate calls, tail the CDRs as "
+        "they arrive (signed by the emulator, verified by the receiver), print the outcomes "
+        "with their decoded causes and write a dashboard chart. Every number shown is masked.",
+        formatter_class=HelpFormatter,
+    )
     parser.add_argument("--calls", type=int, default=500, help="calls to simulate (default 500)")
     parser.add_argument("--days", type=float, default=1.0, help="spread calls over N days")
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated traffic")
     parser.add_argument("--out", default="outcomes.png", help="chart file (default outcomes.png)")
-    parser.add_argument("--db", help="keep the CDR store in this SQLite file")
+    parser.add_argument(
+        "--db", help="keep the CDR store in this SQLite file (default: a temporary store)"
+    )
     parser.add_argument("--tail", type=int, default=10, help="CDR lines to show (default 10)")
     args = parser.parse_args(argv)
     if not 1 <= args.calls <= 100_000:
