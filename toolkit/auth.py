@@ -138,6 +138,12 @@ class UsernameTokenAuth(requests.auth.AuthBase):
     ) -> None:
         if scheme not in SCHEMES:
             raise ValidationError("scheme", f"must be one of {SCHEMES}, not {scheme!r}")
+        # Checked here, not when a header is built: a newline in the key would make requests
+        # raise a ValueError quoting the whole signing header.
+        from .config import check_app_key, check_app_secret  # config imports this module
+
+        check_app_key(app_key)
+        check_app_secret(app_secret)
         self.app_key = app_key
         self._app_secret = app_secret
         self.scheme: Scheme = scheme

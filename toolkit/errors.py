@@ -174,19 +174,24 @@ class ApiError(ToolkitError):
         status: int | None = None,
         *,
         product: Product = "privatenumber",
+        hint: str | None = None,
     ) -> None:
         self.resultcode = str(resultcode)
         self.resultdesc = resultdesc
         self.status = status
         self.product = product
+        self._hint = hint
         super().__init__(self._message())
 
     @property
     def hint(self) -> str | None:
-        """What to do about this code, from the result-code table (``None`` if unknown)."""
+        """What to do about this code: the operation's own advice when it has some (``hint=``),
+        else the result-code table's for this code and HTTP status (``None`` if unknown)."""
+        if self._hint is not None:
+            return self._hint
         from .codes import result_hint  # imported lazily: codes reads its tables on first use
 
-        return result_hint(self.resultcode, self.product)
+        return result_hint(self.resultcode, self.product, self.status)
 
     def _message(self) -> str:
         text = f"{self.resultcode}: {_masked(self.resultdesc) or 'no description'}"
