@@ -221,6 +221,18 @@ def test_given_pool_is_normalised_and_checked() -> None:
             backend.add_app("axb", numbers=bad)
 
 
+def test_emulator_takes_its_pool_as_number_strings() -> None:
+    from toolkit.emulator import Emulator
+
+    emu = Emulator("axb", numbers=["170 0000 0001", "tel:+8617000000002"])
+    try:
+        assert emu.numbers == ["+8617000000001", "+8617000000002"]  # in full, normalised
+        x = emu.client().axb.bind(A, B).relation_num
+        assert x in emu.numbers
+    finally:
+        emu.stop()
+
+
 def test_simulate_is_seeded_and_uses_every_outcome(backend: Backend) -> None:
     def run(seed: int) -> list[tuple[int, str]]:
         fresh = Backend(clock=ManualClock(), seed=11)
