@@ -86,7 +86,12 @@ def test_the_readme_has_python_examples() -> None:
 
 def test_every_skip_marker_gives_a_reason_and_marks_a_python_block() -> None:
     text = README.read_text(encoding="utf-8").splitlines()
-    markers = [n for n, line in enumerate(text, 1) if "readme-test:" in line]
+    # A marker is an HTML comment line; prose may quote one in backticks.
+    markers = [
+        n
+        for n, line in enumerate(text, 1)
+        if line.lstrip().startswith("<!--") and "readme-test" in line
+    ]
     marked = {b.line - 1: b for s in SECTIONS for b in s.blocks if b.skip is not None}
     for n in markers:
         assert n in marked, f"README.md line {n}: a readme-test marker must sit just above a fence"
@@ -207,3 +212,31 @@ def test_each_command_in_a_shell_block_exists_and_its_help_works(command: str) -
         except SystemExit as exc:  # argparse's own --help exits
             status = exc.code
     assert status in (0, None) and "usage:" in out.getvalue()
+
+
+def test_the_parser_reads_markers_sections_and_lines() -> None:
+    sample = "\n".join(
+        [
+            "## One",  # line 1
+            "<!-- readme-test: skip -->",
+            "```python",  # line 3: a skip without a reason
+            "x = 1",
+            "```",
+            "<!-- readme-test: skip (needs an account) -->",
+            "  ```python",  # line 7: indented, in a list
+            "  y = 2",
+            "  ```",
+            "## Two",
+            "```bash",
+            "python -m toolkit tail --db calls.db",
+            "```",
+        ]
+    )
+    one, two = parse(sample)[1:]
+    assert [(b.lang, b.line, b.code) for b in one.blocks] == [
+        ("python", 3, "x = 1"),
+        ("python", 7, "y = 2"),
+    ]
+    assert REASON.match(one.blocks[0].skip or "") is None  # refused: no reason given
+    assert REASON.match(one.blocks[1].skip or "")[1] == "needs an account"  # type: ignore[index]
+    assert two.title == "Two" and COMMAND.findall(two.blocks[0].code) == ["tail"]
