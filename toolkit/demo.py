@@ -136,6 +136,7 @@ def run(
         fig.savefig(path, dpi=80)
         plt.close(fig)
         print(f"\nWrote {path}", file=out)
+    emu.stop()  # its delivery worker; the receiver stopped with the block
     return DemoResult(calls, stored, path)
 
 
