@@ -67,7 +67,7 @@ def round_trips_separate_process(seconds: float = 3.0) -> float:
 
 def calls_to_cdrs(n: int, *, status: bool) -> tuple[float, int, int]:
     """(seconds, CDRs stored, pushes attempted) for n simulated calls."""
-    receiver = Receiver().start()
+    receiver = Receiver(allow_unsigned=True).start()
     emu = Emulator(
         "axb",
         time_scale=0,
@@ -107,7 +107,7 @@ def memory(n: int) -> tuple[float, float, int, int, int]:
     """(RSS MB before, RSS MB after, CDRs stored, calls kept, push attempts kept) for ``n``
     calls simulated by an emulator with default settings, CDRs pushed to a local receiver."""
     with tempfile.TemporaryDirectory() as tmp:
-        receiver = Receiver(db=str(Path(tmp) / "pushes.db")).start()
+        receiver = Receiver(db=str(Path(tmp) / "pushes.db"), allow_unsigned=True).start()
         emu = Emulator("axb", time_scale=0, seed=1, fee_url=receiver.url + "/fee")
         try:
             client = emu.client()

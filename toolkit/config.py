@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .auth import SCHEMES, Scheme
+from .auth import SCHEMES, Scheme, check_app_key, check_app_secret
 from .errors import ConfigError
 from .numbers import mask_text
 from .tls import check_ca_file
@@ -38,9 +38,9 @@ MAX_TIMEOUT = 3600.0
 DEFAULT_MAX_RESPONSE_BYTES = 1 << 20
 MIN_RESPONSE_BYTES, MAX_RESPONSE_BYTES = 1 << 10, 1 << 30
 PREFIXES = {"privatenumber": "PRIVATENUMBER_", "voicecall": "VOICECALL_"}
-# The key goes inside a quoted header attribute (Username="..."): visible ASCII, no quote or
-# backslash, so it can neither break the header nor fail to encode.
-_APP_KEY = re.compile(r"[!#-\[\]-~]+")
+# The platform's API paths all start with /rest/; a base URL holding one was copied from an API
+# address. Any other path is kept: a proxy may serve the platform under a prefix.
+_API_PATH = re.compile(r"(^|/)rest(/|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, repr=False)
@@ -67,8 +67,7 @@ class Settings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", check_base_url(self.base_url))
         check_app_key(self.app_key)
-        if not isinstance(self.app_secret, str) or not self.app_secret:
-            raise ConfigError("app_secret is empty", "app_secret")
+        check_app_secret(self.app_secret)
         check_auth_scheme(self.auth_scheme)
         object.__setattr__(self, "timeout", check_timeout(self.timeout))
         object.__setattr__(self, "max_response_bytes", check_size(self.max_response_bytes))
@@ -121,7 +120,10 @@ class Settings:
             found = next((s[prefix + name] for s in sources if s.get(prefix + name)), None)
             return found, prefix + name
 
-        (key, key_from), (secret, _) = pick("APP_KEY", app_key), pick("APP_SECRET", app_secret)
+        (key, key_from), (secret, secret_from) = (
+            pick("APP_KEY", app_key),
+            pick("APP_SECRET", app_secret),
+        )
         missing = [prefix + n for n, v in (("APP_KEY", key), ("APP_SECRET", secret)) if not v]
         if missing:
             raise ConfigError(
@@ -140,8 +142,7 @@ class Settings:
         return cls(
             base_url=check_base_url(url or default_url, url_from),
             app_key=check_app_key(key, key_from),
-            # A secret that is not text is refused by __post_init__, as an empty one is.
-            app_secret=secret if isinstance(secret, str) else "",
+            app_secret=check_app_secret(secret, secret_from),
             auth_scheme=check_auth_scheme(
                 str(scheme).lower() if scheme is not None else "aksk", scheme_from
             ),
@@ -175,6 +176,13 @@ def check_base_url(value: object, name: str = "base_url") -> str:
         problem = "may not hold a user name or password (the app key and secret sign requests)"
     elif "?" in value or "#" in value:
         problem = "may not have a query string or fragment"
+    elif _API_PATH.search(parts.path):
+        # ".../rest" or a whole API address copied from the docs: the client adds those paths,
+        # so requests would go to /rest/rest/... and get 1010006 "Invalid REST API".
+        problem = (
+            "holds an API path (/rest...): give only scheme://host[:port], the client adds the "
+            "paths itself"
+        )
     else:
         try:
             port = parts.port
@@ -186,20 +194,6 @@ def check_base_url(value: object, name: str = "base_url") -> str:
         # Only scheme and host are echoed: whatever follows could be a credential.
         raise ConfigError(f"{name} {problem}, not {parts.scheme}://{parts.hostname or ''}…", name)
     return value.rstrip("/")
-
-
-def check_app_key(value: object, name: str = "app_key") -> str:
-    """A non-empty APP_Key of visible ASCII characters other than ``"`` and ``\\``."""
-    if not isinstance(value, str):
-        raise ConfigError(f"{name} must be a string, not a {type(value).__name__}", name)
-    if not value:
-        raise ConfigError(f"{name} is empty", name)
-    if not _APP_KEY.fullmatch(value):
-        raise ConfigError(
-            f"{name} may hold visible ASCII characters only (no spaces, quotes or backslashes)",
-            name,
-        )
-    return value
 
 
 def check_auth_scheme(value: object, name: str = "auth_scheme") -> Scheme:

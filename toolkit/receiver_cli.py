@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .cli_format import HelpFormatter
 from .config import lookup
 from .errors import ConfigError
 from .receiver import MAX_BODY, Receiver
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Receive platform pushes (CDRs, call events, SMS, X-number status) into a "
         "SQLite store. Prints the base URL on the first line of standard output. Secrets are "
         "read from the environment, a .env file in the working directory, or a file.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")

@@ -27,7 +27,14 @@ from .auth import UsernameTokenAuth
 from .codes import result_hint
 from .config import Settings
 from .deadline import Deadline, DeadlineAdapter
-from .errors import Product, ResponseError, TransportError, ValidationError, api_error
+from .errors import (
+    ApiError,
+    Product,
+    ResponseError,
+    TransportError,
+    ValidationError,
+    api_error,
+)
 from .numbers import kind, mask_text, normalize
 from .record import Record, camel
 
@@ -282,9 +289,25 @@ class Transport:
         code = str(payload["resultcode"])
         if code != "0":
             desc = str(payload.get("resultdesc", ""))
-            hint = result_hint(code, self.product)
+            if not desc and not _platform_code(code, self.product):
+                # The platform describes every refusal: a code in none of its tables with no
+                # description ({"resultcode": "1"} from a receiver, a proxy, a test server) is
+                # another server's answer, which the base URL points at by mistake.
+                detail = (
+                    f"the answer (resultcode {code!r}, no resultdesc) is not the platform's: "
+                    "check that base_url is the platform's address, scheme://host[:port]"
+                )
+                raise ResponseError(status, self._url(path), detail)
+            hint = result_hint(code, self.product, status)
             raise api_error(code, desc, status, product=self.product, hint=hint)
         return payload
+
+
+def _platform_code(code: str, product: str) -> bool:
+    """Whether ``code`` is in the product's result-code table."""
+    from .codes import decode  # imported lazily: the tables load on first use
+
+    return decode(code, "vc_result" if product == "voicecall" else "pn_result").known
 
 
 def _close(response: requests.Response) -> None:
@@ -401,9 +424,22 @@ class BaseClient:
         # the PrivateNumber text says "sessionId". Unconfirmed which the server requires: we send
         # the samples' spelling, and the emulator accepts both.
         text("session_id", session_id, 256)
-        return self._transport.call(
-            "POST", CALL_STOP_PATH, body={"sessionid": session_id, "signal": "call_stop"}
-        )
+        try:
+            return self._transport.call(
+                "POST", CALL_STOP_PATH, body={"sessionid": session_id, "signal": "call_stop"}
+            )
+        except ApiError as exc:
+            if exc.resultcode != "1012007":
+                raise
+            # The table's hint for 1012007 speaks of bindings and recordings; here it is the call.
+            raise type(exc)(
+                exc.resultcode,
+                exc.resultdesc,
+                exc.status,
+                product=exc.product,
+                hint="No live call has this session_id: check it is the sessionId of the call's "
+                "event or CDR, and that the call has not ended already",
+            ) from None
 
     def close(self) -> None:
         """Close the HTTP session if this client created it."""

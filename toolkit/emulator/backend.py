@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..auth import SCHEMES
+from ..errors import InvalidNumberError
+from ..numbers import normalize
 from . import errors as e
 from .bindings import BindingStore
 from .calls import Call, build_call, profile_for, session_id, stop
@@ -29,7 +31,7 @@ from .messaging import Messaging
 from .model import AREAS, MODES, STATUS_NORMAL, App, Route, XNumber
 from .modes import AxbRules, AxeRules, AxRules, AxybRules
 from .modes.x import block_route
-from .params import Params, is_global
+from .params import Params
 from .pushes import NullPushes, Pushes
 from .voice import VoiceRules
 
@@ -124,7 +126,7 @@ class Backend:
             pool = (
                 self._new_numbers(numbers, fixed=mode == "voice")
                 if isinstance(numbers, int)
-                else list(numbers)
+                else _pool(numbers)
             )
             app = App(
                 key,
@@ -257,10 +259,8 @@ class Backend:
         ``at`` backdates the call to that epoch (default: the clock's now), so that simulated
         traffic can fill a past day or week; bindings are still resolved as they are now.
         """
-        if not is_global(caller):
-            raise e.EmulatorError("caller must be a number in global format, e.g. +8613800000001")
-        if not is_global(called):
-            raise e.EmulatorError("called must be a privacy number in global format")
+        # Any spelling the client accepts ("138 0000 0001", "0755-28000001", tel: URIs).
+        caller, called = _number(caller, "caller"), _number(called, "called")
         if extension is not None and (not isinstance(extension, str) or not extension.isdigit()):
             raise e.EmulatorError("extension must be a string of digits")
         if talk_seconds is not None and (
@@ -405,3 +405,22 @@ class Backend:
             for app in self.apps.values():
                 for number in app.numbers.values():
                     number.status, number.cause = STATUS_NORMAL, None
+
+
+def _number(value: object, name: str) -> str:
+    """``value`` in the platform's global format, read as the client reads numbers; the
+    international numbers the client passes through are accepted too."""
+    try:
+        return normalize(value, param=name)
+    except InvalidNumberError as exc:
+        raise e.EmulatorError(str(exc)) from None
+
+
+def _pool(numbers: Iterable[str]) -> list[str]:
+    """The privacy numbers an app is given, normalised and without repeats."""
+    if isinstance(numbers, str):
+        raise e.EmulatorError("numbers must be a count or a list of number strings")
+    pool = [_number(n, "numbers") for n in numbers]
+    if not pool or len(set(pool)) != len(pool):
+        raise e.EmulatorError("numbers must be a non-empty list of distinct numbers")
+    return pool
