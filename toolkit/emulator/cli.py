@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, help="seed for generated numbers and traffic")
     p.add_argument(
+        "--rate-limit",
+        type=float,
+        help="flow control: API requests per second the app may make (default: no limit); "
+        "over it the platform's 1010010 refusal is answered",
+    )
+    p.add_argument(
         "--max-calls",
         type=int,
         default=DEFAULT_MAX_CALLS,
@@ -61,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_scale < 0:
         print("--time-scale must be >= 0", file=sys.stderr)
         return 2
+    if args.rate_limit is not None and not 0 < args.rate_limit <= 1_000_000:
+        print("--rate-limit must be more than 0 and at most 1000000 per second", file=sys.stderr)
+        return 2
     for name in ("max_calls", "max_deliveries"):
         if getattr(args, name) < 1:
             print(f"--{name.replace('_', '-')} must be >= 1", file=sys.stderr)
@@ -80,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         max_calls=args.max_calls,
         max_deliveries=args.max_deliveries,
     )
+    if args.rate_limit is not None:
+        emulator.rate_limit(args.rate_limit)
     stop = threading.Event()
 
     def _signal(signum: int, frame: Any) -> None:
