@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import Any
 
+from .bulk import BulkOperations
 from .errors import NotFoundError, ValidationError
 from .record import Record
 from .transport import (
@@ -43,8 +44,11 @@ AXYB_PATH = "/rest/omp/xyrelationnumber/v1.0"
 FIRST_CURSOR = "0000000000000_0"
 
 
-class _Mode:
-    """One mode's operations; reached as ``client.axb`` and so on."""
+class _Mode(BulkOperations):
+    """One mode's operations; reached as ``client.axb`` and so on.
+
+    Every mode also has ``bind_many`` and ``unbind_many`` (:mod:`toolkit.bulk`).
+    """
 
     def __init__(self, transport: Transport) -> None:
         self._t = transport
@@ -446,7 +450,10 @@ class AXYBMode(_Mode):
     """AXYB: A and B each get a privacy number (A<->X, B<->Y); bound in two steps.
 
     Every AXYB request also carries ``app_key`` in the query string, as the API requires.
+    ``bind_many`` runs the first step (:meth:`bind_ax`) for each row.
     """
+
+    _bulk_bind = "bind_ax"
 
     def _send(
         self,

@@ -157,7 +157,7 @@ def _loop(
                 raise
             if kind == "ambiguous" and not safe:
                 if reconcile is None:
-                    log.warning(
+                    log.info(
                         "%s %s not resent: it may have been acted on and cannot be reconciled",
                         method,
                         path,
@@ -217,7 +217,9 @@ def _log_attempt(
     if exc is not None:
         status = getattr(exc, "status", None)
         code = getattr(exc, "resultcode", "-")
-    level = logging.INFO if exc is None else logging.WARNING
+    # INFO even for a failure: the caller gets the exception, and a library must not print to
+    # stderr through logging's last-resort handler when the application configured no logging.
+    level = logging.INFO
     if not log.isEnabledFor(level):
         return
     line = (
