@@ -153,13 +153,13 @@ def main(argv: list[str] | None = None, *, mode: str = "axb") -> int:
 def _operation(client: Any, mode: str, action: str) -> Callable[..., Record]:
     ops = getattr(client, mode)
     if mode != "axyb" or action != "bind":
-        return getattr(ops, action)  # type: ignore[no-any-return]
+        return getattr(ops, action)
 
     def bind_both(orig_num: str, b_num: str | None = None, **options: Any) -> Record:
         """AXYB in one go: A gets X (bind_ax), then B gets Y (bind_yb) when B is given."""
         ax = ops.bind_ax(orig_num, **options)
         if b_num is None:
-            return ax  # type: ignore[no-any-return]
+            return ax
         try:
             yb = ops.bind_yb(ax.subscription_id, b_num)
         except ApiError as exc:
@@ -211,22 +211,22 @@ def _bulk(operation: Callable[..., Record], args: argparse.Namespace, show: Any)
     if args.json:
         out = [
             {
-                "row": r.index + 1,
+                "row": number,
                 "ok": r.ok,
                 **(show(r.record.raw) if r.record else {}),
                 **({"error": str(r.error)} if r.error else {}),
             }
-            for r in result
+            for number, r in enumerate(result, 1)
         ]
         print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        for r in result:
+        for number, r in enumerate(result, 1):
             if r.record is not None:
                 fields = show(r.record.raw)
                 text = " ".join(f"{k}={v}" for k, v in fields.items() if k[:6] != "result")
-                print(f"row {r.index + 1}: ok {text}".rstrip())
+                print(f"row {number}: ok {text}".rstrip())
             else:
-                print(f"row {r.index + 1}: failed: {r.error}")
+                print(f"row {number}: failed: {r.error}")
         print(f"{result.ok} of {len(result)} rows succeeded", file=sys.stderr)
     if any(isinstance(r.error, ValidationError) and r.error.param == "row" for r in failed):
         return 2  # the file's columns do not fit the action
