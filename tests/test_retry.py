@@ -261,3 +261,15 @@ def test_a_bad_retry_setting_is_refused_naming_its_variable(variable: str, value
     with pytest.raises(ConfigError) as caught:
         Settings.load(environ={**env, f"PRIVATENUMBER_{variable}": value}, env_file=None)
     assert caught.value.setting == f"PRIVATENUMBER_{variable}"
+
+
+def test_the_client_takes_the_retry_settings_as_arguments() -> None:
+    client = PrivateNumberClient(
+        base_url="http://127.0.0.1:9", app_key="k", app_secret="s", retries=2, backoff=0.1,
+        backoff_max=1, deadline=5, timeout=2,
+    )  # fmt: skip
+    with client:
+        s = client.settings
+        assert (s.retries, s.backoff, s.backoff_max, s.deadline, s.total_deadline) == (
+            2, 0.1, 1.0, 5.0, 5.0,
+        )  # fmt: skip

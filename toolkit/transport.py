@@ -391,7 +391,8 @@ class BaseClient:
     :class:`~toolkit.errors.TransportError` past it); answers larger than ``max_response_bytes``
     (default 1 MiB, counted after decompression) raise :class:`~toolkit.errors.ResponseError`;
     redirects are never followed. With a ``session`` of your own, the wait for an answer's
-    headers is bounded per socket read only (see :mod:`toolkit.deadline`).
+    headers is bounded per socket read only (see :mod:`toolkit.deadline`). ``retries``,
+    ``backoff``, ``backoff_max`` and ``deadline`` set the retries (:mod:`toolkit.retry`).
     """
 
     product: Product = "privatenumber"
@@ -407,6 +408,10 @@ class BaseClient:
         session: requests.Session | None = None,
         timeout: float | None = None,
         max_response_bytes: int | None = None,
+        retries: int | None = None,
+        backoff: float | None = None,
+        backoff_max: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         if settings is None:
             settings = Settings.load(
@@ -416,6 +421,10 @@ class BaseClient:
                 auth_scheme=auth_scheme,
                 timeout=timeout,
                 max_response_bytes=max_response_bytes,
+                retries=retries,
+                backoff=backoff,
+                backoff_max=backoff_max,
+                deadline=deadline,
                 product=self.product,
             )
         self.settings = settings
@@ -440,8 +449,9 @@ class BaseClient:
         # the PrivateNumber text says "sessionId". Unconfirmed which the server requires: we send
         # the samples' spelling, and the emulator accepts both.
         text("session_id", session_id, 256)
+        # Stopping a call twice leaves it stopped: safe to resend after any failure.
         return self._transport.call(
-            "POST", CALL_STOP_PATH, body={"sessionid": session_id, "signal": "call_stop"}
+            "POST", CALL_STOP_PATH, body={"sessionid": session_id, "signal": "call_stop"}, safe=True
         )
 
     def close(self) -> None:
