@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -555,18 +554,3 @@ class Receiver:
 def make_app(store: Store | str | None = None, **options: Any) -> Callable[..., list[bytes]]:
     """A WSGI application for ``store`` (same options as :class:`Receiver`)."""
     return Receiver(store, **options).wsgi_app
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line: toolkit.receiver_cli
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m toolkit receiver``: run the receiver until SIGINT or SIGTERM."""
-    from .receiver_cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

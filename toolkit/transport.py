@@ -25,6 +25,7 @@ from requests.hooks import dispatch_hook
 
 from . import retry
 from .auth import UsernameTokenAuth
+from .codes import result_hint
 from .config import Settings
 from .deadline import Deadline, DeadlineAdapter
 from .errors import Product, ResponseError, TransportError, ValidationError, api_error
@@ -306,7 +307,8 @@ class Transport:
         code = str(payload["resultcode"])
         if code != "0":
             desc = str(payload.get("resultdesc", ""))
-            raise api_error(code, desc, status, product=self.product)
+            hint = result_hint(code, self.product)
+            raise api_error(code, desc, status, product=self.product, hint=hint)
         return payload
 
 
