@@ -9,8 +9,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 HEAVY = ("pandas", "matplotlib", "ipywidgets", "numpy")
 
 

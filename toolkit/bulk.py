@@ -284,7 +284,8 @@ class BulkOperations:
     ) -> BulkResult:
         """Unbind every row (a subscription id, or the keyword arguments of this mode's unbind)
         from ``workers`` threads (1-10); one :class:`~toolkit.bulk.RowResult` per row."""
-        operation = self.unbind  # type: ignore[attr-defined]
+        # Every mode defines unbind; this mixin does not, so it is looked up by name.
+        operation = getattr(self, "unbind")  # noqa: B009
         name = f"{type(self).__name__.removesuffix('Mode').lower()} unbind"
         return run_many(
             operation, rows, workers=workers, progress=progress, description=name, on_row=on_row
