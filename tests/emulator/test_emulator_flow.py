@@ -79,3 +79,13 @@ def test_an_app_is_created_with_a_rate_limit() -> None:
         with pytest.raises(ThrottledError):
             c.ax.bind(B, area_code="0755")
     emu.stop()
+
+
+@pytest.mark.parametrize("rate", ["0", "-3", "nan"])
+def test_the_command_line_refuses_a_bad_rate_limit(
+    rate: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from toolkit.emulator.cli import main
+
+    assert main(["--rate-limit", rate]) == 2
+    assert "--rate-limit" in capsys.readouterr().err
