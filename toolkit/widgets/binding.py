@@ -278,7 +278,8 @@ class BindingPanel(widgets.VBox):
         ``orig_num`` and ``b_num``); missing cells are left out. Returns one row per input row
         with ``subscription_id`` (empty on failure) and ``error`` (the decoded reason, or empty).
         A failed row does not stop the others; unknown columns stop the whole run before any
-        request, with a message.
+        request, with a message. The rows are sent by the client's ``bind_many`` (a thread pool,
+        :mod:`toolkit.bulk`); the table and the progress bar are updated in this thread.
         """
         import pandas as pd
 
