@@ -5,10 +5,11 @@ keys never have to be typed into a notebook. Each product has its own app and va
 
     PRIVATENUMBER_BASE_URL, PRIVATENUMBER_APP_KEY, PRIVATENUMBER_APP_SECRET,
     PRIVATENUMBER_AUTH_SCHEME, PRIVATENUMBER_TIMEOUT, PRIVATENUMBER_MAX_RESPONSE_BYTES,
-    PRIVATENUMBER_RETRIES, PRIVATENUMBER_BACKOFF, PRIVATENUMBER_BACKOFF_MAX, PRIVATENUMBER_DEADLINE
+    PRIVATENUMBER_CA_CERT, PRIVATENUMBER_RETRIES, PRIVATENUMBER_BACKOFF, PRIVATENUMBER_BACKOFF_MAX,
+    PRIVATENUMBER_DEADLINE
     VOICECALL_BASE_URL, VOICECALL_APP_KEY, VOICECALL_APP_SECRET, VOICECALL_AUTH_SCHEME,
-    VOICECALL_TIMEOUT, VOICECALL_MAX_RESPONSE_BYTES, VOICECALL_RETRIES, VOICECALL_BACKOFF,
-    VOICECALL_BACKOFF_MAX, VOICECALL_DEADLINE
+    VOICECALL_TIMEOUT, VOICECALL_MAX_RESPONSE_BYTES, VOICECALL_CA_CERT, VOICECALL_RETRIES,
+    VOICECALL_BACKOFF, VOICECALL_BACKOFF_MAX, VOICECALL_DEADLINE
 
 Values are checked when they load; a bad one raises :class:`~toolkit.errors.ConfigError` naming
 the argument or variable it came from. The secret never appears in ``repr()`` or ``str()``, and
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 from .auth import SCHEMES, Scheme
 from .errors import ConfigError
 from .numbers import mask_text
+from .tls import check_ca_file
 
 PRIVATENUMBER_URL = "https://rtcpns.cn-north-1.myhuaweicloud.com"
 VOICECALL_URL = "https://rtccall.cn-north-1.myhuaweicloud.cn:443"
@@ -55,6 +57,9 @@ class Settings:
     naming it. ``timeout`` (seconds, at most 3600) bounds each call as a whole: connecting,
     sending, waiting and reading the answer. ``max_response_bytes`` caps an answer's size after
     decompression (default 1 MiB); a larger one raises :class:`~toolkit.errors.ResponseError`.
+    ``ca_cert`` is a PEM file of the CA an ``https://`` base URL is verified against (e.g. the
+    emulator's ``CA_CERT=``); without it, the system's CAs or ``REQUESTS_CA_BUNDLE``. Nothing
+    turns verification off.
     """
 
     base_url: str
@@ -63,6 +68,7 @@ class Settings:
     auth_scheme: Scheme = "aksk"
     timeout: float = DEFAULT_TIMEOUT
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    ca_cert: str | None = None
     retries: int = DEFAULT_RETRIES
     backoff: float = DEFAULT_BACKOFF
     backoff_max: float = DEFAULT_BACKOFF_MAX
@@ -76,6 +82,8 @@ class Settings:
         check_auth_scheme(self.auth_scheme)
         object.__setattr__(self, "timeout", check_timeout(self.timeout))
         object.__setattr__(self, "max_response_bytes", check_size(self.max_response_bytes))
+        if self.ca_cert is not None:
+            object.__setattr__(self, "ca_cert", check_ca_file(self.ca_cert, "ca_cert"))
         object.__setattr__(self, "retries", check_retries(self.retries))
         object.__setattr__(self, "backoff", check_backoff(self.backoff))
         object.__setattr__(self, "backoff_max", check_backoff(self.backoff_max, "backoff_max"))
@@ -99,7 +107,9 @@ class Settings:
             f"auth_scheme={self.auth_scheme!r}, timeout={self.timeout!r}, "
             f"max_response_bytes={self.max_response_bytes!r}, retries={self.retries!r}, "
             f"backoff={self.backoff!r}, backoff_max={self.backoff_max!r}, "
-            f"deadline={self.deadline!r})"
+            f"deadline={self.deadline!r}"
+            + ("" if self.ca_cert is None else f", ca_cert={self.ca_cert!r}")
+            + ")"
         )
 
     @classmethod
@@ -112,6 +122,7 @@ class Settings:
         auth_scheme: str | None = None,
         timeout: float | str | None = None,
         max_response_bytes: int | str | None = None,
+        ca_cert: str | os.PathLike[str] | None = None,
         retries: int | str | None = None,
         backoff: float | str | None = None,
         backoff_max: float | str | None = None,
@@ -151,6 +162,7 @@ class Settings:
         scheme, scheme_from = pick("AUTH_SCHEME", auth_scheme)
         seconds, seconds_from = pick("TIMEOUT", timeout)
         size, size_from = pick("MAX_RESPONSE_BYTES", max_response_bytes)
+        ca, ca_from = pick("CA_CERT", None if ca_cert is None else os.fspath(ca_cert))
         tries, tries_from = pick("RETRIES", retries)
         wait, wait_from = pick("BACKOFF", backoff)
         wait_max, wait_max_from = pick("BACKOFF_MAX", backoff_max)
@@ -169,6 +181,7 @@ class Settings:
             max_response_bytes=(
                 DEFAULT_MAX_RESPONSE_BYTES if size is None else check_size(size, size_from)
             ),
+            ca_cert=None if ca is None else check_ca_file(str(ca), ca_from),
             retries=DEFAULT_RETRIES if tries is None else check_retries(tries, tries_from),
             backoff=DEFAULT_BACKOFF if wait is None else check_backoff(wait, wait_from),
             backoff_max=(

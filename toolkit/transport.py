@@ -284,6 +284,8 @@ class Transport:
                 self.settings.base_url, {}, None, None, None
             )
             self._environment = {k: merged[k] for k in ("proxies", "verify", "cert")}
+            if self.settings.ca_cert is not None:  # the CA named in the settings wins
+                self._environment["verify"] = self.settings.ca_cert
         return self._environment
 
     def _decode(

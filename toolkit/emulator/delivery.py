@@ -30,7 +30,7 @@ from typing import Any
 
 import requests
 
-from ..auth import Scheme, sign_headers, sign_push_headers
+from ..auth import sign_headers, sign_push_headers
 from ..errors import ValidationError
 from .calls import Call
 from .model import App
@@ -120,7 +120,9 @@ class Deliverer:
 
     The newest attempts are kept for inspection, as many as carry ``log_size`` pushed items (see
     :class:`AttemptLog`; older ones are dropped, so a long-running emulator's memory stays
-    bounded); ``on_call_end`` is told of each call whose last step was played.
+    bounded); ``on_call_end`` is told of each call whose last step was played. Pushes to
+    ``https://`` URLs verify the server's certificate against ``ca_cert`` (a PEM file) when given,
+    else against the system's CAs or ``REQUESTS_CA_BUNDLE``; verification is never turned off.
     """
 
     def __init__(
@@ -131,14 +133,14 @@ class Deliverer:
         timeout: float = 5.0,
         workers: int = 4,
         log_size: int = 100_000,
-        scheme: Scheme = "aksk",
+        ca_cert: str | None = None,
     ) -> None:
         if time_scale < 0 or math.isnan(time_scale):
             raise ValidationError("time_scale", "must be >= 0 (0 = everything at once)")
         self.on_call_end = on_call_end
         self.time_scale = time_scale
         self.timeout = timeout
-        self.scheme = scheme
+        self.ca_cert = ca_cert
         self.log = AttemptLog(log_size)
         self._ids = itertools.count(1)
         self._seq = itertools.count()
@@ -393,14 +395,20 @@ class Deliverer:
             # VoiceCall pushes sign the push URL too (VoiceCall §2.4, 2026 revision).
             signing = sign_push_headers(job.app.app_key, job.app.app_secret, job.url)
         else:
-            signing = sign_headers(job.app.app_key, job.app.app_secret, self.scheme)
+            # Each app signs with its own generation: X-AKSK, or X-WSSE for a legacy app.
+            signing = sign_headers(job.app.app_key, job.app.app_secret, job.app.auth_scheme)
         headers = {**_HEADERS, **signing}
         status: int | None = None
         error: str | None = None
         response = None
         try:
             response = self._session().post(
-                job.url, data=data, headers=headers, timeout=(min(3.0, self.timeout), self.timeout)
+                job.url,
+                data=data,
+                headers=headers,
+                timeout=(min(3.0, self.timeout), self.timeout),
+                # Per request: a session's own verify loses to REQUESTS_CA_BUNDLE in requests.
+                verify=self.ca_cert or True,
             )
             status = response.status_code
         except requests.RequestException as exc:

@@ -7,6 +7,7 @@ explicit Content-Length); the server is the toolkit's hardened one, shared with 
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from ..httpserver import ThreadedWSGIServer
@@ -17,8 +18,23 @@ IDLE_TIMEOUT = 30.0  # seconds an idle keep-alive connection is kept
 class WSGIServer(ThreadedWSGIServer):
     """Serve a WSGI app from background threads; ``port=0`` picks a free port.
 
-    Request lines are never logged: they carry phone numbers in query strings.
+    Request lines are never logged: they carry phone numbers in query strings. With
+    ``ssl_context`` it serves HTTPS.
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__(app, host, port, idle_timeout=IDLE_TIMEOUT, name="emulator-http")
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(
+            app,
+            host,
+            port,
+            idle_timeout=IDLE_TIMEOUT,
+            name="emulator-http",
+            ssl_context=ssl_context,
+        )
