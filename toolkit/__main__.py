@@ -1,6 +1,7 @@
 """``python -m toolkit COMMAND ...``: the toolkit's command line.
 
-Each command lives in the module that implements it, as a ``main(argv) -> int`` function; this
+Each command lives in the module that implements it, as a ``main(argv) -> int`` function (or
+another function named after a colon, for modules serving several commands); this
 file only dispatches, so ``python -m toolkit decode 8102`` never imports pandas or the emulator.
 """
 
@@ -17,6 +18,10 @@ COMMANDS = {
     "receiver": ("toolkit.receiver_cli", "run the push receiver that stores CDRs and events"),
     "tail": ("toolkit.tail", "print stored CDRs, optionally following new ones"),
     "decode": ("toolkit.codes.cli", "explain a hangup cause, result code or CDR file"),
+    "axb": ("toolkit.bind_cli:main_axb", "bind, unbind, query or modify AXB bindings"),
+    "ax": ("toolkit.bind_cli:main_ax", "bind, unbind, query or modify AX bindings"),
+    "axe": ("toolkit.bind_cli:main_axe", "bind, unbind, query or modify AXE bindings"),
+    "axyb": ("toolkit.bind_cli:main_axyb", "bind, unbind or query AXYB bindings"),
 }
 
 
@@ -55,9 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
+    # "module" runs module.main; "module:function" names another entry point of the module.
+    module_name, _, function = COMMANDS[name][0].partition(":")
+    module = importlib.import_module(module_name)
     try:
-        return int(module.main(rest) or 0)
+        return int(getattr(module, function or "main")(rest) or 0)
     except BrokenPipeError:
         _quiet_stdout()
         return 0

@@ -26,6 +26,7 @@ from ..numbers import normalize
 from . import errors as e
 from .bindings import BindingStore
 from .calls import Call, build_call, profile_for, session_id, stop
+from .flow import RateLimit
 from .history import DEFAULT_MAX_CALLS, CallHistory
 from .messaging import Messaging
 from .model import AREAS, MODES, STATUS_NORMAL, App, Route, XNumber
@@ -81,6 +82,7 @@ class Backend:
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.apps: dict[str, App] = {}
+        self.limits: dict[str, RateLimit] = {}  # app_key -> flow control, for the apps that have it
         self.store = BindingStore(self._new_id)
         self.axb, self.ax = AxbRules(self.store), AxRules(self.store)
         self.axe, self.axyb = AxeRules(self.store), AxybRules(self.store)
@@ -109,9 +111,16 @@ class Backend:
         numstatus_url: str | None = None,
         record_enabled: bool = True,
         auth_scheme: str = "aksk",
+        rate_limit: float | None = None,
+        burst: int | None = None,
     ) -> App:
         """Create an app of ``mode`` with its own number pool (random credentials unless given);
-        its pushes are signed with ``auth_scheme`` (``aksk``: X-AKSK, ``wsse``: X-WSSE)."""
+        its pushes are signed with ``auth_scheme`` (``aksk``: X-AKSK, ``wsse``: X-WSSE).
+
+        ``rate_limit`` (requests per second, ``burst`` at once) turns on flow control for the
+        app's API calls (:mod:`toolkit.emulator.flow`); off by default.
+        """
+        limit = None if rate_limit is None else RateLimit(rate_limit, burst)
         mode = mode.lower()
         if mode not in MODES:
             raise e.EmulatorError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -144,7 +153,20 @@ class Backend:
             )
             self._taken.update(pool)
             self.apps[key] = app
+            if limit is not None:
+                self.limits[key] = limit
             return app
+
+    def set_rate_limit(self, app_key: str, rate: float | None, burst: int | None = None) -> None:
+        """Turn flow control on for an app (``rate`` requests per second), or off (``None``)."""
+        limit = None if rate is None else RateLimit(rate, burst)
+        with self.lock:
+            if app_key not in self.apps:
+                raise e.EmulatorError("no app with this app_key in this emulator")
+            if limit is None:
+                self.limits.pop(app_key, None)
+            else:
+                self.limits[app_key] = limit
 
     def _new_numbers(self, count: int, *, fixed: bool) -> list[str]:
         out: list[str] = []
@@ -178,6 +200,9 @@ class Backend:
     def handle(self, app_key: str, operation: str, params: Params) -> dict[str, Any]:
         """Run one API operation for an authenticated app; return the success envelope."""
         mode, rules, method = OPERATIONS[operation]
+        limit = self.limits.get(app_key)
+        if limit is not None:
+            limit.take()  # refused before anything changes, as a throttled request must be
         with self.lock:
             app = self.apps[app_key]
             if app.mode != mode:

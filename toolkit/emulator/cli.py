@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
         "--seed", type=int, help="seed for generated numbers and traffic (default: random)"
     )
     p.add_argument(
+        "--rate-limit",
+        type=float,
+        help="flow control: API requests per second the app may make (default: no limit); "
+        "over it the platform's 1010010 refusal is answered",
+    )
+    p.add_argument(
         "--max-calls",
         type=int,
         default=DEFAULT_MAX_CALLS,
@@ -109,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_scale < 0:
         print("--time-scale must be >= 0", file=sys.stderr)
         return 2
+    if args.rate_limit is not None and not 0 < args.rate_limit <= 1_000_000:
+        print("--rate-limit must be more than 0 and at most 1000000 per second", file=sys.stderr)
+        return 2
     for name in ("max_calls", "max_deliveries"):
         if getattr(args, name) < 1:
             print(f"--{name.replace('_', '-')} must be >= 1", file=sys.stderr)
@@ -138,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     except EmulatorError as exc:
         print(f"cannot start the emulator: {exc}", file=sys.stderr)
         return 2
+    if args.rate_limit is not None:
+        emulator.rate_limit(args.rate_limit)
     stop = threading.Event()
 
     def _signal(signum: int, frame: Any) -> None:

@@ -299,6 +299,13 @@ class Emulator:
         product = "voicecall" if app.mode == "voice" else "privatenumber"
         receiver.trust(app.app_key, app.app_secret, product)
 
+    def rate_limit(
+        self, rate: float | None, *, burst: int | None = None, app: App | str | None = None
+    ) -> None:
+        """Flow control for ``app`` (default: the first app): ``rate`` API requests per second,
+        ``burst`` at once; over it, the platform's ``1010010`` refusal. ``None`` turns it off."""
+        self.backend.set_rate_limit(self._app(app).app_key, rate, burst)
+
     @property
     def voice_app(self) -> App:
         """The VoiceCall app :meth:`voice_client` uses by default: the default app in voice
