@@ -415,6 +415,15 @@ class Store:
     (a damaged page then surfaces as a :class:`StoreError` from the read that meets it).
     """
 
+    def __new__(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> Any:
+        # Store("postgresql://...") opens the PostgreSQL store (toolkit.pgstore), which has the
+        # same methods; Python then skips __init__ because the object is not a Store.
+        if isinstance(path, str) and path.split("://", 1)[0].lower() in ("postgresql", "postgres"):
+            from .pgstore import PgStore
+
+            return PgStore(path, **options)
+        return super().__new__(cls)
+
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,

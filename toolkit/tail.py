@@ -26,6 +26,7 @@ from . import schema
 from .events import MAX_EPOCH, MIN_EPOCH
 from .follower import Stop, follow_rows
 from .numbers import mask
+from .pgstore import is_url, mask_url
 from .store import TABLES, Store, StoreError, Table  # noqa: F401 (TABLES: tail.TABLES is public)
 from .terminal import printable
 
@@ -159,7 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m toolkit tail",
         description="Print the CDRs in a receiver's store, one line each, newest last.",
     )
-    parser.add_argument("--db", default="pushes.db", help="SQLite store (default pushes.db)")
+    parser.add_argument(
+        "--db",
+        default="pushes.db",
+        help="SQLite store (default pushes.db) or a postgresql:// URL",
+    )
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing new CDRs")
     parser.add_argument(
         "-n",
@@ -173,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "--raw-numbers", action="store_true", help="show phone numbers in full (masked by default)"
     )
     args = parser.parse_args(argv)
-    if not os.path.exists(args.db):
+    if not is_url(args.db) and not os.path.exists(args.db):
         print(f"no store at {args.db!r} (start a receiver with --db {args.db})", file=sys.stderr)
         return 1
     try:
@@ -193,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (swallow the final flush)
         return 0
     except StoreError as exc:
-        print(f"cannot read {args.db!r}: {exc}", file=sys.stderr)
+        print(f"cannot read {mask_url(args.db)!r}: {exc}", file=sys.stderr)
         return 1
     return 0
 
