@@ -226,3 +226,58 @@ def test_missing_driver_says_what_to_install(postgres_url: str) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert 'pip install -e ".[postgres]"' in out.stdout, out.stderr
+
+
+def store_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", "store", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def contents(store: Engine) -> dict[str, list[tuple]]:
+    """Every row but its seq, per table, in seq order; and the quarantine without its id."""
+    found = {t: [tuple(r.values())[1:] for r in store.rows(t)] for t in ("cdrs", "events", "sms")}
+    found["num_status"] = [tuple(r.values())[1:] for r in store.rows("num_status")]
+    found["quarantine"] = [tuple(r.values())[1:] for r in store.quarantine()]
+    return found
+
+
+def test_store_copy_sqlite_to_postgres_and_back_idempotently(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    source, back = tmp_path / "source.db", tmp_path / "back.db"
+    with Store(source) as lite:
+        verified = prepare(fee_body(fee_info(1), fee_info(2)), verified=True)
+        verified.quarantine.append(quarantine_row(b"{}", product="voicecall", reason="bad-digest"))
+        lite.write([verified, prepare(fee_body(fee_info(1)))])  # the same CDR, unverified too
+        lite.write([prepare(event_body()), prepare(sms_body(), verified=True)])
+        for status in ("1", "2", "1"):
+            lite.write([prepare(num_body(("+8617000000003", status, None)))])
+        expected = contents(lite)
+    url = with_password(postgres_url, "copy-secret")
+    first = store_cli("copy", str(source), url)
+    assert first.returncode == 0, first.stderr
+    assert "copied 3 cdrs, 1 events, 1 sms, 3 num_status, 1 quarantine" in first.stdout
+    assert "copy-secret" not in first.stdout + first.stderr
+    again = store_cli("copy", str(source), url)
+    assert "copied 0 cdrs, 0 events, 0 sms, 0 num_status, 0 quarantine" in again.stdout
+    with PgStore(postgres_url) as pg:
+        assert contents(pg) == expected
+        assert [r["verified"] for r in pg.cdrs()] == [1, 1, 0]
+        # A receiver keeps writing to PostgreSQL; copying back brings that too, once.
+        pg.write([prepare(fee_body(fee_info(9)))])
+        expected = contents(pg)
+    for _ in range(2):
+        result = store_cli("copy", url, str(back))
+        assert result.returncode == 0, result.stderr
+    assert "copied 0 cdrs" in result.stdout
+    with Store(back, readonly=True) as lite:
+        assert contents(lite) == expected
+
+
+def test_store_copy_reports_a_source_it_cannot_open(tmp_path: Path) -> None:
+    result = store_cli("copy", str(tmp_path / "missing.db"), str(tmp_path / "new.db"))
+    assert result.returncode == 1 and "cannot copy" in result.stderr

@@ -15,6 +15,7 @@ COMMANDS = {
     "receiver": ("toolkit.receiver_cli", "run the push receiver that stores CDRs and events"),
     "tail": ("toolkit.tail", "print stored CDRs, optionally following new ones"),
     "decode": ("toolkit.codes.cli", "explain a hangup cause, result code or CDR file"),
+    "store": ("toolkit.store_cli", "copy a store between SQLite and PostgreSQL"),
 }
 
 
