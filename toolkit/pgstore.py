@@ -464,6 +464,18 @@ class PgStore:
         """Call-event rows with ``seq > since``."""
         return self.rows("events", since, limit, last=last)
 
+    def sms(
+        self, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
+        """SMS rows with ``seq > since``."""
+        return self.rows("sms", since, limit, last=last)
+
+    def num_status(
+        self, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
+        """X-number status rows (a change log) with ``seq > since``."""
+        return self.rows("num_status", since, limit, last=last)
+
     def changes(
         self, since: int = 0, limit: int = 1000, tables: Iterable[Table] = TABLES
     ) -> list[tuple[str, dict[str, Any]]]:
