@@ -20,9 +20,10 @@ from toolkit.engine import Engine
 from toolkit.errors import StoreError
 from toolkit.follower import Follower
 from toolkit.frame import cdr_frame
-from toolkit.pgstore import PgStore, mask_url, open_store
+from toolkit.pgstore import PgStore
 from toolkit.receiver import Receiver
 from toolkit.store import Store, prepare, quarantine_row
+from toolkit.stores import mask_url, open_store
 
 KEY, SECRET = "AbCdEf0123456789", "s3cr3t-app-secret"
 

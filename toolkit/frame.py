@@ -349,11 +349,13 @@ def _mode_sql(app_modes: Mapping[str, str] | None) -> tuple[str, list[Any]]:
 
 def _postgres_url(source: Source) -> str | None:
     """The URL to read for a PostgreSQL store or URL (:mod:`toolkit.pgframe`), else None."""
-    from .pgstore import PgStore, is_url
+    from .stores import is_url
 
-    if isinstance(source, PgStore):
-        return source._url
-    return source if is_url(source) else None
+    if is_url(source):
+        return str(source)
+    if type(source).__name__ == "PgStore":  # without importing it: most frames never need it
+        return str(source._url)
+    return None
 
 
 def _connect(source: Source) -> tuple[sqlite3.Connection, str | None]:

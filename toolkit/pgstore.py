@@ -1,7 +1,7 @@
 """The push store in PostgreSQL, for several receivers sharing one database.
 
-``Store("postgresql://user:password@host/db")`` (or :func:`open_store`, which takes a file path or
-a URL) opens a :class:`PgStore`: the same tables and columns as the SQLite store
+``Store("postgresql://user:password@host/db")`` (or :func:`toolkit.stores.open_store`, which
+takes a file path or a URL) opens a :class:`PgStore`: the same tables and columns as the SQLite store
 (:mod:`toolkit.schema`), the same dedupe keys, the same :class:`~toolkit.engine.Engine` methods.
 It needs the ``postgres`` extra: ``pip install -e ".[postgres]"`` (psycopg 3 and its pool).
 
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import re
 import threading
 import time
 import urllib.parse
@@ -48,16 +47,14 @@ from .store import (
     _check_table,
     _one_line,
 )
+from .stores import is_url, mask_url
 
 if TYPE_CHECKING:
-    import os
-
     import psycopg
     from psycopg_pool import ConnectionPool
 
-__all__ = ["PgStore", "is_url", "mask_url", "open_store"]
+__all__ = ["PgStore"]
 
-SCHEMES = ("postgresql", "postgres")
 INSTALL = 'pip install -e ".[postgres]"'
 # The advisory lock every writer of a toolkit store takes (per database): "toolkit" in ASCII.
 WRITE_LOCK = 0x746F6F6C6B6974
@@ -78,34 +75,6 @@ _MAX_SEQ = "SELECT coalesce(greatest({}), 0)".format(
     ", ".join(f"(SELECT max(seq) FROM {t})" for t in TABLES)
 )
 _NUM_VERIFIED = schema.NUM_STATUS.names.index("verified") - 1  # its place in a row without seq
-
-
-def is_url(db: object) -> bool:
-    """True when ``db`` is a PostgreSQL URL (``postgresql://`` or ``postgres://``)."""
-    return isinstance(db, str) and db.split("://", 1)[0].lower() in SCHEMES and "://" in db
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password (in the user part or a ``password=`` parameter) replaced by
-    ``***``: safe for messages and logs."""
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        user, host = netloc.rsplit("@", 1)
-        netloc = f"{user.split(':', 1)[0]}:***@{host}"
-    query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query, flags=re.IGNORECASE)
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
-def open_store(db: str | os.PathLike[str] | None = None, **options: Any) -> Any:
-    """A :class:`PgStore` for a PostgreSQL URL, else a SQLite :class:`~toolkit.store.Store`.
-
-    ``options`` are those of the class chosen (``readonly`` works for both).
-    """
-    if is_url(db):
-        assert isinstance(db, str)
-        return PgStore(db, **options)
-    return Store(db, **options)
 
 
 def _ddl() -> str:

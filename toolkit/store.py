@@ -54,6 +54,7 @@ from . import events as ev
 from . import schema
 from .engine import TABLES, Batch, Table
 from .errors import PushFormatError, StoreError, ValidationError
+from .stores import is_url
 
 # The push tables (columns, types, DDL, what an older store lacks) are defined in toolkit.schema.
 CDR_COLUMNS = schema.CDRS.names
@@ -418,8 +419,10 @@ class Store:
     def __new__(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> Any:
         # Store("postgresql://...") opens the PostgreSQL store (toolkit.pgstore), which has the
         # same methods; Python then skips __init__ because the object is not a Store.
-        if isinstance(path, str) and path.split("://", 1)[0].lower() in ("postgresql", "postgres"):
+        if is_url(path):
             from .pgstore import PgStore
+
+            assert isinstance(path, str)
 
             return PgStore(path, **options)
         return super().__new__(cls)

@@ -26,8 +26,8 @@ from typing import Any
 from . import schema
 from .engine import TABLES, Batch
 from .errors import StoreError
-from .pgstore import mask_url, open_store
 from .store import QUARANTINE_COLUMNS
+from .stores import mask_url, open_store
 
 __all__ = ["copy_store", "main"]
 
@@ -73,12 +73,18 @@ def copy_store(source: Any, target: Any, *, page: int = PAGE) -> dict[str, int]:
     return copied
 
 
+def _batch(table: str, rows: list[tuple[Any, ...]]) -> Batch:
+    batch = Batch()
+    setattr(batch, table, rows)
+    return batch
+
+
 def _write(target: Any, pages: dict[str, list[tuple[Any, ...]]], copied: dict[str, int]) -> None:
     """One page in one transaction (a batch per table, so the counts are per table); if the
     target refuses its content, row by row."""
     tables = [t for t in TABLES if pages[t]]
     try:
-        new = target.write([Batch(**{t: pages[t]}) for t in tables])
+        new = target.write([_batch(t, pages[t]) for t in tables])
     except StoreError:
         raise  # the database, not the data: stop (a rerun resumes, the keys skip what is in)
     except Exception:
@@ -90,7 +96,7 @@ def _write(target: Any, pages: dict[str, list[tuple[Any, ...]]], copied: dict[st
     for table in tables:
         for row in pages[table]:
             try:
-                (n,) = target.write([Batch(**{table: [row]})])
+                (n,) = target.write([_batch(table, [row])])
             except StoreError:
                 raise
             except Exception:

@@ -26,8 +26,8 @@ from . import schema
 from .events import MAX_EPOCH, MIN_EPOCH
 from .follower import Stop, follow_rows
 from .numbers import mask
-from .pgstore import is_url, mask_url
 from .store import TABLES, Store, StoreError, Table  # noqa: F401 (TABLES: tail.TABLES is public)
+from .stores import is_url, mask_url
 from .terminal import printable
 
 log = logging.getLogger(__name__)
