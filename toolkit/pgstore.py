@@ -2,8 +2,8 @@
 
 ``Store("postgresql://user:password@host/db")`` (or :func:`toolkit.stores.open_store`, which
 takes a file path or a URL) opens a :class:`PgStore`: the same tables and columns as the SQLite
-store (:mod:`toolkit.schema`), the same dedupe keys, the same :class:`~toolkit.engine.Engine` methods.
-It needs the ``postgres`` extra: ``pip install -e ".[postgres]"`` (psycopg 3 and its pool).
+store (:mod:`toolkit.schema`), the same dedupe keys, the same :class:`~toolkit.engine.Engine`
+methods. It needs the ``postgres`` extra: ``pip install -e ".[postgres]"`` (psycopg 3 and its pool).
 
 Guarantees, as for SQLite (see :mod:`toolkit.store`):
 
