@@ -103,6 +103,14 @@ _STAGE = {
     name: f"CREATE TEMP TABLE IF NOT EXISTS stage_{name} (LIKE {name}) ON COMMIT DELETE ROWS"
     for name in schema.TABLES
 }
+
+
+def _stage(conn: psycopg.Connection[Any]) -> None:
+    """Create the staging tables of a new connection (temporary: they live as long as it)."""
+    for statement in _STAGE.values():
+        conn.execute(statement)
+
+
 _COPY = {
     name: f"COPY stage_{name} ({', '.join(t.names)}) FROM STDIN"
     for name, t in schema.TABLES.items()
@@ -129,6 +137,20 @@ def _import() -> tuple[Any, Any]:
             f"({exc.name} is missing)"
         ) from None
     return psycopg, ConnectionPool
+
+
+def _fresh(batches: Sequence[Batch], claimed: set[tuple[Any, ...]]) -> list[bool]:
+    """Which batches are not replays: those without a nonce, and those whose nonce this
+    transaction claimed (the first batch of the transaction that carries it)."""
+    fresh = []
+    for batch in batches:
+        if batch.nonce is None:
+            fresh.append(True)
+            continue
+        key = (batch.nonce[0], batch.nonce[1])
+        fresh.append(key in claimed)
+        claimed.discard(key)  # a second batch with the same nonce is a replay
+    return fresh
 
 
 def _no_nul(row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -177,6 +199,7 @@ class PgStore:
             open=False,
             timeout=timeout,
             kwargs={"autocommit": True, **self._options},
+            configure=None if readonly else _stage,
             name="toolkit-store",
         )
         try:
@@ -298,16 +321,22 @@ class PgStore:
     def _insert(
         self, conn: psycopg.Connection[Any], batches: Sequence[Batch], *, clean: bool
     ) -> list[int | None]:
-        # READ COMMITTED: each statement after the lock sees every earlier writer's commit.
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        # One round trip for the lock, the nonces and the top seq (a pipeline): the server runs
+        # them in order, and under READ COMMITTED each statement after the lock sees every
+        # earlier writer's commit.
+        nonces = [b.nonce for b in batches if b.nonce is not None]
         now = time.time()
-        if now >= self._next_purge and any(b.nonce for b in batches):
-            conn.execute("DELETE FROM nonces WHERE expires_at < %s", (now,))
-            self._next_purge = now + NONCE_PURGE_EVERY
-        fresh = self._claim_nonces(conn, batches)
+        with conn.pipeline():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if now >= self._next_purge and nonces:
+                conn.execute("DELETE FROM nonces WHERE expires_at < %s", (now,))
+                self._next_purge = now + NONCE_PURGE_EVERY
+            columns = [list(c) for c in zip(*nonces, strict=True)]
+            claimed = conn.execute(_INSERT_NONCES, columns) if nonces else None
+            top = conn.execute(_MAX_SEQ)
+        fresh = _fresh(batches, {tuple(r) for r in claimed} if claimed else set())
         # An aggregate without GROUP BY always gives one row.
-        top = conn.execute(_MAX_SEQ).fetchone()[0]  # type: ignore[index]
-        seq = int(top) + 1
+        seq = int(top.fetchone()[0]) + 1  # type: ignore[index]
         ranges: list[tuple[int, int] | None] = []
         rows: dict[str, list[tuple[Any, ...]]] = {"cdrs": [], "events": [], "sms": []}
         for batch, ok in zip(batches, fresh, strict=True):
@@ -335,7 +364,7 @@ class PgStore:
             if ok and batch.num_status:
                 new[k] = (new[k] or 0) + self._insert_status(conn, batch, seq, clean)
                 seq += len(batch.num_status)
-            if batch.quarantine:
+            if ok and batch.quarantine:  # a replay writes nothing, as in the SQLite store
                 rows_q = [_no_nul(r) for r in batch.quarantine] if clean else batch.quarantine
                 with conn.cursor() as cur:
                     cur.executemany(_INSERT_QUARANTINE, rows_q)
@@ -348,30 +377,11 @@ class PgStore:
     @staticmethod
     def _move(conn: psycopg.Connection[Any], table: str, rows: list[tuple[Any, ...]]) -> list[int]:
         """Insert ``rows`` (duplicates skipped); the seqs of those inserted."""
-        conn.execute(_STAGE[table])
         with conn.cursor() as cur:
             with cur.copy(_COPY[table]) as copy:
                 for row in rows:
                     copy.write_row(row)
             return [r[0] for r in cur.execute(_INSERT[table])]
-
-    def _claim_nonces(self, conn: psycopg.Connection[Any], batches: Sequence[Batch]) -> list[bool]:
-        """Record the batches' nonces; false for a batch whose nonce was held already (or taken
-        by an earlier batch of this same transaction)."""
-        nonces = [b.nonce for b in batches if b.nonce is not None]
-        if not nonces:
-            return [True] * len(batches)
-        app_keys, values, expiries = (list(c) for c in zip(*nonces, strict=True))
-        claimed = {tuple(r) for r in conn.execute(_INSERT_NONCES, (app_keys, values, expiries))}
-        fresh = []
-        for batch in batches:
-            if batch.nonce is None:
-                fresh.append(True)
-                continue
-            key = (batch.nonce[0], batch.nonce[1])
-            fresh.append(key in claimed)
-            claimed.discard(key)  # a second batch with the same nonce is a replay
-        return fresh
 
     def _insert_status(
         self, conn: psycopg.Connection[Any], batch: Batch, seq: int, clean: bool
