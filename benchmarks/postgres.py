@@ -35,7 +35,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import pgcluster
@@ -193,7 +193,7 @@ def new_database(server: str) -> str:
     name = f"bench_{secrets.token_hex(4)}"
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
-    return server.rsplit("/", 1)[0] + "/" + name
+    return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
 
 
 def template_rows(count: int = 2000) -> list[tuple]:

@@ -81,7 +81,8 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     name = f"toolkit_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(postgres_server, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
-    base, _, _ = postgres_server.rpartition("/")
-    yield f"{base}/{name}"
+    from urllib.parse import urlsplit, urlunsplit
+
+    yield urlunsplit(urlsplit(postgres_server)._replace(path=f"/{name}"))
     with psycopg.connect(postgres_server, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
