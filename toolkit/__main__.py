@@ -22,6 +22,7 @@ COMMANDS = {
     "ax": ("toolkit.bind_cli:main_ax", "bind, unbind, query or modify AX bindings"),
     "axe": ("toolkit.bind_cli:main_axe", "bind, unbind, query or modify AXE bindings"),
     "axyb": ("toolkit.bind_cli:main_axyb", "bind, unbind or query AXYB bindings"),
+    "store": ("toolkit.store_cli", "copy a store between SQLite and PostgreSQL"),
 }
 
 

@@ -36,7 +36,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 from wsgiref.util import request_uri
 
@@ -44,6 +44,7 @@ from . import events as ev
 from . import xmode
 from .auth import DEFAULT_WINDOW, NonceCache, Verdict, verify, wsgi_headers
 from .commit import COMMIT_TIMEOUT, GroupCommitter  # noqa: F401 (COMMIT_TIMEOUT: its old home)
+from .engine import Engine
 from .errors import ConfigError, ValidationError
 from .follower import Follower
 from .httpserver import ThreadedWSGIServer
@@ -138,7 +139,9 @@ class _Trust:
 class Receiver:
     """Receives platform pushes, stores them, answers X-mode routing questions.
 
-    ``db`` is a :class:`~toolkit.store.Store`, a path, or ``None`` (a temporary store).
+    ``db`` is a :class:`~toolkit.store.Store` (or any :class:`~toolkit.engine.Engine`), a path, a
+    ``postgresql://`` URL (:mod:`toolkit.pgstore`: several receivers share one database), or
+    ``None`` (a temporary store).
 
     Trust. Each product is verified with its own app: ``app_key``/``app_secret`` for
     PrivateNumber, ``voice_app_key``/``voice_app_secret`` for VoiceCall. A push verifies when it
@@ -183,7 +186,7 @@ class Receiver:
 
     def __init__(
         self,
-        db: Store | str | os.PathLike[str] | None = None,
+        db: Engine | str | os.PathLike[str] | None = None,
         *,
         app_key: str | None = None,
         app_secret: str | None = None,
@@ -232,8 +235,11 @@ class Receiver:
                 "store every push unverified",
                 "app_secret",
             )
-        self._owns_store = not isinstance(db, Store)
-        self.store = db if isinstance(db, Store) else Store(db, synchronous=synchronous)
+        # Any engine: a SQLite Store, a PgStore, or a path or postgresql:// URL that Store opens.
+        self._owns_store = not isinstance(db, Engine)
+        self.store: Store = (
+            cast(Store, db) if isinstance(db, Engine) else Store(db, synchronous=synchronous)
+        )
         self.app_key = app_key
         self.voice_app_key = voice_app_key
         self.allow_unsigned = allow_unsigned

@@ -29,6 +29,7 @@ from .events import MAX_EPOCH, MIN_EPOCH
 from .follower import Stop, follow_rows
 from .numbers import mask
 from .store import TABLES, Store, StoreError, Table  # noqa: F401 (TABLES: tail.TABLES is public)
+from .stores import is_url, mask_url
 from .terminal import printable
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,11 @@ def main(argv: list[str] | None = None) -> int:
         "in the zone --tz names.",
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--db", default="pushes.db", help="SQLite store (default pushes.db)")
+    parser.add_argument(
+        "--db",
+        default="pushes.db",
+        help="SQLite store (default pushes.db) or a postgresql:// URL",
+    )
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing new CDRs")
     parser.add_argument(
         "-n",
@@ -219,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.old_raw_numbers:
         print("warning: --raw-numbers is deprecated; use --show-numbers", file=sys.stderr)
         args.raw_numbers = True
-    if not os.path.exists(args.db):
+    if not is_url(args.db) and not os.path.exists(args.db):
         print(f"no store at {args.db!r} (start a receiver with --db {args.db})", file=sys.stderr)
         return 1
     try:
@@ -239,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (swallow the final flush)
         return 0
     except StoreError as exc:
-        print(f"cannot read {args.db!r}: {exc}", file=sys.stderr)
+        print(f"cannot read {mask_url(args.db)!r}: {exc}", file=sys.stderr)
         return 1
     return 0
 
