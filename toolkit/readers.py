@@ -1,0 +1,532 @@
+"""Every source of CDRs an analyst holds, read into the columns of :data:`toolkit.schema.CDRS`.
+
+:func:`read_cdrs` (and :func:`toolkit.frame.cdr_frame`, which it calls) reads:
+
+* a store or its SQLite file (through :mod:`toolkit.store_reader`);
+* push bodies (``{"eventType": "fee", "feeLst": [...]}``) and bare FeeInfo dicts, one or a list;
+* JSON (a body, or a list of bodies or FeeInfos), JSON lines (one body or FeeInfo per line);
+* CSV with the platform's camelCase field names, or the snake_case columns of the store's table;
+* CSV and Parquet written by :func:`to_csv` / :func:`to_parquet` from a frame, which read back
+  into an equal frame (the same values and dtypes; the same zone for Parquet, see :func:`to_csv`);
+* a DataFrame of any of these;
+* any of the files gzip-compressed (recognised by their content, not their name).
+
+Phone numbers and ids are always read as text, so a leading ``+`` or ``0`` survives. A column
+that something else (``pd.read_csv`` without ``dtype=str``) already read as numbers is recovered
+as digits, with a warning: the ``+`` and leading zeros it lost cannot be recovered, so the
+warning says how to read the file so that they survive. Values are converted by the same rules
+as a push the receiver stores (:mod:`toolkit.events`); where a flat file needs more tolerance
+(``8102.0`` for a code, from a column that once held NaN) the code says so.
+
+A bad row (a code that is no number, a time outside 2000-2100, a body that is no push) is
+reported: ``errors="warn"`` skips it with one warning giving the count and the first reasons
+(row, field, why), ``"ignore"`` skips it silently, ``"raise"`` raises
+:class:`~toolkit.errors.ValidationError`. A table without any CDR column raises
+:class:`~toolkit.errors.ValidationError` naming what was expected.
+
+**Speed.** Files are read by pyarrow when it is installed (the ``fast`` extra): its CSV, JSON and
+Parquet readers work in C++ on both cores. Without it, CSV and JSON go through pandas and the
+standard library (slower, same result); Parquet needs pyarrow. Columns are converted vectorised;
+only values in an unusual format (a time with an offset, a code with spaces) take the exact
+per-value path, once per distinct value.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from . import schema
+from .columns import COLUMNS, DIRECTIONS, MODES, PRODUCTS
+from .errors import PushFormatError, ValidationError
+from .vectors import Stored
+from .vectors import derive as _derive
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Errors = Literal["raise", "warn", "ignore"]
+
+# Column name in a file -> stored column: the platform's camelCase and the store's snake_case.
+_NAMES = {f.json: f.name for f in schema.FEE_FIELDS.values() if f.name in schema.CDRS.names}
+_NAMES.update({c.name: c.name for c in schema.CDRS.columns if c.kind is not None})
+_NAMES["product"] = "product"
+_KINDS = {c.name: c.kind for c in schema.CDRS.columns if c.kind is not None}
+_KINDS["product"] = "str"
+# Columns only a frame has: a table holding one of them is a frame written out (to_csv...).
+_FRAME_ONLY = frozenset(COLUMNS) - frozenset(schema.CDRS.names)
+_VOICE_ONLY = ("dynIVRStartTime", "dynIVRPath", "recordFileDownloadUrl")
+_REASONS_SHOWN = 5
+
+
+@dataclass
+class Loaded:
+    """What a reader found: the stored columns of ``n`` CDRs, or a frame written by the toolkit."""
+
+    columns: dict[str, Stored]
+    n: int
+    frame: pd.DataFrame | None = None
+    zone: str | None = None  # the source's own display zone, if it has one
+
+
+def read_cdrs(source: Any, *, errors: Errors = "warn", **options: Any) -> pd.DataFrame:
+    """CDRs from any source (see the module docstring) as a typed, decoded frame.
+
+    The pandas ``read_*`` spelling of :func:`toolkit.frame.cdr_frame`; ``options`` are its
+    keyword arguments (``tz``, ``start``, ``end``, ``bind_num``, ``outcome``, ``columns``...).
+    """
+    from .frame import cdr_frame
+
+    return cdr_frame(source, errors=errors, **options)
+
+
+def to_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a frame of :func:`~toolkit.frame.cdr_frame` to Parquet; :func:`read_cdrs` reads it
+    back equal (values, dtypes and zone). Needs pyarrow (``pip install -e ".[fast]"``)."""
+    _pyarrow()
+    frame.to_parquet(path, index=False)
+
+
+def to_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a frame of :func:`~toolkit.frame.cdr_frame` to CSV (gzip if ``path`` ends ``.gz``).
+
+    Times are written as ISO 8601 with their UTC offset. CSV has no place for a zone's *name*, so
+    read it back with the same ``tz`` (``read_cdrs(path, tz="Asia/Shanghai")``) to get an equal
+    frame; without it, times come back in UTC (the same instants).
+    """
+    frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S%z")
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+    except ImportError as exc:
+        raise ValidationError(
+            "source", 'Parquet needs pyarrow: pip install -e ".[fast]" (or pip install pyarrow)'
+        ) from exc
+    return pyarrow
+
+
+def _has_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# -- sources ---------------------------------------------------------------------------------
+
+
+def load(source: Any, *, errors: Errors = "warn") -> Loaded:
+    """The CDRs of ``source`` (anything but a store) as stored columns, or an exported frame."""
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        if "feeLst" in source.columns:  # pd.read_json of push bodies: one row per body
+            return _from_records(source.to_dict("records"), errors)
+        return _from_table(source, errors, wire=False)
+    if isinstance(source, str | os.PathLike):
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise ValidationError("source", f"cannot read {os.fspath(source)!r}: {exc}") from exc
+        return _from_bytes(data, os.fspath(source), errors)
+    if hasattr(source, "read"):
+        data = source.read()
+        return _from_bytes(data.encode() if isinstance(data, str) else data, "the file", errors)
+    if isinstance(source, Mapping):
+        source = [source]
+    if isinstance(source, Iterable) and not isinstance(source, str | bytes):
+        return _from_records(source, errors)
+    raise ValidationError(
+        "source",
+        "expected a Store, a path, a DataFrame or push bodies, got " + type(source).__name__,
+    )
+
+
+def _from_bytes(data: bytes, name: str, errors: Errors) -> Loaded:
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ValidationError("source", f"{name!r} is a broken gzip file: {exc}") from exc
+    if data[:4] == b"PAR1":
+        pq = _pyarrow().parquet
+        import pyarrow
+
+        table = pq.read_table(pyarrow.BufferReader(data))
+        return _from_table(table.to_pandas(), errors, wire=False)
+    if data[:16] == b"SQLite format 3\x00":
+        raise ValidationError("source", f"{name!r} is a compressed store: decompress it first")
+    text = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if text in (b"[", b"{"):
+        return _from_json(data, name, errors)
+    return _from_csv(data, name, errors)
+
+
+def _from_json(data: bytes, name: str, errors: Errors) -> Loaded:
+    if _has_pyarrow():
+        table = _arrow_json(data)
+        if table is not None:
+            return _from_table(table, errors, wire=True)
+    try:
+        items = _loads(data)
+    except ValueError:
+        # JSON lines: one push body or FeeInfo per line.
+        try:
+            items = [_loads(line) for line in data.splitlines() if line.strip()]
+        except ValueError as exc:
+            raise ValidationError(
+                "source", f"{name!r} is neither JSON nor JSON lines: {exc}"
+            ) from exc
+    return _from_records(items if isinstance(items, list) else [items], errors)
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        import orjson
+    except ImportError:
+        return json.loads(data)
+    return orjson.loads(data)
+
+
+def _arrow_json(data: bytes) -> pd.DataFrame | None:
+    """FeeInfos of a JSON file as a table read by pyarrow; ``None`` when it needs the exact path.
+
+    A JSON list is read as the value of one object wrapped around it (pyarrow reads objects).
+    Only the common shapes are taken here: every item a fee push body, or every item a bare
+    FeeInfo, with each field of one JSON type. Anything else (a field that is text in one CDR
+    and a number in another, an event push among the CDRs) is left to the exact path.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    body = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if body[:1] == b"[":
+        body = b'{"items":' + body + b"}"
+    options = pj.ReadOptions(block_size=max(1 << 20, min(len(body) + 1, 1 << 30)))
+    try:
+        table = pj.read_json(io.BytesIO(body), read_options=options)
+        if table.column_names == ["items"]:
+            items = pa.concat_arrays(
+                [pc.list_flatten(c) for c in table.column("items").chunks if len(c)]
+                or [pa.array([], pa.struct([]))]
+            )
+            if not pa.types.is_struct(items.type):
+                return None
+            table = pa.Table.from_struct_array(items)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    names = set(table.column_names)
+    if "feeLst" not in names:
+        return _arrow_frame(table) if names & set(schema.FEE_FIELDS) else None
+    fee = table.column("feeLst").combine_chunks()
+    if (
+        fee.null_count
+        or not pa.types.is_list(fee.type)
+        or not pa.types.is_struct(fee.type.value_type)
+    ):
+        return None
+    if "eventType" in names and not pc.all(pc.equal(table.column("eventType"), "fee")).as_py():
+        return None
+    infos = pa.Table.from_struct_array(pc.list_flatten(fee))
+    frame = _arrow_frame(infos)
+    # A push is VoiceCall when every CDR in it looks so (toolkit.events.detect_product).
+    voice = _voice_rows(frame)
+    body_index = pc.list_parent_indices(fee).to_numpy()
+    import numpy as np
+
+    not_voice = np.bincount(body_index, weights=~voice, minlength=len(fee))
+    frame["product"] = np.where(not_voice[body_index] == 0, "voicecall", "privatenumber")
+    return frame
+
+
+def _arrow_frame(table: Any) -> pd.DataFrame:
+    import pandas as pd
+
+    return (
+        table.to_pandas(types_mapper={}.get, split_blocks=True)
+        if len(table.schema)
+        else pd.DataFrame()
+    )
+
+
+def _from_csv(data: bytes, name: str, errors: Errors) -> Loaded:
+    import pandas as pd
+
+    if _has_pyarrow():
+        import pyarrow as pa
+        import pyarrow.csv as pc
+
+        header = next(iter(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig")), "")
+        import csv
+
+        names = next(csv.reader([header]), [])
+        # Every column as text: numbers and ids keep their "+" and leading zeros.
+        options = pc.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=False
+        )
+        try:
+            table = pc.read_csv(io.BytesIO(data), convert_options=options)
+        except pa.ArrowInvalid as exc:
+            raise ValidationError("source", f"{name!r} is not a CSV file: {exc}") from exc
+        frame = table.to_pandas(split_blocks=True)
+    else:
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig"
+            )
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValidationError("source", f"{name!r} is not a CSV file: {exc}") from exc
+    return _from_table(frame, errors, wire=False)
+
+
+def _from_records(items: Iterable[Any], errors: Errors) -> Loaded:
+    """Push bodies and bare FeeInfos, checked one by one as the receiver checks a push."""
+    import pandas as pd
+
+    from . import events as ev
+
+    infos: list[Any] = []
+    products: list[str] = []
+    problems = _Problems()
+    for number, item in enumerate(items):
+        if isinstance(item, Mapping) and "feeLst" not in item and "eventType" not in item:
+            item = {"eventType": "fee", "feeLst": [item]}  # a bare FeeInfo
+        try:
+            if ev.push_kind(item) != "fee":
+                continue  # a call event, an SMS...: no CDR in it, nothing wrong with it
+            fee = item.get("feeLst")
+            if not isinstance(fee, list):
+                raise PushFormatError(f"expected a list, got {type(fee).__name__}", "feeLst")
+            product = ev.detect_product(item) or "privatenumber"
+        except PushFormatError as exc:
+            problems.add(number, exc.field or "body", exc.reason)
+            continue
+        for info in fee:
+            if not isinstance(info, Mapping):
+                problems.add(number, "feeLst", f"expected an object, got {type(info).__name__}")
+                continue
+            infos.append(info)
+            products.append(product)
+    problems.report(errors, len(infos) + problems.count)
+    frame = pd.DataFrame.from_records(infos) if infos else pd.DataFrame()
+    frame["product"] = pd.Series(products, dtype=object, index=frame.index)
+    return _from_table(frame, errors, wire=True)
+
+
+# -- tables ----------------------------------------------------------------------------------
+
+
+def _from_table(frame: pd.DataFrame, errors: Errors, *, wire: bool) -> Loaded:
+    """Stored columns from a table of CDRs (or the frame it is, for the toolkit's own export)."""
+    import numpy as np
+
+    from .convert import convert
+
+    names = [str(c) for c in frame.columns]
+    frame_like = _FRAME_ONLY & set(names)
+    platform = set(names) & set(schema.FEE_FIELDS)
+    if frame_like and not platform and set(names) <= set(COLUMNS):
+        return Loaded({}, len(frame), frame=frame, zone=_zone_of(frame))
+    chosen: dict[str, str] = {}
+    for column in names:
+        target = _NAMES.get(column)
+        if target is not None and target not in chosen.values():
+            chosen[column] = target
+    if not chosen and len(frame.columns):
+        expected = ", ".join(["callInTime", "ulFailReason", "bindNum", "sessionId"])
+        raise ValidationError(
+            "source",
+            f"no CDR column found: expected the platform's fields ({expected}, ...), the store's "
+            f"columns (call_in_time, ul_fail_reason, ...) or a frame's (start_time, outcome, "
+            f"...); got {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}",
+        )
+    n = len(frame)
+    problems = _Problems()
+    columns: dict[str, Stored] = {}
+    for column, target in chosen.items():
+        columns[target] = convert(frame[column], _KINDS[target], column, problems)
+    if "product" not in columns:
+        voice = _voice_rows(frame)
+        text = np.where(voice, "voicecall", "privatenumber").astype(object)
+        columns["product"] = (text, np.zeros(n, dtype=bool))
+    if wire:  # a CDR pushed without a sessionId is malformed (toolkit.store.prepare)
+        session = columns.get("session_id", (None, np.ones(n, dtype=bool)))[1]
+        for row in np.flatnonzero(session):
+            problems.add(int(row), "sessionId", "required")
+    bad = problems.rows(n)
+    problems.report(errors, n)
+    if bad is not None and bad.any():
+        keep = ~bad
+        columns = {k: (v[keep], m[keep]) for k, (v, m) in columns.items()}
+        n = int(keep.sum())
+    return Loaded(columns, n)
+
+
+def _voice_rows(frame: pd.DataFrame) -> Any:
+    """Rows that look like VoiceCall CDRs (toolkit.events.fee_product), vectorised."""
+    import numpy as np
+
+    voice = np.zeros(len(frame), dtype=bool)
+    for column in ("serviceType", "service_type"):
+        if column in frame.columns:
+            voice |= frame[column].astype("str").isin(["001", "002"]).to_numpy()
+    for column in _VOICE_ONLY:
+        if column in frame.columns:
+            voice |= frame[column].notna().to_numpy()
+    return voice
+
+
+def _zone_of(frame: pd.DataFrame) -> str | None:
+    for name in frame.columns:
+        zone = getattr(frame[name].dtype, "tz", None)
+        if zone is not None:
+            return str(zone)
+    return None
+
+
+class _Problems:
+    """Bad rows: how many, and the first few reasons as (row, field, why)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.reasons: list[tuple[int, str, str]] = []
+        self.bad: set[int] = set()
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        """Something read in a way worth knowing about, though no row is bad."""
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def add(self, row: int, field: str, why: str) -> None:
+        if row not in self.bad:
+            self.count += 1
+            self.bad.add(row)
+        if len(self.reasons) < _REASONS_SHOWN:
+            self.reasons.append((row, field, why))
+
+    def add_many(self, rows: Any, field: str, why: Any) -> None:
+        """Rows (a numpy index array) with one reason each (``why(row)``)."""
+        for row in rows:
+            self.add(int(row), field, why(int(row)))
+
+    def rows(self, n: int) -> Any:
+        import numpy as np
+
+        if not self.bad:
+            return None
+        mask = np.zeros(n, dtype=bool)
+        mask[list(self.bad)] = True
+        return mask
+
+    def report(self, errors: Errors, total: int) -> None:
+        if errors == "ignore":
+            return
+        for text in self.notes:
+            warnings.warn(text, UserWarning, stacklevel=5)
+        if not self.count:
+            return
+        shown = "; ".join(f"row {r} {f}: {w}" for r, f, w in self.reasons)
+        message = f"skipped {self.count} malformed CDR(s) of {total}: {shown}"
+        if errors == "raise":
+            raise ValidationError("source", message)
+        warnings.warn(message, UserWarning, stacklevel=5)
+
+
+# -- frames written by the toolkit -------------------------------------------------------------
+
+
+def restore(frame: pd.DataFrame, zone: str) -> pd.DataFrame:
+    """A frame written by :func:`to_csv` / :func:`to_parquet`, typed as ``cdr_frame`` types it."""
+    import numpy as np
+    import pandas as pd
+
+    from .codes import OUTCOMES
+    from .frame import _categorical
+
+    out: dict[str, Any] = {}
+    for name in frame.columns:
+        kind = COLUMNS[name].kind
+        series = frame[name]
+        if kind == "time":
+            if getattr(series.dtype, "tz", None) is None and series.dtype.kind != "M":
+                series = pd.to_datetime(series.replace("", None), utc=True, format="ISO8601")
+            elif getattr(series.dtype, "tz", None) is None:
+                series = series.dt.tz_localize("UTC")
+            out[name] = series.dt.tz_convert(zone).astype(f"datetime64[s, {zone}]")
+        elif kind in ("int", "code", "seconds") or name == "billed_minutes":
+            out[name] = pd.to_numeric(series.replace("", None)).astype("Int64")
+        elif kind == "flag":
+            out[name] = series.replace({"": None, "True": True, "False": False}).astype("boolean")
+        elif kind in ("product", "mode", "direction") or name == "outcome":
+            labels = {"product": PRODUCTS, "mode": MODES, "direction": DIRECTIONS}
+            categories = labels.get(kind, OUTCOMES)
+            out[name] = pd.Categorical(series.astype(object).replace("", None), list(categories))
+        elif kind in ("number", "label"):
+            text = series.astype(object).where(series.notna(), "").to_numpy(dtype=object)
+            out[name] = _categorical(text)
+        elif name in ("category", "cause"):
+            values = series.astype(object).replace("", None)
+            out[name] = pd.Categorical(values.where(values.notna(), None))
+        else:
+            text = series.astype(object).where(series.notna(), None).replace("", None)
+            out[name] = pd.array(np.asarray(text, dtype=object), dtype="str")
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def filter_frame(
+    frame: pd.DataFrame, *, start: int | None, end: int | None, numbers: list[str] | None
+) -> pd.DataFrame:
+    """Rows of an exported frame inside the filters (see :func:`filter_values`)."""
+    import numpy as np
+
+    keep = np.ones(len(frame), dtype=bool)
+    if start is not None or end is not None:
+        epoch = frame["start_time"].astype("int64").to_numpy() if len(frame) else keep[:0]
+        present = frame["start_time"].notna().to_numpy()
+        if start is not None:
+            keep &= present & (epoch >= start)
+        if end is not None:
+            keep &= present & (epoch < end)
+    if numbers is not None:
+        keep &= frame["bind_num"].isin(numbers).to_numpy()
+    return frame if keep.all() else frame[keep].reset_index(drop=True)
+
+
+def derive(loaded: Loaded, wanted: Any, rules: list[tuple[str, int]]) -> dict[str, Any]:
+    """The arrays of a frame's columns for CDRs read here (:func:`toolkit.vectors.derive`)."""
+    return _derive(loaded.columns, loaded.n, wanted, rules)
+
+
+def filter_values(
+    values: dict[str, Any], *, start: int | None, end: int | None, numbers: list[str] | None
+) -> dict[str, Any]:
+    """Only the rows whose ``start_time`` is in [start, end) and X number among ``numbers``."""
+    import numpy as np
+
+    if start is None and end is None and numbers is None:
+        return values
+    n = len(values["seq"])
+    keep = np.ones(n, dtype=bool)
+    stamp = values.get("start_time")
+    if start is not None:
+        keep &= (stamp >= start) & (stamp != -1)
+    if end is not None:
+        keep &= (stamp < end) & (stamp != -1)
+    if numbers is not None:
+        keep &= np.isin(values["bind_num"], np.array(numbers, dtype=object))
+    return {k: v[keep] for k, v in values.items()}
+
+
+__all__ = ["Errors", "Loaded", "load", "read_cdrs", "restore", "to_csv", "to_parquet"]
