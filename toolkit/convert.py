@@ -88,10 +88,7 @@ def _texts(series: pd.Series, name: str, problems: Any) -> tuple[Any, Any]:
         series.dtype
     )
     if numeric and series.notna().any():
-        problems.note(
-            f"{name} was read as numbers: recovered as digits, but a leading + or 0 it had is "
-            "lost; pass the file itself to read_cdrs, or read it with pd.read_csv(..., dtype=str)"
-        )
+        problems.note(name)
     return _per_value(series, _text_one, name, problems, "")
 
 

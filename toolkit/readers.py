@@ -335,7 +335,7 @@ def _from_table(frame: pd.DataFrame, errors: Errors, *, wire: bool) -> Loaded:
 
     names = [str(c) for c in frame.columns]
     frame_like = _FRAME_ONLY & set(names)
-    platform = set(names) & set(schema.FEE_FIELDS)
+    platform = set(names) & (set(schema.FEE_FIELDS) - set(COLUMNS))  # "direction" is both
     if frame_like and not platform and set(names) <= set(COLUMNS):
         return Loaded({}, len(frame), frame=frame, zone=_zone_of(frame))
     chosen: dict[str, str] = {}
@@ -405,7 +405,7 @@ class _Problems:
         self.notes: list[str] = []
 
     def note(self, text: str) -> None:
-        """Something read in a way worth knowing about, though no row is bad."""
+        """A column of numbers or ids that arrived as numbers (see :func:`report`)."""
         if text not in self.notes:
             self.notes.append(text)
 
@@ -433,8 +433,14 @@ class _Problems:
     def report(self, errors: Errors, total: int) -> None:
         if errors == "ignore":
             return
-        for text in self.notes:
-            warnings.warn(text, UserWarning, stacklevel=5)
+        if self.notes:
+            warnings.warn(
+                f"{', '.join(self.notes)} {'was' if len(self.notes) == 1 else 'were'} read as "
+                "numbers: recovered as digits, but a leading + or 0 is lost; pass the file "
+                "itself to read_cdrs, or read it with pd.read_csv(..., dtype=str)",
+                UserWarning,
+                stacklevel=5,
+            )
         if not self.count:
             return
         shown = "; ".join(f"row {r} {f}: {w}" for r, f, w in self.reasons)
@@ -459,6 +465,15 @@ def restore(frame: pd.DataFrame, zone: str) -> pd.DataFrame:
     for name in frame.columns:
         kind = COLUMNS[name].kind
         series = frame[name]
+        if isinstance(series.dtype, pd.CategoricalDtype):  # Parquet: types kept, retype labels
+            labels = {"product": PRODUCTS, "mode": MODES, "direction": DIRECTIONS}
+            fixed = labels.get(kind, OUTCOMES if name == "outcome" else None)
+            if fixed is not None:
+                out[name] = series.cat.set_categories(list(fixed)).array
+            else:
+                categories = pd.Index(series.cat.categories.astype(str), dtype="str")
+                out[name] = pd.Categorical.from_codes(series.cat.codes.to_numpy(), categories)
+            continue
         if kind == "time":
             if getattr(series.dtype, "tz", None) is None and series.dtype.kind != "M":
                 series = pd.to_datetime(series.replace("", None), utc=True, format="ISO8601")
@@ -477,8 +492,11 @@ def restore(frame: pd.DataFrame, zone: str) -> pd.DataFrame:
             text = series.astype(object).where(series.notna(), "").to_numpy(dtype=object)
             out[name] = _categorical(text)
         elif name in ("category", "cause"):
-            values = series.astype(object).replace("", None)
-            out[name] = pd.Categorical(values.where(values.notna(), None))
+            # Built as the frame builds them (toolkit.frame._decode): from a list of labels.
+            values = series.astype(object)
+            out[name] = pd.Categorical(
+                [v if isinstance(v, str) and v else None for v in values.tolist()]
+            )
         else:
             text = series.astype(object).where(series.notna(), None).replace("", None)
             out[name] = pd.array(np.asarray(text, dtype=object), dtype="str")
