@@ -111,7 +111,7 @@ def test_numbers_pandas_read_as_floats_are_recovered_with_a_warning(files):
     guessed = pd.read_csv(files["camel.csv"])
     assert guessed["bindNum"].dtype.kind in "if"
     for source in (guessed, guessed.to_dict("records")):
-        with pytest.warns(UserWarning, match="bindNum, .* were read as numbers"):
+        with pytest.warns(UserWarning, match=r"bindNum, .* were read as numbers"):
             frame = read_cdrs(source, raw_numbers=True, columns=["bind_num", "outcome"])
         assert frame["outcome"].tolist() == OUTCOMES
         assert frame["bind_num"].tolist()[0] == small_day()[0]["bindNum"].lstrip("+")
@@ -176,7 +176,7 @@ def test_the_same_bad_row_in_a_csv_file(tmp_path):
 def test_a_table_without_cdr_columns_names_what_was_expected(tmp_path):
     (tmp_path / "sales.csv").write_text("region,amount\nnorth,3\n")
     for source in (tmp_path / "sales.csv", pd.DataFrame({"region": ["north"]})):
-        with pytest.raises(ValidationError, match="no CDR column found: expected .*callInTime"):
+        with pytest.raises(ValidationError, match=r"no CDR column found: expected .*callInTime"):
             read_cdrs(source)
 
 
