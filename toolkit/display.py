@@ -29,7 +29,7 @@ _BY_NAME = {
     "ring_seconds": "seconds",
     "talk_seconds": "seconds",
 }
-_NA = "–"
+_NA = "-"
 
 
 def _number(fmt: str, suffix: str = "") -> Callable[[Any], str]:
