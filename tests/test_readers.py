@@ -210,3 +210,10 @@ def test_a_json_file_with_mixed_types_takes_the_exact_path(tmp_path, expected):
     path.write_text(json.dumps(rows))
     _same(read_cdrs(path), expected)
     assert len(read_cdrs(io.BytesIO(path.read_bytes()))) == 4
+
+
+def test_several_files_read_as_one_frame(files, expected):
+    frame = read_cdrs([files["camel.csv"], files["infos.jsonl"]])
+    assert len(frame) == 8
+    assert frame["outcome"].tolist() == OUTCOMES * 2
+    assert frame["seq"].tolist() == list(range(1, 9))

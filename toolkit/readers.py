@@ -8,7 +8,7 @@
 * CSV with the platform's camelCase field names, or the snake_case columns of the store's table;
 * CSV and Parquet written by :func:`to_csv` / :func:`to_parquet` from a frame, which read back
   into an equal frame (the same values and dtypes; the same zone for Parquet, see :func:`to_csv`);
-* a DataFrame of any of these;
+* a DataFrame of any of these, or a list of paths (read as one frame, in order);
 * any of the files gzip-compressed (recognised by their content, not their name).
 
 Phone numbers and ids are always read as text, so a leading ``+`` or ``0`` survives. A column
@@ -139,6 +139,12 @@ def load(source: Any, *, errors: Errors = "warn") -> Loaded:
         except OSError as exc:
             raise ValidationError("source", f"cannot read {os.fspath(source)!r}: {exc}") from exc
         return _from_bytes(data, os.fspath(source), errors)
+    if (
+        isinstance(source, list | tuple)
+        and source
+        and all(isinstance(s, str | os.PathLike) for s in source)
+    ):
+        return _concat([load(s, errors=errors) for s in source])  # several files, one frame
     if hasattr(source, "read"):
         data = source.read()
         return _from_bytes(data.encode() if isinstance(data, str) else data, "the file", errors)
@@ -150,6 +156,37 @@ def load(source: Any, *, errors: Errors = "warn") -> Loaded:
         "source",
         "expected a Store, a path, a DataFrame or push bodies, got " + type(source).__name__,
     )
+
+
+def _concat(parts: list[Loaded]) -> Loaded:
+    """The CDRs of several sources, in order; a column one of them lacks is absent there."""
+    import numpy as np
+    import pandas as pd
+
+    frames = [p.frame for p in parts if p.frame is not None]
+    if frames:
+        if len(frames) != len(parts):
+            raise ValidationError(
+                "source", "cannot mix frames written by to_csv/to_parquet with other CDR files"
+            )
+        frame = pd.concat([f.astype(object) for f in frames], ignore_index=True)
+        return Loaded({}, len(frame), frame=frame, zone=parts[0].zone)
+    names = list(dict.fromkeys(name for p in parts for name in p.columns))
+    columns: dict[str, Stored] = {}
+    for name in names:
+        text = _KINDS[name] in ("str", "any")
+        values, missing = [], []
+        for part in parts:
+            if name in part.columns:
+                values.append(part.columns[name][0])
+                missing.append(part.columns[name][1])
+            else:
+                values.append(
+                    np.full(part.n, "", dtype=object) if text else np.zeros(part.n, np.int64)
+                )
+                missing.append(np.ones(part.n, dtype=bool))
+        columns[name] = (np.concatenate(values), np.concatenate(missing))
+    return Loaded(columns, sum(p.n for p in parts))
 
 
 def _from_bytes(data: bytes, name: str, errors: Errors) -> Loaded:
