@@ -217,3 +217,11 @@ def test_several_files_read_as_one_frame(files, expected):
     assert len(frame) == 8
     assert frame["outcome"].tolist() == OUTCOMES * 2
     assert frame["seq"].tolist() == list(range(1, 9))
+
+
+def test_parquet_without_pyarrow_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # what a missing package looks like
+    with pytest.raises(ValidationError, match=r'pip install -e "\.\[fast\]"'):
+        readers._pyarrow()

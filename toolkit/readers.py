@@ -228,11 +228,7 @@ def _from_json(data: bytes, name: str, errors: Errors) -> Loaded:
 
 
 def _loads(data: bytes) -> Any:
-    try:
-        import orjson
-    except ImportError:
-        return json.loads(data)
-    return orjson.loads(data)
+    return json.loads(data)
 
 
 def _arrow_json(data: bytes) -> pd.DataFrame | None:
