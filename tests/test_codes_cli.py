@@ -175,9 +175,8 @@ def test_cdr_with_only_malformed_rows_exits_1(
 
 def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     # Regression: `decode --cdr FILE | head` ended in a BrokenPipeError traceback.
-    rows = [push(fee(i)) for i in range(3000)]
-    path = tmp_path / "many.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps([push(fee(i)) for i in range(3000)]), encoding="utf-8")
     root = Path(__file__).resolve().parents[1]
     command = [sys.executable, "-m", "toolkit", "decode", "--cdr", str(path)]
     env = {**os.environ, "PYTHONPATH": str(root)}
