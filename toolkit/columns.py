@@ -39,7 +39,7 @@ Kind = Literal[
 
 
 @dataclass(frozen=True)
-class Column:
+class FrameColumn:
     """One output column: how SQLite computes it and how it is typed."""
 
     kind: Kind
@@ -49,10 +49,10 @@ class Column:
     default: bool = False
 
 
-def _stored(kind: Kind, name: str, default: bool = False) -> Column:
+def _stored(kind: Kind, name: str, default: bool = False) -> FrameColumn:
     """A column as the store holds it (the name must be one of toolkit.schema's cdrs columns)."""
     schema.CDRS.column(name)
-    return Column(kind, Col(name), default)
+    return FrameColumn(kind, Col(name), default)
 
 
 # A CDR's own time: when the call reached X, else the first stage it did reach. VoiceCall
@@ -78,12 +78,12 @@ START: Expr = First(
 ANSWERED_NO_TALK = -2
 TALK = First((schema.TALK_SECONDS, When(Not(Missing(schema.ANSWER_TIME)), Const(ANSWERED_NO_TALK))))
 
-COLUMNS: dict[str, Column] = {
+COLUMNS: dict[str, FrameColumn] = {
     "seq": _stored("int", "seq", True),
-    "product": Column(
+    "product": FrameColumn(
         "product", "CASE product WHEN 'privatenumber' THEN 0 WHEN 'voicecall' THEN 1 END", True
     ),
-    "mode": Column("mode", None, True),  # SQL built per call: app_modes goes into it
+    "mode": FrameColumn("mode", None, True),  # SQL built per call: app_modes goes into it
     "direction": _stored("direction", "direction", True),
     "bind_num": _stored("number", "bind_num", True),
     "subscription_id": _stored("label", "subscription_id", True),
@@ -94,7 +94,7 @@ COLUMNS: dict[str, Column] = {
     "callee_num": _stored("number", "callee_num"),
     "fwd_display_num": _stored("number", "fwd_display_num"),
     "fwd_dst_num": _stored("number", "fwd_dst_num"),
-    "start_time": Column("time", START, True),
+    "start_time": FrameColumn("time", START, True),
     "call_in_time": _stored("time", "call_in_time"),
     "fwd_start_time": _stored("time", "fwd_start_time"),
     "fwd_alerting_time": _stored("time", "fwd_alerting_time", True),
@@ -111,16 +111,16 @@ COLUMNS: dict[str, Column] = {
     "extend_num": _stored("label", "extend_num"),
     "notify_mode": _stored("label", "notify_mode"),
     "user_data": _stored("text", "user_data"),
-    "received_at": Column("time", "CAST(received_at AS INTEGER)"),
+    "received_at": FrameColumn("time", "CAST(received_at AS INTEGER)"),
     # The derived facts, by the rules of toolkit.schema (the same as the tail's and Cdr's).
-    "alerting_time": Column("time", schema.ALERTING_TIME),
-    "answer_time": Column("time", schema.ANSWER_TIME),
-    "ring_seconds": Column("seconds", schema.RING_SECONDS, True),
-    "talk_seconds": Column("seconds", TALK, True),
-    "billed_minutes": Column("derived", None, True),
-    "outcome": Column("derived", None, True),
-    "category": Column("derived", None, True),
-    "cause": Column("derived", None, True),
+    "alerting_time": FrameColumn("time", schema.ALERTING_TIME),
+    "answer_time": FrameColumn("time", schema.ANSWER_TIME),
+    "ring_seconds": FrameColumn("seconds", schema.RING_SECONDS, True),
+    "talk_seconds": FrameColumn("seconds", TALK, True),
+    "billed_minutes": FrameColumn("derived", None, True),
+    "outcome": FrameColumn("derived", None, True),
+    "category": FrameColumn("derived", None, True),
+    "cause": FrameColumn("derived", None, True),
 }
 DEFAULT_COLUMNS: tuple[str, ...] = tuple(n for n, c in COLUMNS.items() if c.default)
 

@@ -57,6 +57,8 @@ def _per_value(
     import numpy as np
     import pandas as pd
 
+    codes: Any
+    uniques: Any
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
     except TypeError:  # unhashable values (a list, a dict): convert each

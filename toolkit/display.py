@@ -63,7 +63,7 @@ def units(table: pd.DataFrame) -> dict[str, str]:
     return found
 
 
-def formatters(table: pd.DataFrame) -> dict[Any, Callable[[Any], str]]:
+def formatters(table: pd.DataFrame) -> dict[Any, Any]:
     """One formatter per column with a known unit (see :data:`FORMATS`)."""
     return {column: FORMATS[unit] for column, unit in units(table).items()}
 
