@@ -225,3 +225,15 @@ def test_parquet_without_pyarrow_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # what a missing package looks like
     with pytest.raises(ValidationError, match=r'pip install -e "\.\[fast\]"'):
         readers._pyarrow()
+
+
+def test_a_json_list_with_brackets_in_text_and_line_breaks(tmp_path, expected):
+    # The list is split into lines by its structure: brackets and commas inside text, and a
+    # pretty-printed file, must not move the boundaries.
+    rows = [{**r, "userData": "a},{b],[c,"} for r in small_day()]
+    path = tmp_path / "pretty.json"
+    path.write_text(json.dumps([push(*rows[:3]), push(rows[3])], indent=2))
+    frame = read_cdrs(path, columns=[*expected.columns, "user_data"])
+    assert frame["user_data"].tolist() == ["a},{b],[c,"] * 4
+    _same(frame[list(expected.columns)], expected)
+    assert readers._as_lines(b'[{"a": "\\\\"}]') is None  # a backslash: the careful reading

@@ -228,11 +228,15 @@ def _arrow_json(data: bytes) -> pd.DataFrame | None:
     import pyarrow.json as pj
 
     body = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if body[:1] == b"[":
-        body = b'{"items":' + body + b"}"
-    options = pj.ReadOptions(block_size=max(1 << 20, min(len(body) + 1, 1 << 30)))
     try:
-        table = pj.read_json(io.BytesIO(body), read_options=options)
+        lines = _as_lines(body) if body[:1] == b"[" else None
+        if lines is not None:  # one item per line: read in blocks, on every core
+            table = pj.read_json(pa.BufferReader(lines))
+        else:
+            if body[:1] == b"[":  # a list pyarrow cannot be handed as lines: one object round it
+                body = b'{"items":' + body + b"}"
+            options = pj.ReadOptions(block_size=max(1 << 20, min(len(body) + 1, 1 << 30)))
+            table = pj.read_json(io.BytesIO(body), read_options=options)
         if table.column_names == ["items"]:
             items = pa.concat_arrays(
                 [pc.list_flatten(c) for c in table.column("items").chunks if len(c)]
@@ -265,6 +269,42 @@ def _arrow_json(data: bytes) -> pd.DataFrame | None:
     not_voice = np.bincount(body_index, weights=~voice, minlength=len(fee))
     frame["product"] = np.where(not_voice[body_index] == 0, "voicecall", "privatenumber")
     return frame
+
+
+def _as_lines(body: bytes) -> Any:
+    """A JSON list as JSON lines (a writable buffer), one item per line; ``None`` if unsure.
+
+    pyarrow reads JSON lines in blocks on every core, but a list only as one huge row, on one.
+    The items of the list are found in a few numpy passes per 64 MB: quotes open and close
+    strings, brackets outside strings set the depth, and a comma at depth 1 ends an item. Line
+    breaks outside strings are blanks in JSON (inside them they are invalid), so all become
+    spaces first. Text with a backslash could hold an escaped quote: left to the slower reading.
+    """
+    import numpy as np
+
+    if b"\\" in body:
+        return None
+    out = bytearray(body)
+    view = np.frombuffer(out, dtype=np.uint8)
+    inside, depth, step = False, 0, 1 << 26
+    for begin in range(0, len(view), step):
+        chunk = view[begin : begin + step]
+        chunk[(chunk == 10) | (chunk == 13)] = 32
+        quoted = np.bitwise_xor.accumulate(chunk == 34)
+        if inside:
+            quoted = ~quoted
+        inside = bool(quoted[-1])
+        opens, closes = (chunk == 123) | (chunk == 91), (chunk == 125) | (chunk == 93)
+        marks = np.flatnonzero(~quoted & (opens | closes | (chunk == 44)))
+        change = opens[marks].astype(np.int64) - closes[marks]
+        level = depth + np.cumsum(change)
+        depth = int(level[-1]) if len(level) else depth
+        chunk[marks[(chunk[marks] == 44) & (level == 1)]] = 10
+    text = out.rstrip()
+    if inside or depth != 0 or not text.endswith(b"]"):
+        return None
+    view[0] = view[len(text) - 1] = 32  # the list's own brackets
+    return out
 
 
 def _arrow_frame(table: Any) -> pd.DataFrame:
