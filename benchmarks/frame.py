@@ -322,8 +322,21 @@ def _one(kind: str, path: str) -> None:
     began = time.perf_counter()
     result = func(Path(path))
     seconds = time.perf_counter() - began
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    peak = _peak_mb(resource)
     print(json.dumps({"seconds": seconds, "rows": len(result), "peak_mb": peak}))
+
+
+def _peak_mb(resource: Any) -> float:
+    """This process's peak resident memory in MB. VmHWM starts afresh at exec; ru_maxrss may
+    carry the peak of the (forked) parent over, so it is only the fallback."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
 
 
 def _measure(kind: str, path: Path) -> dict[str, Any]:
