@@ -180,8 +180,9 @@ def _from_bytes(data: bytes, name: str, errors: Errors) -> Loaded:
         except (OSError, EOFError) as exc:
             raise ValidationError("source", f"{name!r} is a broken gzip file: {exc}") from exc
     if data[:4] == b"PAR1":
-        pq = _pyarrow().parquet
+        _pyarrow()  # a clear error when it is missing
         import pyarrow
+        import pyarrow.parquet as pq
 
         table = pq.read_table(pyarrow.BufferReader(data))
         return _from_table(table.to_pandas(), errors, wire=False)
