@@ -55,6 +55,8 @@ def restore(frame: pd.DataFrame, zone: str) -> pd.DataFrame:
             fixed = labels.get(kind, OUTCOMES if name == "outcome" else None)
             if fixed is not None:
                 out[name] = series.cat.set_categories(list(fixed)).array
+            elif series.cat.categories.dtype == "str":  # as written: nothing to check again
+                out[name] = series.array
             else:
                 categories = pd.Index(series.cat.categories.astype(str), dtype="str")
                 out[name] = pd.Categorical.from_codes(series.cat.codes.to_numpy(), categories)
