@@ -148,6 +148,9 @@ def _times(series: pd.Series, name: str, problems: Any) -> tuple[Any, Any]:
         return _in_range(np.trunc(seconds).astype(np.int64), missing, name, problems)
     if not _is_text(series):
         return _per_value(series, _time_one, name, problems, 0)
+    fast = _arrow_times(series)
+    if fast is not None:
+        return _in_range(*fast, name, problems)
     values = _text_values(series)
     empty = values == ""
     parsed = pd.to_datetime(
@@ -165,6 +168,31 @@ def _times(series: pd.Series, name: str, problems: Any) -> tuple[Any, Any]:
         missing[rows] = exact_missing
         return epoch, missing
     return _in_range(epoch, missing, name, problems)
+
+
+def _arrow_times(series: pd.Series) -> tuple[Any, Any] | None:
+    """Platform times of pyarrow-backed text parsed in C++, without a Python object per value;
+    ``None`` when pyarrow is missing, the text is not pyarrow's, or a value has another format
+    (the caller then takes the general path)."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = series.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:
+        return None
+    text = pa.array(series.array)
+    stamps = pc.strptime(text, format=_PLATFORM_TIME, unit="s", error_is_null=True)
+    missing = stamps.is_null()
+    absent = pc.or_kleene(text.is_null(), pc.equal(text, ""))
+    if pc.any(pc.and_(missing, pc.invert(absent))).as_py():
+        return None
+    epoch = pc.fill_null(pc.cast(stamps, pa.int64()), 0).to_numpy(zero_copy_only=False)
+    return epoch.astype(np.int64), missing.to_numpy(zero_copy_only=False)
 
 
 def _time_one(value: Any, where: str) -> int | None:
