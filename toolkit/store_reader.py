@@ -40,8 +40,7 @@ def is_store(path: str | os.PathLike[str]) -> bool:
         raise ValidationError("source", f"cannot read {os.fspath(path)!r}: {exc}") from exc
 
 
-def read(
-    path: str | os.PathLike[str],
+def query(
     wanted: Sequence[str],
     *,
     rules: list[tuple[str, int]],
@@ -49,11 +48,12 @@ def read(
     end: int | None = None,
     numbers: list[str] | None = None,
     nothing: bool = False,
-) -> dict[str, Any]:
-    """The columns ``wanted`` (plus what derives the rest) of the store file at ``path``.
+) -> _Query:
+    """The query reading the columns ``wanted`` (plus what derives the rest) of a ``cdrs`` table.
 
     Filters: ``start``/``end`` in epoch seconds on ``start_time``, ``numbers`` (stored X
-    numbers), ``nothing`` (no row at all). ``rules`` are the checked ``app_modes``.
+    numbers), ``nothing`` (no row at all). ``rules`` are the checked ``app_modes``. Another
+    engine's reader can run the same query (its SQL is portable but for the aggregates).
     """
     where: list[str] = []
     params: list[Any] = []
@@ -69,10 +69,14 @@ def read(
     if nothing:
         where.append("0")
     mode_sql, mode_params = _mode_sql(rules)
-    query = _Query(tuple(wanted), mode_sql, mode_params, where, params)
+    return _Query(tuple(wanted), mode_sql, mode_params, where, params)
+
+
+def read(path: str | os.PathLike[str], wanted: Sequence[str], **filters: Any) -> dict[str, Any]:
+    """The columns ``wanted`` of the store file at ``path`` (``filters`` as for :func:`query`)."""
     conn = _open_file(path)
     try:
-        return query.run(conn, os.fspath(path))
+        return query(wanted, **filters).run(conn, os.fspath(path))
     finally:
         conn.close()
 
