@@ -1,8 +1,17 @@
-"""Benchmark: a million stored CDRs -> typed frame, summaries and the dashboard.
+"""Benchmark: a million CDRs from every source -> typed frame, summaries and the dashboard.
 
     python benchmarks/frame.py [--n 1000000] [--seed 7] [--cache DIR] [--image docs/dashboard.png]
+                               [--scale 10] [--skip-hand]
 
 Prints one line per figure (and one with the machine's load, which the figures depend on):
+
+* each file an analyst may hold (a JSON list of push bodies, JSON lines of FeeInfos, a CSV with
+  the platform's camelCase fields, a Parquet export of the frame) -> typed, decoded frame with
+  :func:`toolkit.readers.read_cdrs`, next to the hand-written pandas path for the same file
+  (JSON: ``json.load`` + ``json_normalize`` + ``to_datetime``; JSON lines:
+  ``read_json(lines=True)``; CSV: ``read_csv`` + ``to_datetime``), with the ratio and the peak
+  memory of each (every measurement runs in a process of its own, so that its peak is its own);
+* Parquet at ``--scale`` times the CDRs (the 1M frame repeated), to show how time grows;
 
 * store -> typed, decoded frame (:func:`toolkit.frame.cdr_frame`), next to the hand-written path
   an analyst would type (``json.load`` + ``pd.json_normalize`` + ``pd.to_datetime`` over the same
@@ -237,6 +246,151 @@ def hand_written(dump: Path) -> Any:
     return frame
 
 
+TIME_FIELDS = (
+    "callInTime",
+    "fwdStartTime",
+    "fwdAlertingTime",
+    "fwdAnswerTime",
+    "callEndTime",
+    "failTime",
+)
+
+
+def other_files(n: int, seed: int, cache: Path, db: Path) -> dict[str, Path]:
+    """JSON lines of FeeInfos, a camelCase CSV and a Parquet export of the same CDRs, cached."""
+    import csv
+
+    from toolkit.frame import cdr_frame
+    from toolkit.readers import to_parquet
+
+    stem = cache / f"cdrs-v{DATA_VERSION}-{seed}-{n}"
+    files = {
+        "jsonl": stem.with_suffix(".jsonl"),
+        "csv": stem.with_suffix(".csv"),
+        "parquet": stem.with_suffix(".parquet"),
+    }
+    if all(p.exists() for p in files.values()):
+        return files
+    began = time.perf_counter()
+    names = list(dict.fromkeys(k for info in fee_infos(min(n, 5000), seed) for k in info))
+    partial = {k: p.with_name(p.name + ".partial") for k, p in files.items()}
+    with (
+        open(partial["jsonl"], "w", encoding="utf-8") as lines,
+        open(partial["csv"], "w", newline="", encoding="utf-8") as table,
+    ):
+        writer = csv.DictWriter(table, names)
+        writer.writeheader()
+        for info in fee_infos(n, seed):
+            lines.write(json.dumps(info, separators=(",", ":")) + "\n")
+            writer.writerow(info)
+    to_parquet(cdr_frame(db, columns="all"), partial["parquet"])
+    for key, path in partial.items():
+        path.rename(files[key])
+    print(f"wrote JSONL, CSV and Parquet in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+    return files
+
+
+def hand_json_lines(path: Path) -> Any:
+    """The hand-written JSON lines path: one call."""
+    import pandas as pd
+
+    return pd.read_json(path, lines=True)
+
+
+def hand_csv(path: Path) -> Any:
+    """The hand-written CSV path: read, then parse the times."""
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    for column in TIME_FIELDS:
+        frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d %H:%M:%S", utc=True)
+    return frame
+
+
+def _one(kind: str, path: str) -> None:
+    """Run one measurement in this process; print seconds, rows and peak memory as JSON."""
+    import resource
+
+    import pandas as pd  # noqa: F401  (imported before the clock starts, as in a notebook)
+
+    from toolkit.frame import cdr_frame
+    from toolkit.readers import read_cdrs
+
+    cdr_frame([], end="2000-01-01")  # the code tables, loaded once as any second call would
+    hands = {"hand-json": hand_written, "hand-jsonl": hand_json_lines, "hand-csv": hand_csv}
+    func = hands.get(kind, read_cdrs)
+    began = time.perf_counter()
+    result = func(Path(path))
+    seconds = time.perf_counter() - began
+    peak = _peak_mb(resource)
+    print(json.dumps({"seconds": seconds, "rows": len(result), "peak_mb": peak}))
+
+
+def _peak_mb(resource: Any) -> float:
+    """This process's peak resident memory in MB. VmHWM starts afresh at exec; ru_maxrss may
+    carry the peak of the (forked) parent over, so it is only the fallback."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+
+
+def _measure(kind: str, path: Path) -> dict[str, Any]:
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", kind, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def sources(args: Any, db: Path, dump: Path) -> None:
+    """Every file source next to its hand-written path, then Parquet at --scale times."""
+    files = other_files(args.n, args.seed, args.cache, db)
+    pairs = [
+        ("JSON list", dump, "hand-json", "json.load + json_normalize + to_datetime"),
+        ("JSON lines", files["jsonl"], "hand-jsonl", "read_json(lines=True)"),
+        ("CSV", files["csv"], "hand-csv", "read_csv + to_datetime"),
+        ("Parquet", files["parquet"], None, None),
+    ]
+    for label, path, hand_kind, hand_text in pairs:
+        ours = _measure("read", path)
+        line = (
+            f"{label} -> typed frame: {ours['seconds']:.2f} s for {ours['rows']:,} CDRs, "
+            f"peak {ours['peak_mb']:,.0f} MB"
+        )
+        if hand_kind and not args.skip_hand:
+            hand = _measure(hand_kind, path)
+            line += (
+                f"; hand-written {hand_text}: {hand['seconds']:.2f} s, peak "
+                f"{hand['peak_mb']:,.0f} MB; ratio {hand['seconds'] / ours['seconds']:.1f}x"
+            )
+        print(line, flush=True)
+    if args.scale > 1:
+        import pandas as pd
+
+        big = args.cache / f"cdrs-v{DATA_VERSION}-{args.seed}-{args.n}x{args.scale}.parquet"
+        if not big.exists():
+            one = pd.read_parquet(files["parquet"])
+            pd.concat([one] * args.scale, ignore_index=True).to_parquet(big, index=False)
+            del one
+        small, large = _measure("read", files["parquet"]), _measure("read", big)
+        growth = large["seconds"] / small["seconds"]
+        print(
+            f"Parquet {small['rows']:,} -> {large['rows']:,} CDRs: {small['seconds']:.2f} s -> "
+            f"{large['seconds']:.2f} s ({growth:.1f}x time for {args.scale}x CDRs), peak "
+            f"{large['peak_mb']:,.0f} MB",
+            flush=True,
+        )
+
+
 def summaries(frame: Any) -> None:
     """The summaries a first look at a month of CDRs asks for."""
     from toolkit import analysis
@@ -277,7 +431,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "toolkit-bench")
     parser.add_argument("--image", type=Path, help="also write the README dashboard image here")
+    parser.add_argument("--scale", type=int, default=10, help="Parquet scaling factor (1: skip)")
+    parser.add_argument("--skip-hand", action="store_true", help="skip the hand-written paths")
+    parser.add_argument("--one", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one:
+        _one(*args.one)
+        return 0
 
     import pandas as pd  # imported up front: both paths need it, neither should pay for it
 
@@ -297,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         f"store -> typed frame: {frame_s:.2f} s for {args.n:,} CDRs (median of 3); hand-written "
         f"json.load + json_normalize + to_datetime: {hand_s:.2f} s; ratio {hand_s / frame_s:.1f}x"
     )
+    sources(args, db, dump)
     # Other work on the machine slows every figure down; say how busy it was.
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {os.cpu_count()} cores, load average {load:.1f} during the run")

@@ -175,3 +175,29 @@ def test_sms_segments_of_a_series():
     assert analysis.sms_segments(texts).tolist() == [1, pd.NA, 2]
     with pytest.raises(ValidationError, match="text"):
         analysis.sms_segments(42)
+
+
+def test_grouping_by_an_alias_names_the_index_as_asked():
+    # Regression: answer_rate(frame, "x_number") came back with an index called bind_num.
+    frame = cdr_frame(small_day())
+    assert analysis.answer_rate(frame, "x_number").index.name == "x_number"
+    assert analysis.billing(frame, ["day", "x_number"]).index.names == ["day", "x_number"]
+
+
+def test_readable_tables_show_units_and_keep_numbers():
+    from toolkit import display
+
+    frame = cdr_frame(small_day())
+    rates = analysis.answer_rate(frame, "x_number")
+    text = display.to_text(rates)
+    assert "66.7%" in text and "0.666" not in text
+    assert display.readable(rates).data is rates
+    assert rates["answer_rate"].dtype == "float64"
+    long_cause = "7503 The callee rejected the call after hearing a very long announcement"
+    pareto = analysis.cause_pareto(frame).rename(index={"8102 Callee busy": long_cause})
+    assert long_cause in display.to_text(pareto)  # whole, not cut with "..."
+    assert "50.0%" in display.to_text(pareto)
+    durations = display.to_text(analysis.durations(frame))
+    assert "46 s" in durations and "45.5" not in durations
+    assert " 1.5" in display.to_text(analysis.billing(frame))  # talk minutes to one decimal
+    assert "white-space: normal" in display.readable(pareto).to_html()

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from builders import fee, push, small_day
 
 from toolkit.codes.cli import main
 
@@ -125,3 +131,66 @@ def test_dispatch_through_python_m_toolkit(capsys: pytest.CaptureFixture[str]) -
 
     assert toolkit_main(["decode", "--q850", "21"]) == 0
     assert "call rejected" in capsys.readouterr().out
+
+
+@pytest.fixture
+def cdr_files(tmp_path: Path) -> dict[str, Path]:
+    rows = small_day()
+    lines = tmp_path / "cdrs.jsonl"
+    lines.write_text("\n".join(json.dumps(push(r)) for r in rows), encoding="utf-8")
+    table = tmp_path / "cdrs.csv.gz"
+    table.write_bytes(gzip.compress(pd.DataFrame(rows).to_csv(index=False).encode()))
+    return {"jsonl": lines, "csv.gz": table}
+
+
+@pytest.mark.parametrize("name", ["jsonl", "csv.gz"])
+def test_cdr_reads_json_lines_and_compressed_csv(
+    capsys: pytest.CaptureFixture[str], cdr_files: dict[str, Path], name: str
+) -> None:
+    # Regression: decode --cdr rejected the JSON lines that cdr_frame accepts.
+    status, out, _ = run(capsys, "--cdr", str(cdr_files[name]))
+    assert status == 0
+    assert "[4] session-3  +86138****0001 -> +86139****0002" in out
+    assert "busy: Callee busy (release 8102, Q.850 17 user busy, SIP 486)" in out
+
+
+def test_cdr_summary_in_text_and_json(
+    capsys: pytest.CaptureFixture[str], cdr_files: dict[str, Path]
+) -> None:
+    status, out, _ = run(capsys, "--cdr", str(cdr_files["jsonl"]), "--summary")
+    assert status == 0
+    assert "4 CDR(s)" in out and "50.0%" in out and "8102 Callee busy" in out
+    status, out, _ = run(capsys, "--cdr", str(cdr_files["jsonl"]), "--summary", "--format", "json")
+    summary = json.loads(out)
+    assert summary["outcomes"]["answered"] == 2 and summary["calls"] == 4
+    assert summary["causes"][0]["calls"] == 1 and summary["causes"][0]["share"] == 0.5
+    status, out, _ = run(capsys, "--cdr", str(cdr_files["csv.gz"]), "--format", "json")
+    assert [r["outcome"] for r in json.loads(out)] == ["answered", "answered", "busy", "no-answer"]
+    assert run(capsys, "--summary", "8102")[0] == 2
+
+
+def test_cdr_with_only_malformed_rows_exits_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("sessionId,ulFailReason\ns-1,busy\n", encoding="utf-8")
+    status, _, err = run(capsys, "--cdr", str(path), "--summary")
+    assert status == 1
+    assert "row 0 ulFailReason: expected an integer" in err
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    # Regression: `decode --cdr FILE | head` ended in a BrokenPipeError traceback.
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps([push(fee(i)) for i in range(3000)]), encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "toolkit", "decode", "--cdr", str(path)]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as p:
+        assert p.stdout is not None and p.stderr is not None
+        p.stdout.readline()
+        p.stdout.close()  # what head does after its lines
+        err = p.stderr.read().decode()
+        status = p.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    assert status == 0

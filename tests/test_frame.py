@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from builders import X1, X2, fee, push, small_day
 
-from toolkit import frame as frame_module
+from toolkit import store_reader
 from toolkit.codes import OUTCOMES, classify
 from toolkit.errors import ValidationError
 from toolkit.frame import COLUMNS, DEFAULT_COLUMNS, cdr_frame
@@ -283,7 +283,7 @@ def test_text_holding_the_separator_is_read_correctly():
 
 def test_chunked_reading_gives_the_same_frame(store, monkeypatch):
     whole = cdr_frame(store, columns="all")
-    monkeypatch.setattr(frame_module, "_CHUNK", 3)
+    monkeypatch.setattr(store_reader, "CHUNK", 3)
     pd.testing.assert_frame_equal(cdr_frame(store, columns="all"), whole)
 
 

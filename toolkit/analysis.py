@@ -51,7 +51,8 @@ def group_keys(frame: pd.DataFrame, by: By) -> list[pd.Series]:
         elif item in TIME_KEYS:
             keys.append(_time_key(frame, item))
         elif ALIASES.get(item, item) in frame.columns:
-            keys.append(frame[ALIASES.get(item, item)])
+            # Named as asked: grouping by "x_number" gives an index called x_number.
+            keys.append(frame[ALIASES.get(item, item)].rename(item))
         else:
             raise ValidationError(
                 "by", f"cannot group by {item!r}: not a column, nor one of {TIME_KEYS}"
@@ -117,8 +118,8 @@ def outcome_mix(frame: pd.DataFrame, by: By = None, *, share: bool = False) -> p
     counts.columns = pd.Index(list(OUTCOMES), name="outcome")
     if share:
         total = counts.sum(axis=1)
-        return counts.div(total.where(total > 0), axis=0)
-    return counts
+        return _units(counts.div(total.where(total > 0), axis=0), share=list(OUTCOMES))
+    return _units(counts, count=list(OUTCOMES))
 
 
 def answer_rate(frame: pd.DataFrame, by: By = None) -> pd.DataFrame:
@@ -128,7 +129,7 @@ def answer_rate(frame: pd.DataFrame, by: By = None) -> pd.DataFrame:
     result = mix[["answered"]].assign(calls=calls)[["calls", "answered"]]
     result.columns.name = None
     result["answer_rate"] = result["answered"] / calls.where(calls > 0)
-    return result
+    return _units(result, count=["calls", "answered"], share=["answer_rate"])
 
 
 def cause_pareto(
@@ -160,7 +161,7 @@ def cause_pareto(
     total = per_cause["calls"].sum()
     per_cause["share"] = per_cause["calls"] / total if total else per_cause["calls"] * 0.0
     per_cause["cumulative"] = per_cause["share"].cumsum()
-    return per_cause
+    return _units(per_cause, count=["calls"], share=["share", "cumulative"])
 
 
 def durations(
@@ -195,7 +196,7 @@ def durations(
             level=list(range(len(order) - 1)), sort_remaining=False
         )
     result["calls"] = result["calls"].astype("int64")
-    return result
+    return _units(result, count=["calls"], seconds=["mean", *names, "max"])
 
 
 def billing(frame: pd.DataFrame, by: By = None) -> pd.DataFrame:
@@ -220,7 +221,14 @@ def billing(frame: pd.DataFrame, by: By = None) -> pd.DataFrame:
     if by is None:
         sums = sums.reindex(pd.Index(["all"], name="group"), fill_value=0)
     sums["billed_minutes"] = sums["billed_minutes"].astype("int64")
-    return sums
+    return _units(sums, count=["calls", "answered", "billed_minutes"], minutes=["talk_minutes"])
+
+
+def _units(table: pd.DataFrame, **columns: list[str]) -> pd.DataFrame:
+    """Record what each column measures in ``table.attrs["units"]`` (count, share, seconds,
+    minutes), for :func:`toolkit.display.readable`; the values stay plain numbers."""
+    table.attrs["units"] = {name: unit for unit, names in columns.items() for name in names}
+    return table
 
 
 def sms_segments(text: Any) -> Any:

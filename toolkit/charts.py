@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 OTHER_COLOR = "#DDDDDD"  # "other" buckets: neutral, and unlike any outcome colour
 NO_DATA = "no data"
-_LABEL_CHARS = 38  # longer cause labels are cut so the bars keep most of the width
+_LABEL_CHARS = 38  # longer cause labels are wrapped so the bars keep most of the width
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (7.0, 4.0)) -> Axes:
@@ -73,7 +73,11 @@ def _outcome_legend(ax: Axes, outcomes: list[str], **kwargs: Any) -> None:
 
 
 def _short(label: str, limit: int = _LABEL_CHARS) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+    """A long label on several lines, whole: a cut label can hide the words that tell causes
+    apart."""
+    import textwrap
+
+    return textwrap.fill(label, limit)
 
 
 def plot_outcome_mix(

@@ -1,4 +1,4 @@
-"""CDR frames from a PostgreSQL store: the queries of :mod:`toolkit.frame`, run by PostgreSQL.
+"""CDR frames from a PostgreSQL store: the store reader's queries, run by PostgreSQL.
 
 :func:`toolkit.frame.cdr_frame` calls :func:`read` for a :class:`~toolkit.pgstore.PgStore` or a
 ``postgresql://`` URL. The statement has the same shape as for SQLite: per chunk of ``seq``, an
@@ -16,9 +16,10 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .columns import COLUMNS, absent
 from .errors import StoreError, ValidationError
-from .frame import _CHUNK, _SEP, _WORKERS, COLUMNS, _absent, _concatenate, _Query
 from .pgstore import _import, mask_url
+from .store_reader import CHUNK, SEP, WORKERS, _concatenate, _Query
 
 __all__ = ["read"]
 
@@ -45,7 +46,7 @@ class _PgQuery(_Query):
     def _statement(self, ints: list[str], texts: list[str]) -> str:
         inner = ", ".join(
             [
-                f"coalesce({self._sql(n)}, {_absent(COLUMNS[n].kind)})::bigint AS i{k}"
+                f"coalesce({self._sql(n)}, {absent(COLUMNS[n].kind)})::bigint AS i{k}"
                 for k, n in enumerate(ints)
             ]
             + [f"({self._sql(n)})::text AS t{k}" for k, n in enumerate(texts)]
@@ -76,7 +77,7 @@ class _PgQuery(_Query):
             return None
         chunk: dict[str, Any] = {name: _int8s(raw) for name, raw in zip(ints, joined, strict=False)}
         for name, text in zip(texts, joined[len(ints) :], strict=True):
-            parts = text.split(_SEP)
+            parts = text.split(SEP)
             if len(parts) != n:  # a value contained the separator
                 parts = self._reread(conn, name, chunk["seq"], integer=False)
             chunk[name] = np.array(parts, dtype=object)
@@ -156,8 +157,8 @@ def read(url: str, query: _Query) -> dict[str, Any]:
         low, high = conn.execute("SELECT min(seq), max(seq) FROM cdrs").fetchone()
         if low is None:
             return _concatenate([], ints, texts)
-        ranges = [(a, min(a + _CHUNK, high + 1)) for a in range(low, high + 1, _CHUNK)]
-        workers = min(_WORKERS, len(ranges))
+        ranges = [(a, min(a + CHUNK, high + 1)) for a in range(low, high + 1, CHUNK)]
+        workers = min(WORKERS, len(ranges))
         extra = [psycopg.connect(url, autocommit=True, options=options) for _ in range(workers - 1)]
         conns = [conn, *extra]
 
@@ -188,4 +189,4 @@ def _line(exc: BaseException, url: str) -> str:
     return text.replace(password, "***") if password else text
 
 
-assert _SEP == "\x1f"  # chr(31) above
+assert SEP == "\x1f"  # chr(31) above
