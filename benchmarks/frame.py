@@ -7,7 +7,7 @@ Prints one line per figure (and one with the machine's load, which the figures d
 
 * each file an analyst may hold (a JSON list of push bodies, JSON lines of FeeInfos, a CSV with
   the platform's camelCase fields, a Parquet export of the frame) -> typed, decoded frame with
-  :func:`toolkit.readers.read_cdrs`, next to the hand-written pandas path for the same file
+  :func:`toolkit.frame.read_cdrs`, next to the hand-written pandas path for the same file
   (JSON: ``json.load`` + ``json_normalize`` + ``to_datetime``; JSON lines:
   ``read_json(lines=True)``; CSV: ``read_csv`` + ``to_datetime``), with the ratio and the peak
   memory of each (every measurement runs in a process of its own, so that its peak is its own);
@@ -260,8 +260,8 @@ def other_files(n: int, seed: int, cache: Path, db: Path) -> dict[str, Path]:
     """JSON lines of FeeInfos, a camelCase CSV and a Parquet export of the same CDRs, cached."""
     import csv
 
+    from toolkit import to_parquet
     from toolkit.frame import cdr_frame
-    from toolkit.readers import to_parquet
 
     stem = cache / f"cdrs-v{DATA_VERSION}-{seed}-{n}"
     files = {
@@ -313,8 +313,8 @@ def _one(kind: str, path: str) -> None:
 
     import pandas as pd  # noqa: F401  (imported before the clock starts, as in a notebook)
 
+    from toolkit import read_cdrs
     from toolkit.frame import cdr_frame
-    from toolkit.readers import read_cdrs
 
     cdr_frame([], end="2000-01-01")  # the code tables, loaded once as any second call would
     hands = {"hand-json": hand_written, "hand-jsonl": hand_json_lines, "hand-csv": hand_csv}

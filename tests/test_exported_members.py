@@ -17,7 +17,8 @@ EXPECTED = {
     "PrivateNumberClient", "PushFormatError", "Receiver", "Record", "ResponseError", "Segment",
     "Settings", "Store", "StoreError", "ThrottledError", "ToolkitError", "TransportError",
     "UsernameTokenAuth", "ValidationError", "VoiceClient", "cdr_frame", "classify", "decode",
-    "explain", "follow", "mask", "normalize", "parse_push", "sign_headers", "verify",
+    "explain", "follow", "mask", "normalize", "parse_push", "read_cdrs", "sign_headers",
+    "to_csv", "to_parquet", "verify",
 }  # fmt: skip
 
 

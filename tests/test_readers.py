@@ -14,10 +14,9 @@ import pandas as pd
 import pytest
 from builders import fee, push, small_day, voice_fee_info
 
-from toolkit import readers
+from toolkit import export, read_cdrs, readers, to_csv, to_parquet
 from toolkit.errors import ValidationError
 from toolkit.frame import cdr_frame
-from toolkit.readers import read_cdrs, to_csv, to_parquet
 from toolkit.schema import FEE_FIELDS
 from toolkit.store import Store
 
@@ -88,7 +87,7 @@ def test_every_file_reads_to_the_frame_of_the_store(files, expected, name):
 
 @pytest.mark.parametrize("name", ["json", "infos.jsonl", "camel.csv"])
 def test_without_pyarrow_the_pandas_path_reads_the_same(files, expected, name, monkeypatch):
-    monkeypatch.setattr(readers, "_has_pyarrow", lambda: False)
+    monkeypatch.setattr(readers, "has_pyarrow", lambda: False)
     _same(read_cdrs(files[name]), expected)
 
 
@@ -224,7 +223,7 @@ def test_parquet_without_pyarrow_names_the_extra(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # what a missing package looks like
     with pytest.raises(ValidationError, match=r'pip install -e "\.\[fast\]"'):
-        readers._pyarrow()
+        export.require_pyarrow()
 
 
 def test_a_json_list_with_brackets_in_text_and_line_breaks(tmp_path, expected):

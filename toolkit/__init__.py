@@ -51,6 +51,9 @@ _EXPORTS: dict[str, str] = {
     "explain": "toolkit.codes",
     "classify": "toolkit.codes",
     "cdr_frame": "toolkit.frame",
+    "read_cdrs": "toolkit.frame",
+    "to_csv": "toolkit.export",
+    "to_parquet": "toolkit.export",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -94,7 +97,8 @@ if TYPE_CHECKING:
         ValidationError,
     )
     from .events import parse_push
-    from .frame import cdr_frame
+    from .export import to_csv, to_parquet
+    from .frame import cdr_frame, read_cdrs
     from .numbers import mask, normalize
     from .receiver import Receiver
     from .record import Record

@@ -10,17 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import schema
 from .errors import ValidationError
 from .expr import Col, Const, Expr, First, Missing, Not, When
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 PRODUCTS = ("privatenumber", "voicecall")
 MODES = ("AX", "AXB", "AXE", "AXYB", "X", "VoiceCall")
 # FeeInfo.direction: PrivateNumber 0 = someone called A (AXB: B called A), 1 = A called out,
 # 2 = abnormal (no binding...); VoiceCall 0 = outbound call, 1 = callback.
 DIRECTIONS = ("to-A", "from-A", "abnormal", "outbound", "callback")
+
+# What cdr_frame does with bad CDRs in a file or push bodies (see its docstring).
+Errors = Literal["raise", "warn", "ignore"]
 
 Kind = Literal[
     "int",
@@ -159,3 +166,47 @@ def mode_rules(app_modes: Mapping[str, str] | None) -> list[tuple[str, int]]:
             )
         rules.append((app_key, index))
     return rules
+
+
+# Up to this many distinct texts a categorical's categories are sorted (see categorical).
+SORTED_CATEGORIES = 10_000
+
+
+def categorical(data: np.ndarray, masker: Any = None) -> pd.Categorical:
+    """Text as a categorical; ``masker`` runs once per distinct value, never once per row.
+
+    Empty text is "absent". Few categories (X numbers, app keys) are sorted; many (binding ids)
+    keep the order they were first seen in, because sorting 100,000s of strings costs more than
+    reading them.
+    """
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(data)
+    if masker is not None:
+        # Distinct numbers can mask to the same text: factorize again to merge them.
+        merged, uniques = pd.factorize(np.array([masker(u) for u in uniques], dtype=object))
+        codes = _recode(codes, merged)
+    uniques = np.asarray(uniques, dtype=object)
+    empty = np.flatnonzero(uniques == "")
+    if len(empty):  # drop "" from the categories; rows holding it become missing
+        keep = np.ones(len(uniques), dtype=bool)
+        keep[empty] = False
+        renumber = np.cumsum(keep) - 1
+        renumber[~keep] = -1
+        codes, uniques = _recode(codes, renumber), uniques[keep]
+    if len(uniques) <= SORTED_CATEGORIES:
+        order = np.argsort(uniques.astype(str), kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        codes, uniques = _recode(codes, rank), uniques[order]
+    return pd.Categorical.from_codes(codes, pd.Index(uniques, dtype="str"))
+
+
+def _recode(codes: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Category codes mapped through ``new`` (old code -> new code); -1 stays -1."""
+    import numpy as np
+
+    if not len(new):
+        return codes
+    return np.where(codes >= 0, new[np.maximum(codes, 0)], -1)

@@ -1,7 +1,7 @@
 """Frames written out by the toolkit, and read back equal.
 
 :func:`to_parquet` and :func:`to_csv` write a frame of :func:`toolkit.frame.cdr_frame`;
-:func:`toolkit.readers.read_cdrs` recognises such a file by its columns (a frame has columns a
+:func:`toolkit.frame.read_cdrs` recognises such a file by its columns (a frame has columns a
 store's table has not, such as ``outcome``) and :func:`restore` types it back exactly as
 ``cdr_frame`` types a frame, taking the values as written rather than decoding them again (the
 mode may come from ``app_modes``, and a default export lacks the times a one-leg VoiceCall CDR's
@@ -13,18 +13,37 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from .columns import COLUMNS, DIRECTIONS, MODES, PRODUCTS
+from .columns import COLUMNS, DIRECTIONS, MODES, PRODUCTS, categorical
+from .errors import ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
+def require_pyarrow() -> Any:
+    """The pyarrow module, or a :class:`ValidationError` saying how to install it."""
+    try:
+        import pyarrow
+    except ImportError as exc:
+        raise ValidationError(
+            "source", 'Parquet needs pyarrow: pip install -e ".[fast]" (or pip install pyarrow)'
+        ) from exc
+    return pyarrow
+
+
+def has_pyarrow() -> bool:
+    """Whether pyarrow can be imported (the readers then use its C++ parsers)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def to_parquet(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """Write a frame of :func:`~toolkit.frame.cdr_frame` to Parquet; :func:`read_cdrs` reads it
     back equal (values, dtypes and zone). Needs pyarrow (``pip install -e ".[fast]"``)."""
-    from .readers import _pyarrow
-
-    _pyarrow()
+    require_pyarrow()
     frame.to_parquet(path, index=False)
 
 
@@ -44,7 +63,6 @@ def restore(frame: pd.DataFrame, zone: str) -> pd.DataFrame:
     import pandas as pd
 
     from .codes import OUTCOMES
-    from .frame import _categorical
 
     out: dict[str, Any] = {}
     for name in frame.columns:
@@ -77,7 +95,7 @@ def restore(frame: pd.DataFrame, zone: str) -> pd.DataFrame:
             out[name] = pd.Categorical(series.astype(object).replace("", None), list(categories))
         elif kind in ("number", "label"):
             text = series.astype(object).where(series.notna(), "").to_numpy(dtype=object)
-            out[name] = _categorical(text)
+            out[name] = categorical(text)
         elif name in ("category", "cause"):
             # Built as the frame builds them (toolkit.frame._decode): from a list of labels.
             values = series.astype(object)
@@ -109,4 +127,11 @@ def filter_frame(
     return frame if keep.all() else frame[keep].reset_index(drop=True)
 
 
-__all__ = ["filter_frame", "restore", "to_csv", "to_parquet"]
+__all__ = [
+    "filter_frame",
+    "has_pyarrow",
+    "require_pyarrow",
+    "restore",
+    "to_csv",
+    "to_parquet",
+]

@@ -61,7 +61,9 @@ from .columns import (
     MODES,
     NULL,
     PRODUCTS,
+    Errors,
     absent,
+    categorical,
     mode_rules,
 )
 from .errors import ValidationError
@@ -71,9 +73,6 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from .readers import Errors
-
-_SORTED_CATEGORIES = 10_000
 
 Source = Any  # Store | str | os.PathLike | DataFrame | Mapping | Iterable[Mapping] | a file
 
@@ -173,6 +172,15 @@ def cdr_frame(
 
 
 # -- arguments ---------------------------------------------------------------------------------
+
+
+def read_cdrs(source: Any, *, errors: Errors = "warn", **options: Any) -> pd.DataFrame:
+    """CDRs from any source (see the module docstring) as a typed, decoded frame.
+
+    The pandas ``read_*`` spelling of :func:`cdr_frame`; ``options`` are its keyword arguments
+    (``tz``, ``start``, ``end``, ``bind_num``, ``outcome``, ``columns``...).
+    """
+    return cdr_frame(source, errors=errors, **options)
 
 
 def _wanted_columns(columns: Sequence[str] | str | None) -> tuple[str, ...]:
@@ -291,9 +299,9 @@ def _build(values: dict[str, Any], zone: str, raw: bool) -> pd.DataFrame:
             # NULL when unknown (toolkit.schema); negative: ANSWERED_NO_TALK, or written by hand.
             columns[name] = pd.arrays.IntegerArray(data, missing | (data < 0))
         elif kind == "number":
-            columns[name] = _categorical(data, masker=None if raw else mask)
+            columns[name] = categorical(data, masker=None if raw else mask)
         elif kind == "label":
-            columns[name] = _categorical(data)
+            columns[name] = categorical(data)
         elif kind == "text":
             text = data.copy()
             text[text == ""] = None  # empty text is absent
@@ -339,46 +347,6 @@ def _codes(data: np.ndarray, missing: np.ndarray) -> np.ndarray:
     import numpy as np
 
     return np.where(missing, -1, data).astype(np.int8)
-
-
-def _categorical(data: np.ndarray, masker: Any = None) -> pd.Categorical:
-    """Text as a categorical; ``masker`` runs once per distinct value, never once per row.
-
-    Empty text is "absent". Few categories (X numbers, app keys) are sorted; many (binding ids)
-    keep the order they were first seen in, because sorting 100,000s of strings costs more than
-    reading them.
-    """
-    import numpy as np
-    import pandas as pd
-
-    codes, uniques = pd.factorize(data)
-    if masker is not None:
-        # Distinct numbers can mask to the same text: factorize again to merge them.
-        merged, uniques = pd.factorize(np.array([masker(u) for u in uniques], dtype=object))
-        codes = _recode(codes, merged)
-    uniques = np.asarray(uniques, dtype=object)
-    empty = np.flatnonzero(uniques == "")
-    if len(empty):  # drop "" from the categories; rows holding it become missing
-        keep = np.ones(len(uniques), dtype=bool)
-        keep[empty] = False
-        renumber = np.cumsum(keep) - 1
-        renumber[~keep] = -1
-        codes, uniques = _recode(codes, renumber), uniques[keep]
-    if len(uniques) <= _SORTED_CATEGORIES:
-        order = np.argsort(uniques.astype(str), kind="stable")
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        codes, uniques = _recode(codes, rank), uniques[order]
-    return pd.Categorical.from_codes(codes, pd.Index(uniques, dtype="str"))
-
-
-def _recode(codes: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Category codes mapped through ``new`` (old code -> new code); -1 stays -1."""
-    import numpy as np
-
-    if not len(new):
-        return codes
-    return np.where(codes >= 0, new[np.maximum(codes, 0)], -1)
 
 
 def _directions(direction: np.ndarray, product: np.ndarray) -> pd.Categorical:

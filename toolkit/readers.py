@@ -41,19 +41,18 @@ import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import schema
-from .columns import COLUMNS
+from .columns import COLUMNS, Errors
 from .errors import PushFormatError, ValidationError
-from .export import filter_frame, restore, to_csv, to_parquet
+from .export import filter_frame, has_pyarrow, require_pyarrow, restore, to_csv, to_parquet
 from .vectors import Stored
 from .vectors import derive as _derive
 
 if TYPE_CHECKING:
     import pandas as pd
 
-Errors = Literal["raise", "warn", "ignore"]
 
 # Column name in a file -> stored column: the platform's camelCase and the store's snake_case.
 _NAMES = {f.json: f.name for f in schema.FEE_FIELDS.values() if f.name in schema.CDRS.names}
@@ -75,35 +74,6 @@ class Loaded:
     n: int
     frame: pd.DataFrame | None = None
     zone: str | None = None  # the source's own display zone, if it has one
-
-
-def read_cdrs(source: Any, *, errors: Errors = "warn", **options: Any) -> pd.DataFrame:
-    """CDRs from any source (see the module docstring) as a typed, decoded frame.
-
-    The pandas ``read_*`` spelling of :func:`toolkit.frame.cdr_frame`; ``options`` are its
-    keyword arguments (``tz``, ``start``, ``end``, ``bind_num``, ``outcome``, ``columns``...).
-    """
-    from .frame import cdr_frame
-
-    return cdr_frame(source, errors=errors, **options)
-
-
-def _pyarrow() -> Any:
-    try:
-        import pyarrow
-    except ImportError as exc:
-        raise ValidationError(
-            "source", 'Parquet needs pyarrow: pip install -e ".[fast]" (or pip install pyarrow)'
-        ) from exc
-    return pyarrow
-
-
-def _has_pyarrow() -> bool:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 # -- sources ---------------------------------------------------------------------------------
@@ -180,7 +150,7 @@ def _from_bytes(data: bytes, name: str, errors: Errors) -> Loaded:
         except (OSError, EOFError) as exc:
             raise ValidationError("source", f"{name!r} is a broken gzip file: {exc}") from exc
     if data[:4] == b"PAR1":
-        _pyarrow()  # a clear error when it is missing
+        require_pyarrow()  # a clear error when it is missing
         import pyarrow
         import pyarrow.parquet as pq
 
@@ -195,7 +165,7 @@ def _from_bytes(data: bytes, name: str, errors: Errors) -> Loaded:
 
 
 def _from_json(data: bytes, name: str, errors: Errors) -> Loaded:
-    if _has_pyarrow():
+    if has_pyarrow():
         table = _arrow_json(data)
         if table is not None:
             return _from_table(table, errors, wire=True)
@@ -321,7 +291,7 @@ def _arrow_frame(table: Any) -> pd.DataFrame:
 def _from_csv(data: bytes, name: str, errors: Errors) -> Loaded:
     import pandas as pd
 
-    if _has_pyarrow():
+    if has_pyarrow():
         import pyarrow as pa
         import pyarrow.csv as pc
 
@@ -540,7 +510,6 @@ __all__ = [
     "filter_frame",
     "filter_values",
     "load",
-    "read_cdrs",
     "restore",
     "to_csv",
     "to_parquet",

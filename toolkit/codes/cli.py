@@ -10,7 +10,7 @@ Examples::
     python -m toolkit decode --cdr fee.json    # explain every CDR of a saved push body
     python -m toolkit decode --cdr cdrs.csv.gz --summary   # outcome mix and cause Pareto
 
-``--cdr`` reads every source :func:`toolkit.readers.read_cdrs` reads: JSON push bodies (their
+``--cdr`` reads every source :func:`toolkit.frame.read_cdrs` reads: JSON push bodies (their
 disconnect events too), JSON lines, CSV, Parquet, a store file, gzip-compressed or not.
 """
 
@@ -155,7 +155,7 @@ def _read(path: str, show_numbers: bool) -> tuple[Any, bool]:
     """The CDRs of ``path`` as a frame (``None`` after saying why when it is not CDRs), and
     whether malformed CDRs were skipped."""
     from ..errors import ValidationError
-    from ..readers import read_cdrs
+    from ..frame import read_cdrs
 
     columns = ["session_id", "caller_num", "fwd_dst_num", "callee_num", "product", "outcome"]
     columns += ["ul_fail_reason", "fwd_unasw_rsn", "sip_status_code", "answer_time", "cause"]
