@@ -164,7 +164,7 @@ def _epoch_fields(
 _FEE = _epoch_fields(ev.FEE_FIELDS)
 # A CDR row is built in place (toolkit.rows): its columns without seq, and where each field goes.
 _CDR_ROW = {name: i for i, name in enumerate(CDR_COLUMNS[1:])}
-_FEE_SLOTS = rows.slots(_FEE, CDR_COLUMNS[1:], time=_epoch_int)
+_FEE_SLOTS = rows.Slots(_FEE, CDR_COLUMNS[1:], time=_epoch_int)
 _STATUS = _epoch_fields(ev.STATUS_FIELDS, precise=True)
 _SMS = _epoch_fields(ev.SMS_FIELDS, precise=True)
 
@@ -323,8 +323,7 @@ def prepare(
         cdr_product = product or ev.detect_product(body) or "privatenumber"
         texts = _texts(segments.get("feeLst"), len(items))
         for i, info in enumerate(items):
-            row = [None] * len(_CDR_ROW)
-            rows.fill(row, info, _FEE_SLOTS, f"feeLst[{i}]")
+            row = rows.fill(info, _FEE_SLOTS, f"feeLst[{i}]")
             session_id = row[_CDR_ROW["session_id"]]
             if not session_id:
                 raise ev.PushFormatError("required", f"feeLst[{i}].sessionId")
