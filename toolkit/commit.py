@@ -9,6 +9,15 @@ next group. Under load many pushes share one commit; an idle receiver commits a 
 thread that received it, without waking another thread and waiting for it to run (two thread
 switches a push that a busy machine makes slow). It works with any
 :class:`~toolkit.engine.Engine`.
+
+Durability and fsyncs. The SQLite store runs WAL with ``synchronous=NORMAL`` by default: a
+commit appends to the WAL and does not fsync, so it survives the process being killed (the
+crash tests SIGKILL a receiver mid-burst) and only a power loss can take the last commits before
+the next checkpoint, which fsyncs. ``synchronous=FULL`` fsyncs the WAL at every commit, once per
+group here, which is what makes it affordable under load: the more pushes wait, the more share
+an fsync. Checkpoints stay with SQLite's default (every 1000 pages): moving them off the commit
+path changed neither throughput nor p99 measurably here, and a checkpoint that never catches up
+with a steady stream of writes would let the WAL grow without bound.
 """
 
 from __future__ import annotations
