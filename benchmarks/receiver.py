@@ -97,6 +97,7 @@ def sender(url: str, tag: str, pushes: int, start: mp.Event, results: mp.Queue) 
     bodies = [fee_push(f"{tag}-{j}") for j in range(pushes)]
     start.wait()
     latencies, failures = [], 0
+    cpu = time.process_time()
     began = time.perf_counter()
     for body in bodies:
         t0 = time.perf_counter()
@@ -110,10 +111,20 @@ def sender(url: str, tag: str, pushes: int, start: mp.Event, results: mp.Queue) 
             failures += 1
         if time.perf_counter() - began > DEADLINE:
             break
-    results.put((latencies, failures, began, time.perf_counter()))
+    results.put((latencies, failures, began, time.perf_counter(), time.process_time() - cpu))
 
 
-def run_load(url: str, name: str, pushes: int, senders: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc is missing."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_load(url: str, name: str, pushes: int, senders: int, pid: int) -> dict[str, float]:
     post(urlsplit(url).hostname, urlsplit(url).port, fee_push(f"{name}-warmup"))
     start, results = mp.Event(), mp.Queue()
     procs = [
@@ -123,11 +134,14 @@ def run_load(url: str, name: str, pushes: int, senders: int) -> dict[str, float]
     for p in procs:
         p.start()
     time.sleep(1.0)  # let every sender build its bodies before the clock starts
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    server_cpu = cpu_seconds(pid)
     start.set()
     outcome = [results.get(timeout=DEADLINE * 2) for _ in procs]
+    server_cpu = None if server_cpu is None else (cpu_seconds(pid) or 0.0) - server_cpu
     for p in procs:
         p.join()
-    latencies = sorted(x for lat, _, _, _ in outcome for x in lat)
+    latencies = sorted(x for o in outcome for x in o[0])
     acked = len(latencies) * CDRS_PER_PUSH
     elapsed = max(o[3] for o in outcome) - min(o[2] for o in outcome)
     return {
@@ -137,6 +151,10 @@ def run_load(url: str, name: str, pushes: int, senders: int) -> dict[str, float]
         "rate": acked / elapsed,
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        # CPU per acknowledged push: what a busy shared machine does not blur as much as rates.
+        "server_cpu": float("nan") if server_cpu is None else server_cpu / len(latencies) * 1000,
+        "sender_cpu": sum(o[4] for o in outcome) / len(latencies) * 1000,
+        "load": load,
     }
 
 
@@ -201,6 +219,10 @@ def report(name: str, result: dict[str, float], rows: tuple[int, int]) -> None:
         f"p99 {result['p99']:6.1f} ms  ({result['cdrs']} CDRs in {result['seconds']:.2f} s, "
         f"{result['failures']} failed pushes; {once})"
     )
+    print(
+        f"{'':<9} server CPU {result['server_cpu']:.2f} ms a push, senders' "
+        f"{result['sender_cpu']:.2f} ms; load average {result['load']:.1f} at the start"
+    )
 
 
 def main() -> int:
@@ -240,14 +262,14 @@ def main() -> int:
             ]
         )
         try:
-            ours = run_load(url, "toolkit", args.pushes, args.senders)
+            ours = run_load(url, "toolkit", args.pushes, args.senders, proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
         report("toolkit", ours, stored(toolkit_db, "cdrs", "icid"))
         proc, url = start_server([sys.executable, __file__, "--serve-baseline", flask_db])
         try:
-            base = run_load(url, "baseline", args.baseline_pushes, args.senders)
+            base = run_load(url, "baseline", args.baseline_pushes, args.senders, proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
