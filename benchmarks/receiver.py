@@ -5,7 +5,8 @@ platform uses short connections), each push signed with a fresh nonce as the pla
 first to ``python -m toolkit receiver`` verifying every signature and then, in the same
 run, to a naive Flask receiver (``request.get_json()``, one INSERT and COMMIT per CDR, SQLite
 defaults). For both it prints CDRs/s and the p50/p99 time from sending a push to its 200, checks
-that every CDR was stored exactly once, and prints the ratio.
+that every CDR was stored exactly once, the server's CPU time per push (steadier than rates on
+a shared machine), and the ratio.
 
     python benchmarks/receiver.py [--pushes 150] [--baseline-pushes 10] [--senders 4]
 
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit
 
 CDRS_PER_PUSH = 50
 DEADLINE = 60.0  # seconds a sender may run before it stops early
+TARGET_RATE = 40_000  # CDRs/s acknowledged by the toolkit's receiver
 
 
 def fee_push(tag: str) -> bytes:
@@ -274,10 +276,11 @@ def main() -> int:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
         report("baseline", base, stored(flask_db, "cdrs", "icid"))
-    verdict = "meets" if ours["rate"] >= 15 * base["rate"] and ours["p99"] <= 50 else "MISSES"
+    # The target: 40,000 CDRs/s acknowledged with p99 <= 50 ms, about 25x the baseline.
+    verdict = "meets" if ours["rate"] >= TARGET_RATE and ours["p99"] <= 50 else "MISSES"
     print(
         f"ratio     {ours['rate'] / base['rate']:.1f}x the baseline's throughput "
-        f"({verdict} the target of >= 15x with p99 <= 50 ms)"
+        f"({verdict} the target of >= {TARGET_RATE:,} CDRs/s with p99 <= 50 ms)"
     )
     return 0
 
