@@ -118,6 +118,8 @@ def test_fast_time_reading_agrees_with_the_general_one(text: str) -> None:
     ev._EPOCH_CACHE.clear()
     assert outcome(ev._parse_time_text, text) == outcome(reference_time, text)
     assert outcome(ev.to_epoch, text) == outcome(reference_time, text)
+    quick = ev.plain_epoch(text)  # None: "ask to_epoch"; else exactly its reading
+    assert quick is None or ("value", quick) == outcome(reference_time, text)
 
 
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)))

@@ -201,6 +201,13 @@ def _plain_time(text: str) -> int | None:
     return day + hour + minute + second
 
 
+def plain_epoch(text: str) -> int | None:
+    """Epoch seconds of a time in the platform's ``yyyy-MM-dd HH:mm:ss`` within 2000-2100, or
+    ``None`` for any other text (which :func:`to_epoch` then reads, or refuses)."""
+    plain = _plain_time(text)
+    return plain if plain is not None and MIN_EPOCH <= plain < MAX_EPOCH else None
+
+
 def _parse_time_text(text: str, where: str) -> float | None:
     plain = _plain_time(text)
     if plain is not None:

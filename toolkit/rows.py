@@ -67,6 +67,8 @@ class Slots:
     fields: Mapping[str, tuple[str, ev.Converter]]
     columns: Sequence[str]
     time: ev.Converter | None = None
+    # A quick reading of a time text, equal to ``time`` where it gives a value (None: ask it).
+    quick_time: Callable[[str], Any] | None = None
     _slots: dict[str, tuple[int, ev.Converter, int]] = field(init=False, repr=False)
     _times: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
     _plans: dict[tuple[str, ...], _Plan] = field(init=False, repr=False, default_factory=dict)
@@ -128,6 +130,8 @@ def fill(obj: Any, table: Slots, where: str) -> list[Any]:
             times = tuple(map(table._times.get, texts, repeat(_MISSING)))  # TypeError: unhashable
         except TypeError:
             plain = False
+        if plain and _MISSING in times:
+            times = _quick_times(table, texts, times)
         if (
             plain
             and _MISSING not in times
@@ -136,6 +140,22 @@ def fill(obj: Any, table: Slots, where: str) -> list[Any]:
         ):
             return list(plan.row((*strs, *ints, *times, None)))
     return _fill_each(obj, table, where)
+
+
+def _quick_times(table: Slots, texts: tuple[Any, ...], times: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``times`` with the texts not remembered yet read the quick way (and remembered); a text
+    the quick reading does not take stays ``_MISSING``, for the converter to read."""
+    quick, cache = table.quick_time, table._times
+    if quick is None:
+        return times
+    read = list(times)
+    for i, value in enumerate(read):
+        text = texts[i]
+        if value is _MISSING and type(text) is str and (value := quick(text)) is not None:
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[text] = read[i] = value
+    return tuple(read)
 
 
 def _fill_each(obj: dict[str, Any], table: Slots, where: str) -> list[Any]:

@@ -164,7 +164,7 @@ def _epoch_fields(
 _FEE = _epoch_fields(ev.FEE_FIELDS)
 # A CDR row is built in place (toolkit.rows): its columns without seq, and where each field goes.
 _CDR_ROW = {name: i for i, name in enumerate(CDR_COLUMNS[1:])}
-_FEE_SLOTS = rows.Slots(_FEE, CDR_COLUMNS[1:], time=_epoch_int)
+_FEE_SLOTS = rows.Slots(_FEE, CDR_COLUMNS[1:], time=_epoch_int, quick_time=ev.plain_epoch)
 _STATUS = _epoch_fields(ev.STATUS_FIELDS, precise=True)
 _SMS = _epoch_fields(ev.SMS_FIELDS, precise=True)
 
