@@ -5,7 +5,8 @@ platform uses short connections), each push signed with a fresh nonce as the pla
 first to ``python -m toolkit receiver`` verifying every signature and then, in the same
 run, to a naive Flask receiver (``request.get_json()``, one INSERT and COMMIT per CDR, SQLite
 defaults). For both it prints CDRs/s and the p50/p99 time from sending a push to its 200, checks
-that every CDR was stored exactly once, and prints the ratio.
+that every CDR was stored exactly once, the server's CPU time per push (steadier than rates on
+a shared machine), and the ratio.
 
     python benchmarks/receiver.py [--pushes 150] [--baseline-pushes 10] [--senders 4]
 
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit
 
 CDRS_PER_PUSH = 50
 DEADLINE = 60.0  # seconds a sender may run before it stops early
+TARGET_RATE = 40_000  # CDRs/s acknowledged by the toolkit's receiver
 
 
 def fee_push(tag: str) -> bytes:
@@ -97,6 +99,7 @@ def sender(url: str, tag: str, pushes: int, start: mp.Event, results: mp.Queue) 
     bodies = [fee_push(f"{tag}-{j}") for j in range(pushes)]
     start.wait()
     latencies, failures = [], 0
+    cpu = time.process_time()
     began = time.perf_counter()
     for body in bodies:
         t0 = time.perf_counter()
@@ -110,10 +113,20 @@ def sender(url: str, tag: str, pushes: int, start: mp.Event, results: mp.Queue) 
             failures += 1
         if time.perf_counter() - began > DEADLINE:
             break
-    results.put((latencies, failures, began, time.perf_counter()))
+    results.put((latencies, failures, began, time.perf_counter(), time.process_time() - cpu))
 
 
-def run_load(url: str, name: str, pushes: int, senders: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc is missing."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_load(url: str, name: str, pushes: int, senders: int, pid: int) -> dict[str, float]:
     post(urlsplit(url).hostname, urlsplit(url).port, fee_push(f"{name}-warmup"))
     start, results = mp.Event(), mp.Queue()
     procs = [
@@ -123,11 +136,14 @@ def run_load(url: str, name: str, pushes: int, senders: int) -> dict[str, float]
     for p in procs:
         p.start()
     time.sleep(1.0)  # let every sender build its bodies before the clock starts
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    server_cpu = cpu_seconds(pid)
     start.set()
     outcome = [results.get(timeout=DEADLINE * 2) for _ in procs]
+    server_cpu = None if server_cpu is None else (cpu_seconds(pid) or 0.0) - server_cpu
     for p in procs:
         p.join()
-    latencies = sorted(x for lat, _, _, _ in outcome for x in lat)
+    latencies = sorted(x for o in outcome for x in o[0])
     acked = len(latencies) * CDRS_PER_PUSH
     elapsed = max(o[3] for o in outcome) - min(o[2] for o in outcome)
     return {
@@ -137,6 +153,10 @@ def run_load(url: str, name: str, pushes: int, senders: int) -> dict[str, float]
         "rate": acked / elapsed,
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        # CPU per acknowledged push: what a busy shared machine does not blur as much as rates.
+        "server_cpu": float("nan") if server_cpu is None else server_cpu / len(latencies) * 1000,
+        "sender_cpu": sum(o[4] for o in outcome) / len(latencies) * 1000,
+        "load": load,
     }
 
 
@@ -201,6 +221,10 @@ def report(name: str, result: dict[str, float], rows: tuple[int, int]) -> None:
         f"p99 {result['p99']:6.1f} ms  ({result['cdrs']} CDRs in {result['seconds']:.2f} s, "
         f"{result['failures']} failed pushes; {once})"
     )
+    print(
+        f"{'':<9} server CPU {result['server_cpu']:.2f} ms a push, senders' "
+        f"{result['sender_cpu']:.2f} ms; load average {result['load']:.1f} at the start"
+    )
 
 
 def main() -> int:
@@ -240,22 +264,23 @@ def main() -> int:
             ]
         )
         try:
-            ours = run_load(url, "toolkit", args.pushes, args.senders)
+            ours = run_load(url, "toolkit", args.pushes, args.senders, proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
         report("toolkit", ours, stored(toolkit_db, "cdrs", "icid"))
         proc, url = start_server([sys.executable, __file__, "--serve-baseline", flask_db])
         try:
-            base = run_load(url, "baseline", args.baseline_pushes, args.senders)
+            base = run_load(url, "baseline", args.baseline_pushes, args.senders, proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
         report("baseline", base, stored(flask_db, "cdrs", "icid"))
-    verdict = "meets" if ours["rate"] >= 15 * base["rate"] and ours["p99"] <= 50 else "MISSES"
+    # The target: 40,000 CDRs/s acknowledged with p99 <= 50 ms, about 25x the baseline.
+    verdict = "meets" if ours["rate"] >= TARGET_RATE and ours["p99"] <= 50 else "MISSES"
     print(
         f"ratio     {ours['rate'] / base['rate']:.1f}x the baseline's throughput "
-        f"({verdict} the target of >= 15x with p99 <= 50 ms)"
+        f"({verdict} the target of >= {TARGET_RATE:,} CDRs/s with p99 <= 50 ms)"
     )
     return 0
 

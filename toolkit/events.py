@@ -156,7 +156,62 @@ def _in_range(epoch: float, where: str) -> float:
     return epoch
 
 
+_EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
+_DAYS: dict[str, int] = {}  # "yyyy-MM-dd" -> epoch seconds of its midnight (UTC)
+# Two digits -> seconds: one lookup checks the digits, the range and converts.
+_HOURS = {f"{h:02d}": h * 3600 for h in range(24)}
+_MINUTES = {f"{m:02d}": m * 60 for m in range(60)}
+_SECONDS = {f"{s:02d}": s for s in range(60)}
+
+
+def _plain_time(text: str) -> int | None:
+    """The platform's own format, ``yyyy-MM-dd HH:mm:ss`` (or ``T`` between), read without a
+    datetime: epoch seconds, or ``None`` for anything else (then the general reading decides).
+
+    A receiver reads five or six of these per CDR; this is about three times faster than
+    ``datetime.fromisoformat`` and returns a value only where that would return the same.
+    """
+    if not (
+        len(text) == 19
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[10] in " T"
+        and text[13] == ":"
+        and text[16] == ":"
+        and text.isascii()
+    ):
+        return None
+    day = _DAYS.get(text[:10])
+    if day is None:
+        year, month, mday = text[:4], text[5:7], text[8:10]
+        if not (year.isdigit() and month.isdigit() and mday.isdigit()):
+            return None
+        try:
+            ordinal = datetime(int(year), int(month), int(mday)).toordinal()
+        except ValueError:  # no such day
+            return None
+        if len(_DAYS) > 4096:
+            _DAYS.clear()
+        day = _DAYS[text[:10]] = (ordinal - _EPOCH_ORDINAL) * 86_400
+    hour = _HOURS.get(text[11:13])
+    minute = _MINUTES.get(text[14:16])
+    second = _SECONDS.get(text[17:19])
+    if hour is None or minute is None or second is None:
+        return None
+    return day + hour + minute + second
+
+
+def plain_epoch(text: str) -> int | None:
+    """Epoch seconds of a time in the platform's ``yyyy-MM-dd HH:mm:ss`` within 2000-2100, or
+    ``None`` for any other text (which :func:`to_epoch` then reads, or refuses)."""
+    plain = _plain_time(text)
+    return plain if plain is not None and MIN_EPOCH <= plain < MAX_EPOCH else None
+
+
 def _parse_time_text(text: str, where: str) -> float | None:
+    plain = _plain_time(text)
+    if plain is not None:
+        return _in_range(float(plain), where)
     stripped = text.strip()
     if stripped.isdigit() or (stripped.count(".") == 1 and stripped.replace(".", "").isdigit()):
         return _from_number(float(stripped), where)

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 from wsgiref.util import request_uri
 
 from . import events as ev
-from . import xmode
+from . import rawjson, xmode
 from .auth import DEFAULT_WINDOW, NonceCache, Verdict, verify, wsgi_headers
 from .commit import COMMIT_TIMEOUT, GroupCommitter  # noqa: F401 (COMMIT_TIMEOUT: its old home)
 from .engine import Engine
@@ -353,14 +353,16 @@ class Receiver:
         self._check_content_type(environ.get("CONTENT_TYPE", ""))
         body = self._read_body(environ)
         try:
-            data = json.loads(body)
+            # Decoded once; the store keeps each object's text as received (toolkit.rawjson).
+            decoded = rawjson.loads(body)
         except (ValueError, RecursionError) as exc:
             raise _Reject("400 Bad Request", "bad-json", f"body is not JSON: {exc}") from None
+        data = decoded.body
         try:
             kind = ev.push_kind(data)
             guess = ev.detect_product(data)
             trust = self._authorise(environ, guess)
-            batch = Store.prepare(data, product=trust.product, verified=trust.verified)
+            batch = Store.prepare(decoded, product=trust.product, verified=trust.verified)
         except ev.PushFormatError as exc:
             raise _Reject("400 Bad Request", "bad-push", str(exc)) from None
         if trust.quarantine is not None:

@@ -51,7 +51,7 @@ from itertools import count
 from typing import Any, Literal
 
 from . import events as ev
-from . import schema
+from . import rawjson, rows, schema
 from .engine import TABLES, Batch, Table
 from .errors import PushFormatError, StoreError, ValidationError
 from .stores import is_url
@@ -163,6 +163,9 @@ def _epoch_fields(
 
 
 _FEE = _epoch_fields(ev.FEE_FIELDS)
+# A CDR row is built in place (toolkit.rows): its columns without seq, and where each field goes.
+_CDR_ROW = {name: i for i, name in enumerate(CDR_COLUMNS[1:])}
+_FEE_SLOTS = rows.Slots(_FEE, CDR_COLUMNS[1:], time=_epoch_int, quick_time=ev.plain_epoch)
 _STATUS = _epoch_fields(ev.STATUS_FIELDS, precise=True)
 _SMS = _epoch_fields(ev.SMS_FIELDS, precise=True)
 
@@ -263,6 +266,30 @@ def quarantine_row(
     return (now, product, reason, remote_addr, text)
 
 
+def _texts(segment: Any, count: int) -> Sequence[str | None]:
+    """The received texts of a list's items, or ``None`` for each when they are not known."""
+    if isinstance(segment, list) and len(segment) == count:
+        return segment
+    return [None] * count
+
+
+def _raw(segment: Any, obj: Any) -> str:
+    """What a row keeps as ``raw``: the object's text as received, else the object encoded.
+
+    A received text can hold a lone surrogate (json.loads lets an encoded one through), which
+    SQLite cannot store as UTF-8; encoding the object escapes it instead.
+    """
+    if isinstance(segment, str):
+        if segment.isascii():
+            return segment
+        try:
+            segment.encode("utf-8")
+        except UnicodeEncodeError:
+            return _dumps(obj)
+        return segment
+    return _dumps(obj)
+
+
 def _row(values: dict[str, Any], columns: tuple[str, ...], **fixed: Any) -> tuple[Any, ...]:
     values.update(fixed)
     return tuple(map(values.get, columns[1:]))
@@ -277,11 +304,17 @@ def prepare(
 ) -> Batch:
     """Validate a decoded push body and map it to rows; raises :class:`PushFormatError`.
 
-    ``verified`` says whether the push's signature was checked; it is stored with each row and
-    is part of each dedupe key. This is the receiver's hot path: it reads the JSON once with the
-    field tables of :mod:`toolkit.events` (so typed records and rows always agree) and builds no
-    objects.
+    ``body`` is the decoded JSON, or a :class:`toolkit.rawjson.Decoded` (what the receiver
+    decodes a request with): then the text of each object as it was received is stored as its
+    ``raw``, instead of encoding the object again. ``verified`` says whether the push's signature
+    was checked; it is stored with each row and is part of each dedupe key. This is the
+    receiver's hot path: it reads the JSON once with the field tables of :mod:`toolkit.events`
+    (so typed records and rows always agree) and builds no objects.
     """
+    segments: Mapping[str, Any] = {}
+    text = None
+    if isinstance(body, rawjson.Decoded):
+        body, segments, text = body.body, body.segments, body.text
     now = time.time() if received_at is None else received_at
     trust = int(verified)
     kind = ev.push_kind(body)
@@ -289,24 +322,20 @@ def prepare(
     if kind == "fee":
         items = ev.fee_items(body)
         cdr_product = product or ev.detect_product(body) or "privatenumber"
+        texts = _texts(segments.get("feeLst"), len(items))
         for i, info in enumerate(items):
-            values = ev.convert(info, _FEE, f"feeLst[{i}]")
-            if not values.get("session_id"):
+            row = rows.fill(info, _FEE_SLOTS, f"feeLst[{i}]")
+            session_id = row[_CDR_ROW["session_id"]]
+            if not session_id:
                 raise ev.PushFormatError("required", f"feeLst[{i}].sessionId")
-            key = ev.cdr_dedupe_key(
-                values.get("icid"), values["session_id"], product=cdr_product, verified=verified
+            row[_CDR_ROW["dedupe_key"]] = ev.cdr_dedupe_key(
+                row[_CDR_ROW["icid"]], session_id, product=cdr_product, verified=verified
             )
-            batch.cdrs.append(
-                _row(
-                    values,
-                    CDR_COLUMNS,
-                    dedupe_key=key,
-                    product=cdr_product,
-                    received_at=now,
-                    raw=_dumps(info),
-                    verified=trust,
-                )
-            )
+            row[_CDR_ROW["product"]] = cdr_product
+            row[_CDR_ROW["received_at"]] = now
+            row[_CDR_ROW["raw"]] = _raw(texts[i], info)
+            row[_CDR_ROW["verified"]] = trust
+            batch.cdrs.append(tuple(row))
     elif kind == "event":
         event_type = ev.event_type_of(body)
         info = body.get("statusInfo")
@@ -333,7 +362,7 @@ def prepare(
                 product=event_product,
                 party_type=None if party is None else str(party),
                 received_at=now,
-                raw=_dumps(info),
+                raw=_raw(segments.get("statusInfo"), info),
                 verified=trust,
             )
         )
@@ -349,15 +378,18 @@ def prepare(
                 SMS_COLUMNS,
                 dedupe_key=key,
                 received_at=now,
-                raw=_dumps(body),
+                raw=_raw(text, body),
                 verified=trust,
             )
         )
     else:
-        for i, item in enumerate(ev.num_items(body)):
+        items = ev.num_items(body)
+        texts = _texts(segments.get("numInfo"), len(items))
+        for i, item in enumerate(items):
             values = ev.convert(item, ev.NUM_FIELDS, f"numInfo[{i}]")
+            raw = _raw(texts[i], item)
             batch.num_status.append(
-                _row(values, NUM_STATUS_COLUMNS, received_at=now, raw=_dumps(item), verified=trust)
+                _row(values, NUM_STATUS_COLUMNS, received_at=now, raw=raw, verified=trust)
             )
     return batch
 
