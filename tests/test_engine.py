@@ -9,10 +9,11 @@ import pytest
 from builders import event_body, fee_body, fee_info
 
 from toolkit import events as ev
+from toolkit.batches import quarantine_row
 from toolkit.commit import GroupCommitter
 from toolkit.engine import TABLES, Batch, Engine
 from toolkit.errors import StoreError
-from toolkit.store import Store, prepare, quarantine_row
+from toolkit.store import Store, prepare
 
 
 def test_store_is_an_engine() -> None:

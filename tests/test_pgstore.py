@@ -16,14 +16,15 @@ import requests
 from builders import event_body, fee_body, fee_info, num_body, sms_body
 
 from toolkit.auth import sign_headers
+from toolkit.batches import quarantine_row
 from toolkit.engine import Engine
 from toolkit.errors import StoreError
 from toolkit.follower import Follower
 from toolkit.frame import cdr_frame
 from toolkit.pgstore import PgStore
 from toolkit.receiver import Receiver
-from toolkit.store import Store, prepare, quarantine_row
-from toolkit.stores import mask_url, open_store
+from toolkit.store import Store, prepare
+from toolkit.stores import mask_url
 
 KEY, SECRET = "AbCdEf0123456789", "s3cr3t-app-secret"
 
@@ -50,7 +51,7 @@ def test_store_url_opens_postgres_with_the_same_engine(postgres_url: str) -> Non
 
 def test_dedupe_nonce_and_change_log_across_two_stores(postgres_url: str) -> None:
     """Two stores on one database stand for two receivers behind a load balancer."""
-    with PgStore(postgres_url) as a, open_store(postgres_url) as b:
+    with PgStore(postgres_url) as a, Store(postgres_url) as b:
         body = fee_body(fee_info(1), fee_info(2))
         assert a.write([nonced(body, "n-1")]) == [2]
         # The same nonce at the other receiver is a replay: nothing stored, reported as None.

@@ -23,7 +23,8 @@ from builders import (
 )
 
 from toolkit import events as ev
-from toolkit.store import _SCHEMA, CDR_COLUMNS, Batch, Store, StoreError, prepare, quarantine_row
+from toolkit.batches import quarantine_row
+from toolkit.store import _SCHEMA, CDR_COLUMNS, Batch, Store, StoreError, prepare
 
 
 def test_cdrs_schema_is_the_frame_contract(store: Store) -> None:

@@ -4,7 +4,7 @@
   datetime. It must give what the reading before it gave (kept here as ``reference_time``) for
   every text: the documented formats, the tolerant ones (ISO 8601 with ``T``, milliseconds,
   ``Z`` or an offset, numeric epoch strings, surrounding spaces) and near misses.
-* CDR rows: :func:`toolkit.store.prepare` builds each row directly (:mod:`toolkit.rows`); it must
+* CDR rows: :func:`toolkit.batches.prepare` builds each row directly (:mod:`toolkit.rows`); it must
   build the rows, and raise the errors, that :func:`toolkit.events.convert` and a row by column
   name built before, for objects of a shape seen before or not.
 """
@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from toolkit import events as ev
-from toolkit import store as store_module
+from toolkit import batches as store_module
 from toolkit.errors import PushFormatError
 from toolkit.store import CDR_COLUMNS, prepare
 

@@ -15,21 +15,48 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-__all__ = ["TABLES", "Batch", "Engine", "Table"]
+from .errors import ValidationError
+
+__all__ = [
+    "NONCE_PURGE_EVERY",
+    "QUARANTINE_COLUMNS",
+    "QUARANTINE_SIZE",
+    "TABLES",
+    "Batch",
+    "Engine",
+    "Table",
+    "check_table",
+    "one_line",
+]
 
 Table = Literal["cdrs", "events", "sms", "num_status"]
 TABLES: tuple[Table, ...] = ("cdrs", "events", "sms", "num_status")
+# Pushes that failed verification and are kept anyway, apart from the push tables.
+QUARANTINE_COLUMNS = ("id", "received_at", "product", "reason", "remote_addr", "body")
+QUARANTINE_SIZE = 10_000  # the newest rows kept: a flood of forged pushes cannot fill the disk
+NONCE_PURGE_EVERY = 60.0  # seconds between deletions of nonces whose window is over
+
+
+def check_table(table: str) -> None:
+    """Raise :class:`~toolkit.errors.ValidationError` unless ``table`` is one of :data:`TABLES`."""
+    if table not in TABLES:
+        raise ValidationError("table", f"must be one of {TABLES}, not {table!r}")
+
+
+def one_line(exc: BaseException) -> str:
+    """A database error's message on one line, for a :class:`~toolkit.errors.StoreError`."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 @dataclass
 class Batch:
-    """The rows of one push, validated and ready to insert (see :func:`toolkit.store.prepare`).
+    """The rows of one push, validated and ready to insert (see :func:`toolkit.batches.prepare`).
 
     Rows lack their ``seq``, which :meth:`Engine.write` assigns inside the transaction.
     ``nonce`` is ``(app_key, nonce, expires_at)`` of a verified push: it is recorded in the same
     transaction, and if it is held already the batch is a replay and none of its rows are
     written. ``quarantine`` holds rows for the quarantine table
-    (see :func:`toolkit.store.quarantine_row`).
+    (see :func:`toolkit.batches.quarantine_row`).
     """
 
     cdrs: list[tuple[Any, ...]] = field(default_factory=list)

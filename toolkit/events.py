@@ -375,7 +375,7 @@ class Cdr:
     store when the record was read from one (``None`` for a freshly parsed push). ``verified`` is
     true when the receiver checked the push's signature (false for a freshly parsed push).
     ``unreadable`` names the fields of a stored row that could not be read (see
-    :meth:`toolkit.store.Store.record`); it is empty for every push that parsed.
+    :func:`toolkit.batches.record`); it is empty for every push that parsed.
     """
 
     session_id: str | None = None

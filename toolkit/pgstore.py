@@ -1,7 +1,6 @@
 """The push store in PostgreSQL, for several receivers sharing one database.
 
-``Store("postgresql://user:password@host/db")`` (or :func:`toolkit.stores.open_store`, which
-takes a file path or a URL) opens a :class:`PgStore`: the same tables and columns as the SQLite
+``Store("postgresql://user:password@host/db")`` opens a :class:`PgStore`: the same tables and columns as the SQLite
 store (:mod:`toolkit.schema`), the same dedupe keys, the same :class:`~toolkit.engine.Engine`
 methods. It needs the ``postgres`` extra: ``pip install -e ".[postgres]"`` (psycopg 3 and its pool).
 
@@ -37,16 +36,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import schema
-from .engine import TABLES, Batch, Table
-from .errors import StoreError, ValidationError
-from .store import (
+from .batches import record
+from .engine import (
     NONCE_PURGE_EVERY,
     QUARANTINE_COLUMNS,
     QUARANTINE_SIZE,
-    Store,
-    _check_table,
-    _one_line,
+    TABLES,
+    Batch,
+    Table,
+    check_table,
+    one_line,
 )
+from .errors import StoreError, ValidationError
 from .stores import is_url, mask_url
 
 if TYPE_CHECKING:
@@ -225,7 +226,7 @@ class PgStore:
 
     def _say(self, exc: BaseException) -> str:
         """An exception as one line that never holds the password."""
-        text = _one_line(exc)
+        text = one_line(exc)
         password = urllib.parse.urlsplit(self._url).password
         return text.replace(password, "***") if password else text
 
@@ -421,7 +422,7 @@ class PgStore:
         self, table: Table, since: int = 0, limit: int | None = None, *, last: int | None = None
     ) -> list[dict[str, Any]]:
         """Rows of ``table`` with ``seq > since`` in ``seq`` order (``last``: only the newest)."""
-        _check_table(table)
+        check_table(table)
         if last is not None:
             rows = self.query(
                 f"SELECT * FROM {table} WHERE seq > %s ORDER BY seq DESC LIMIT %s", (since, last)
@@ -464,7 +465,7 @@ class PgStore:
 
         wanted = list(tables)
         for table in wanted:
-            _check_table(table)
+            check_table(table)
         merged: list[tuple[str, dict[str, Any]]] = []
         with self._connection() as conn:
             try:
@@ -483,7 +484,7 @@ class PgStore:
 
     def count(self, table: Table = "cdrs") -> int:
         """How many rows ``table`` holds."""
-        _check_table(table)
+        check_table(table)
         return int(self.query(f"SELECT count(*) AS n FROM {table}")[0]["n"])
 
     def counts(self) -> dict[str, int]:
@@ -505,7 +506,7 @@ class PgStore:
         with self._committed:
             return self._committed.wait(timeout)
 
-    record = staticmethod(Store.record)
+    record = staticmethod(record)
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ body) as JSON text beside its columns. Encoding the decoded object again costs a
 decoding the whole body did (about 17 µs a CDR); the text is already in the body. :func:`loads`
 decodes like :func:`json.loads`, with the same C scanner, and notes where each member of the
 top-level object starts and ends: an object member's text, or each element's text for an array
-member. :func:`toolkit.store.prepare` stores those slices.
+member. :func:`toolkit.batches.prepare` stores those slices.
 
 A slice is the JSON as the platform sent it: the same values, its own spacing and escapes. Two
 readings of one slice can differ only for an object that repeats a key: Python (every reader of

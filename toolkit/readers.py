@@ -388,7 +388,7 @@ def _from_table(frame: pd.DataFrame, errors: Errors, *, wire: bool) -> Loaded:
         voice = _voice_rows(frame)
         text = np.where(voice, "voicecall", "privatenumber").astype(object)
         columns["product"] = (text, np.zeros(n, dtype=bool))
-    if wire:  # a CDR pushed without a sessionId is malformed (toolkit.store.prepare)
+    if wire:  # a CDR pushed without a sessionId is malformed (toolkit.batches.prepare)
         session = columns.get("session_id", (None, np.ones(n, dtype=bool)))[1]
         for row in np.flatnonzero(session):
             problems.add(int(row), "sessionId", "required")

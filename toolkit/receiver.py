@@ -43,12 +43,13 @@ from wsgiref.util import request_uri
 from . import events as ev
 from . import rawjson, xmode
 from .auth import DEFAULT_WINDOW, NonceCache, Verdict, verify, wsgi_headers
+from .batches import quarantine_row
 from .commit import COMMIT_TIMEOUT, GroupCommitter  # noqa: F401 (COMMIT_TIMEOUT: its old home)
 from .engine import Engine
 from .errors import ConfigError, ValidationError
 from .follower import Follower
 from .httpserver import ThreadedWSGIServer
-from .store import Batch, Store, StoreError, quarantine_row
+from .store import Batch, Store, StoreError
 from .terminal import printable
 from .tls import server_context
 

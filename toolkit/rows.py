@@ -1,7 +1,7 @@
 """One pushed object to one row of a store table, with the converters of :mod:`toolkit.events`.
 
 :func:`toolkit.events.convert` builds a dict of every field (and one of the unknown ones), which
-:func:`toolkit.store.prepare` then reorders into a row. A receiver does that 50 times a push, so
+:func:`toolkit.batches.prepare` then reorders into a row. A receiver does that 50 times a push, so
 for CDRs :func:`fill` builds the row directly. The converters, the checks and the error messages
 are those of :func:`toolkit.events.convert`: a field of the wrong type raises the same
 :class:`~toolkit.errors.PushFormatError`, a known field that has no column is checked and

@@ -24,10 +24,10 @@ import time
 from typing import Any
 
 from . import schema
-from .engine import TABLES, Batch
+from .engine import QUARANTINE_COLUMNS, TABLES, Batch
 from .errors import StoreError
-from .store import QUARANTINE_COLUMNS
-from .stores import mask_url, open_store
+from .store import Store
+from .stores import mask_url
 
 __all__ = ["copy_store", "main"]
 
@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     try:
         with (
-            open_store(args.source, readonly=True) as source,
-            open_store(args.target) as target,
+            Store(args.source, readonly=True) as source,
+            Store(args.target) as target,
         ):
             copied = copy_store(source, target, page=max(1, args.page))
     except StoreError as exc:

@@ -6,12 +6,10 @@ show a URL without its password, before anything is opened.
 
 from __future__ import annotations
 
-import os
 import re
 import urllib.parse
-from typing import Any
 
-__all__ = ["SCHEMES", "is_url", "mask_url", "open_store"]
+__all__ = ["SCHEMES", "is_url", "mask_url"]
 
 SCHEMES = ("postgresql", "postgres")
 
@@ -31,15 +29,3 @@ def mask_url(url: str) -> str:
         netloc = f"{user.split(':', 1)[0]}:***@{host}"
     query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query, flags=re.IGNORECASE)
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
-def open_store(db: str | os.PathLike[str] | None = None, **options: Any) -> Any:
-    """A :class:`~toolkit.pgstore.PgStore` for a PostgreSQL URL, else a SQLite
-    :class:`~toolkit.store.Store`.
-
-    ``options`` are those of the class chosen (``readonly`` works for both).
-    """
-    from .store import Store
-
-    # Store() itself opens a PgStore for a URL (see Store.__new__).
-    return Store(db, **options)
