@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         help="pushed items (events; CDRs, one per CDR of a batch) whose attempts are remembered "
         f"for /_emulator/deliveries, oldest dropped first; default {DEFAULT_MAX_DELIVERIES}",
     )
+    p.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="keep connections open between requests (for benchmarks); by default each answer "
+        "closes its connection, as the platform's short connections do",
+    )
     return p
 
 
@@ -79,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         max_calls=args.max_calls,
         max_deliveries=args.max_deliveries,
+        keep_alive=args.keep_alive,
     )
     stop = threading.Event()
 

@@ -32,7 +32,9 @@ class Emulator:
 
     Without :meth:`start` it answers in-process (clients from :meth:`client` use a requests
     adapter that calls the WSGI app directly); after :meth:`start` it also listens on
-    ``host:port`` (port 0 = a free port) and :attr:`url` is its HTTP address. Pushes (call events,
+    ``host:port`` (port 0 = a free port) and :attr:`url` is its HTTP address. Like the platform,
+    it closes the connection after each API answer (``Connection: close``); ``keep_alive=True``
+    keeps connections open instead, for benchmarks. Pushes (call events,
     CDRs, SMS, number status) go to the URLs given here, signed with the app's key and secret.
 
     ``time_scale`` is real seconds per simulated second: calls last ``talk * time_scale`` and the
@@ -70,6 +72,7 @@ class Emulator:
         voice_app_secret: str | None = None,
         max_calls: int = DEFAULT_MAX_CALLS,
         max_deliveries: int = DEFAULT_MAX_DELIVERIES,
+        keep_alive: bool = False,
     ) -> None:
         if not isinstance(max_deliveries, int) or isinstance(max_deliveries, bool):
             raise EmulatorError("max_deliveries must be an integer >= 1")
@@ -95,7 +98,7 @@ class Emulator:
             numstatus_url=numstatus_url,
         )
         self.wsgi_app = EmulatorApp(self.backend, self.deliverer)
-        self.host, self.port = host, port
+        self.host, self.port, self.keep_alive = host, port, keep_alive
         self._server: WSGIServer | None = None
         self._voice_app: App | None = None
         self._voice_credentials = {"app_key": voice_app_key, "app_secret": voice_app_secret}
@@ -105,7 +108,9 @@ class Emulator:
     def start(self) -> Emulator:
         """Listen on HTTP (``host``, ``port``; 0 picks a free port). Returns ``self``."""
         if self._server is None:
-            self._server = WSGIServer(self.wsgi_app, self.host, self.port).start()
+            self._server = WSGIServer(
+                self.wsgi_app, self.host, self.port, keep_alive=self.keep_alive
+            ).start()
         return self
 
     def stop(self) -> None:
