@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from toolkit.emulator import Emulator
-from toolkit.emulator.pushconn import PushConnections, PushFailed
 from toolkit.httpserver import ThreadedWSGIServer
 from toolkit.receiver import Receiver
 
@@ -135,16 +134,3 @@ def test_a_failed_push_is_retried_on_the_kept_connection(tmp_path: Any) -> None:
         finally:
             emu.stop()
         assert recorder.receiver.store.count("cdrs") == 1
-
-
-def test_connection_errors_keep_their_names() -> None:
-    connections = PushConnections(1.0, 1.0)
-    try:
-        try:
-            connections.post("http://127.0.0.1:9/fee", b"{}", {})
-        except PushFailed as exc:
-            assert exc.name == "ConnectionError"
-        else:
-            raise AssertionError("a refused connection must fail")
-    finally:
-        connections.close()

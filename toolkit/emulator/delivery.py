@@ -32,7 +32,7 @@ from ..auth import Scheme, sign_headers, sign_push_headers
 from ..errors import ValidationError
 from .calls import Call
 from .model import App
-from .pushconn import PushConnections, PushFailed, PushResponse
+from .pushconn import PushConnections, PushResponse, _PushFailed
 
 PN_RETRY_MINUTES: tuple[int, ...] = (1, 4, 9, 106, 203, 300)
 VOICE_FEE_RETRY_MINUTES: tuple[int, ...] = (60,) * 6
@@ -406,7 +406,7 @@ class Deliverer:
         try:
             response = connections.post(job.url, data, headers)
             status = response.status_code
-        except PushFailed as exc:
+        except _PushFailed as exc:
             error = exc.name
         ok = response is not None and _acknowledged(response)
         final = ok or job.attempt > len(job.schedule)

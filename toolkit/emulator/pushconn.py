@@ -41,7 +41,7 @@ class PushResponse:
         return json.loads(self.content)
 
 
-class PushFailed(Exception):
+class _PushFailed(Exception):
     """No answer: ``name`` is the requests-style name of what went wrong."""
 
     def __init__(self, name: str) -> None:
@@ -75,7 +75,7 @@ class PushConnections:
         self._session: requests.Session | None = None
 
     def post(self, url: str, data: bytes, headers: dict[str, str]) -> PushResponse:
-        """POST ``data`` to ``url``; the answer, or :class:`PushFailed` when there is none."""
+        """POST ``data`` to ``url``; the answer, or :class:`_PushFailed` when there is none."""
         parts = urlsplit(url)
         if parts.scheme != "http":
             return self._post_requests(url, data, headers)
@@ -102,10 +102,10 @@ class PushConnections:
             conn.connect()  # also sets TCP_NODELAY: an answer is not held for a delayed ACK
         except TimeoutError:
             conn.close()
-            raise PushFailed("ConnectTimeout") from None
+            raise _PushFailed("ConnectTimeout") from None
         except (OSError, http.client.HTTPException):
             conn.close()
-            raise PushFailed("ConnectionError") from None
+            raise _PushFailed("ConnectionError") from None
         if conn.sock is not None:
             conn.sock.settimeout(self.timeout)
         return conn
@@ -131,10 +131,10 @@ class PushConnections:
             raise  # the caller tries once more on a new connection
         except TimeoutError:
             conn.close()
-            raise PushFailed("ReadTimeout") from None
+            raise _PushFailed("ReadTimeout") from None
         except (OSError, http.client.HTTPException):
             conn.close()
-            raise PushFailed("ConnectionError") from None
+            raise _PushFailed("ConnectionError") from None
         if response.will_close:
             conn.close()
         else:
@@ -154,7 +154,7 @@ class PushConnections:
                 url, data=data, headers=headers, timeout=(self.connect_timeout, self.timeout)
             )
         except requests.RequestException as exc:
-            raise PushFailed(type(exc).__name__) from None
+            raise _PushFailed(type(exc).__name__) from None
         return PushResponse(response.status_code, response.content)
 
     def close(self) -> None:
