@@ -6,9 +6,13 @@ import subprocess
 import sys
 
 import pytest
+import responses
+from wire_helpers import BASE, KEY, SECRET
 
 from toolkit.codes import OUTCOME_COLORS, OUTCOME_LABELS, OUTCOMES, result_hint
-from toolkit.errors import api_error
+from toolkit.config import Settings
+from toolkit.errors import ApiError
+from toolkit.transport import Transport
 
 
 def test_hint_comes_from_the_product_table() -> None:
@@ -24,10 +28,16 @@ def test_hint_is_none_for_success_unknown_and_garbage(raw: object) -> None:
     assert result_hint(raw, "privatenumber") is None  # type: ignore[arg-type]
 
 
-def test_api_error_message_carries_the_hint() -> None:
-    err = api_error("1012008", "Insufficient number of resources", 403)
-    assert err.hint == result_hint("1012008", "privatenumber")
-    assert "areaMatchMode" in str(err)
+@pytest.mark.parametrize("product", ["privatenumber", "voicecall"])
+def test_a_refused_request_carries_its_products_hint(product: str) -> None:
+    # The transport turns the answer into an error with the hint of the product it talks to.
+    transport = Transport(Settings(BASE, KEY, SECRET), product=product)  # type: ignore[arg-type]
+    with responses.RequestsMock() as mock:
+        mock.add("GET", BASE + "/path", status=403, json={"resultcode": "1012001"})
+        with pytest.raises(ApiError) as caught:
+            transport.call("GET", "/path")
+    assert caught.value.hint == result_hint("1012001", product)
+    assert caught.value.hint and str(caught.value).endswith(caught.value.hint)
 
 
 def test_outcome_labels_and_colours_cover_every_outcome() -> None:

@@ -9,8 +9,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 HEAVY = ("pandas", "matplotlib", "ipywidgets", "numpy")
 
 
@@ -159,11 +157,6 @@ def test_the_whole_toolkit_has_no_import_circle_outside_functions() -> None:
     assert import_cycles(import_graph(PACKAGE, lazy=False)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="toolkit.errors imports toolkit.numbers and toolkit.codes inside functions, and both "
-    "import toolkit.errors: remove this mark once that circle is gone",
-)
 def test_the_whole_toolkit_has_no_import_circle() -> None:
     assert import_cycles(import_graph(PACKAGE)) == []
 

@@ -4,9 +4,10 @@ Values come from keyword arguments first, then environment variables, then a ``.
 keys never have to be typed into a notebook. Each product has its own app and variables::
 
     PRIVATENUMBER_BASE_URL, PRIVATENUMBER_APP_KEY, PRIVATENUMBER_APP_SECRET,
-    PRIVATENUMBER_AUTH_SCHEME, PRIVATENUMBER_TIMEOUT, PRIVATENUMBER_MAX_RESPONSE_BYTES
+    PRIVATENUMBER_AUTH_SCHEME, PRIVATENUMBER_TIMEOUT, PRIVATENUMBER_MAX_RESPONSE_BYTES,
+    PRIVATENUMBER_CA_CERT
     VOICECALL_BASE_URL, VOICECALL_APP_KEY, VOICECALL_APP_SECRET, VOICECALL_AUTH_SCHEME,
-    VOICECALL_TIMEOUT, VOICECALL_MAX_RESPONSE_BYTES
+    VOICECALL_TIMEOUT, VOICECALL_MAX_RESPONSE_BYTES, VOICECALL_CA_CERT
 
 Values are checked when they load; a bad one raises :class:`~toolkit.errors.ConfigError` naming
 the argument or variable it came from. The secret never appears in ``repr()`` or ``str()``, and
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 from .auth import SCHEMES, Scheme
 from .errors import ConfigError
 from .numbers import mask_text
+from .tls import check_ca_file
 
 PRIVATENUMBER_URL = "https://rtcpns.cn-north-1.myhuaweicloud.com"
 VOICECALL_URL = "https://rtccall.cn-north-1.myhuaweicloud.cn:443"
@@ -49,6 +51,9 @@ class Settings:
     naming it. ``timeout`` (seconds, at most 3600) bounds each call as a whole: connecting,
     sending, waiting and reading the answer. ``max_response_bytes`` caps an answer's size after
     decompression (default 1 MiB); a larger one raises :class:`~toolkit.errors.ResponseError`.
+    ``ca_cert`` is a PEM file of the CA an ``https://`` base URL is verified against (e.g. the
+    emulator's ``CA_CERT=``); without it, the system's CAs or ``REQUESTS_CA_BUNDLE``. Nothing
+    turns verification off.
     """
 
     base_url: str
@@ -57,6 +62,7 @@ class Settings:
     auth_scheme: Scheme = "aksk"
     timeout: float = DEFAULT_TIMEOUT
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    ca_cert: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", check_base_url(self.base_url))
@@ -66,6 +72,8 @@ class Settings:
         check_auth_scheme(self.auth_scheme)
         object.__setattr__(self, "timeout", check_timeout(self.timeout))
         object.__setattr__(self, "max_response_bytes", check_size(self.max_response_bytes))
+        if self.ca_cert is not None:
+            object.__setattr__(self, "ca_cert", check_ca_file(self.ca_cert, "ca_cert"))
 
     def __str__(self) -> str:
         return mask_text(f"{self.base_url} as {self.app_key} ({self.auth_scheme})")
@@ -75,7 +83,9 @@ class Settings:
         return mask_text(
             f"Settings(base_url={self.base_url!r}, app_key={self.app_key!r}, "
             f"auth_scheme={self.auth_scheme!r}, timeout={self.timeout!r}, "
-            f"max_response_bytes={self.max_response_bytes!r})"
+            f"max_response_bytes={self.max_response_bytes!r}"
+            + ("" if self.ca_cert is None else f", ca_cert={self.ca_cert!r}")
+            + ")"
         )
 
     @classmethod
@@ -88,6 +98,7 @@ class Settings:
         auth_scheme: str | None = None,
         timeout: float | str | None = None,
         max_response_bytes: int | str | None = None,
+        ca_cert: str | os.PathLike[str] | None = None,
         product: str = "privatenumber",
         environ: Mapping[str, str] | None = None,
         env_file: str | os.PathLike[str] | None = ".env",
@@ -123,6 +134,7 @@ class Settings:
         scheme, scheme_from = pick("AUTH_SCHEME", auth_scheme)
         seconds, seconds_from = pick("TIMEOUT", timeout)
         size, size_from = pick("MAX_RESPONSE_BYTES", max_response_bytes)
+        ca, ca_from = pick("CA_CERT", None if ca_cert is None else os.fspath(ca_cert))
         default_url = PRIVATENUMBER_URL if product == "privatenumber" else VOICECALL_URL
         # Checked here as well as in __post_init__ so that the error names the variable.
         return cls(
@@ -137,6 +149,7 @@ class Settings:
             max_response_bytes=(
                 DEFAULT_MAX_RESPONSE_BYTES if size is None else check_size(size, size_from)
             ),
+            ca_cert=None if ca is None else check_ca_file(str(ca), ca_from),
         )
 
 

@@ -39,6 +39,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from .phone import mask, mask_text
+
 Product = Literal["privatenumber", "voicecall"]
 
 __all__ = [
@@ -66,12 +68,6 @@ class ToolkitError(Exception):
     """Root of every exception the toolkit raises."""
 
 
-def _masked(text: str) -> str:
-    from .numbers import mask_text  # imported late: numbers imports this module
-
-    return mask_text(text)
-
-
 class ConfigError(ToolkitError):
     """Settings are missing or malformed (base URL, APP_Key, APP_Secret, auth scheme, timeout,
     answer size limit).
@@ -82,7 +78,7 @@ class ConfigError(ToolkitError):
 
     def __init__(self, message: str, setting: str | None = None) -> None:
         self.setting = setting
-        super().__init__(_masked(message))
+        super().__init__(mask_text(message))
 
 
 class ValidationError(ToolkitError, ValueError):
@@ -93,7 +89,7 @@ class ValidationError(ToolkitError, ValueError):
 
     def __init__(self, param: str, message: str) -> None:
         self.param = param
-        super().__init__(_masked(f"{param}: {message}"))
+        super().__init__(mask_text(f"{param}: {message}"))
 
 
 class InvalidNumberError(ValidationError):
@@ -111,8 +107,6 @@ class InvalidNumberError(ValidationError):
 
 def _shown(value: object) -> str:
     """A masked form of a rejected number: enough to recognise a typo, never the number."""
-    from .numbers import mask
-
     if isinstance(value, str):
         # Long input is cut first: the mask keeps the first 3 and last 4 characters.
         if len(value) > 32:
@@ -161,7 +155,7 @@ class ResponseError(ToolkitError):
     def __init__(self, status: int, url: str, detail: str) -> None:
         self.status = status
         self.url = url
-        super().__init__(f"HTTP {status} from {url}: {_masked(detail)}")
+        super().__init__(f"HTTP {status} from {url}: {mask_text(detail)}")
 
 
 class ApiError(ToolkitError):
@@ -174,22 +168,19 @@ class ApiError(ToolkitError):
         status: int | None = None,
         *,
         product: Product = "privatenumber",
+        hint: str | None = None,
     ) -> None:
         self.resultcode = str(resultcode)
         self.resultdesc = resultdesc
         self.status = status
         self.product = product
+        #: What to do about this code. The client fills it in from the result-code table
+        #: (:func:`toolkit.codes.result_hint`); ``None`` when the table has nothing to say.
+        self.hint = hint
         super().__init__(self._message())
 
-    @property
-    def hint(self) -> str | None:
-        """What to do about this code, from the result-code table (``None`` if unknown)."""
-        from .codes import result_hint  # imported lazily: codes reads its tables on first use
-
-        return result_hint(self.resultcode, self.product)
-
     def _message(self) -> str:
-        text = f"{self.resultcode}: {_masked(self.resultdesc) or 'no description'}"
+        text = f"{self.resultcode}: {mask_text(self.resultdesc) or 'no description'}"
         if self.status is not None:
             text += f" (HTTP {self.status})"
         hint = self.hint
@@ -277,8 +268,12 @@ def api_error(
     status: int | None = None,
     *,
     product: Product = "privatenumber",
+    hint: str | None = None,
 ) -> ApiError:
-    """Build the most specific :class:`ApiError` subclass for a platform answer."""
+    """Build the most specific :class:`ApiError` subclass for a platform answer.
+
+    ``hint`` is appended to the message; the client passes the result-code table's advice.
+    """
     code = str(resultcode)
     if code == "1010010":
         cls: type[ApiError] = AuthError if status == 401 else ThrottledError
@@ -286,4 +281,4 @@ def api_error(
         cls = _PRODUCT_CLASSES[product].get(code) or _CLASS_BY_CODE.get(code, ApiError)
     if cls is ApiError and status == 401:
         cls = AuthError
-    return cls(code, resultdesc, status, product=product)
+    return cls(code, resultdesc, status, product=product, hint=hint)

@@ -33,6 +33,7 @@ import queue
 import re
 import selectors
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -42,6 +43,8 @@ from email.utils import formatdate
 from io import BytesIO
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
+
+from . import tls
 
 log = logging.getLogger(__name__)
 _Server = TypeVar("_Server", bound="ThreadedWSGIServer")
@@ -230,10 +233,11 @@ class _Request:
 
 
 class _Conn:
-    __slots__ = ("addr", "buf", "request", "scanned", "since", "sock")
+    __slots__ = ("addr", "buf", "handshaking", "request", "scanned", "since", "sock")
 
     def __init__(self, sock: socket.socket, addr: Any, since: float) -> None:
         self.sock, self.addr, self.since = sock, addr, since
+        self.handshaking = isinstance(sock, ssl.SSLSocket)  # TLS: no request before the handshake
         self.buf = bytearray()
         self.request: _Request | None = None
         self.scanned = 0  # bytes of buf already searched for the end of the head
@@ -254,6 +258,10 @@ class ThreadedWSGIServer:
     threads running the app. ``keep_alive=False`` answers every request with
     ``Connection: close`` and closes, as a server that allows no persistent connections. The
     socket is bound on construction; :meth:`start` serves and :meth:`stop` closes everything.
+
+    With ``ssl_context`` (see :func:`toolkit.tls.server_context`) it serves HTTPS. The handshake
+    runs on the selector thread, step by step on the non-blocking socket, within the request
+    deadline: a client that connects and sends nothing costs a buffer, as over plain HTTP.
     """
 
     def __init__(
@@ -270,9 +278,11 @@ class ThreadedWSGIServer:
         max_connections: int | None = None,
         workers: int = 16,
         name: str = "http",
+        ssl_context: ssl.SSLContext | None = None,
         keep_alive: bool = True,
     ) -> None:
-        self.app, self.name, self.keep_alive = app, name, keep_alive
+        self.app, self.name, self.ssl_context = app, name, ssl_context
+        self.keep_alive = keep_alive
         self.request_timeout, self.idle_timeout = request_timeout, idle_timeout
         self.write_timeout, self.max_header_bytes = write_timeout, max_header_bytes
         self.max_body, self.workers = max_body, workers
@@ -302,9 +312,14 @@ class ThreadedWSGIServer:
 
     @property
     def url(self) -> str:
-        """The base URL, ``http://host:port`` (IPv6 hosts in brackets)."""
+        """The base URL, ``http://host:port`` or ``https://...`` (IPv6 hosts in brackets)."""
         host = f"[{self.host}]" if ":" in str(self.host) else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def scheme(self) -> str:
+        """``https`` with an ``ssl_context``, else ``http``."""
+        return "http" if self.ssl_context is None else "https"
 
     @property
     def running(self) -> bool:
@@ -427,6 +442,12 @@ class ThreadedWSGIServer:
             # ACK can still hold the next small answer back ~40 ms.
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.ssl_context is not None:
+                try:
+                    sock = tls.wrap(sock, self.ssl_context)
+                except OSError:  # that client is already gone
+                    sock.close()
+                    continue
             conn = _Conn(sock, addr, time.monotonic())
             self._conns.add(conn)
             self._reading[conn] = None
@@ -453,9 +474,20 @@ class ThreadedWSGIServer:
         return True
 
     def _readable(self, conn: _Conn) -> None:
+        if conn.handshaking:
+            done = tls.handshake(conn.sock)
+            if done is None:
+                log.debug("%s: dropped %s: TLS handshake failed", self.name, conn)
+                conn.handshaking = False  # what it sends from now on is drained unread
+                self._linger(conn)  # so a plain-HTTP client reads the 400 sent to it
+            if not done:
+                return
+            conn.handshaking = False
         try:
             data = conn.sock.recv(65536)
-        except (BlockingIOError, InterruptedError):
+            if self.ssl_context is not None and data:
+                data += tls.drain(conn.sock)
+        except (BlockingIOError, InterruptedError, *tls.WOULD_BLOCK):
             return
         except OSError:
             data = b""  # a reset: the client is gone, as after an orderly close
@@ -644,6 +676,7 @@ class ThreadedWSGIServer:
             server_name=str(self.host),
             server_port=str(self.port),
             protocol=request.version,
+            scheme=self.scheme,
             REMOTE_ADDR=host,
             REMOTE_PORT=str(port),
         )

@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -47,6 +46,7 @@ from .follower import Follower
 from .httpserver import ThreadedWSGIServer
 from .store import Batch, Store, StoreError, quarantine_row
 from .terminal import printable
+from .tls import server_context
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +169,9 @@ class Receiver:
     :func:`toolkit.xmode.discard_sms`. Without a router, or if it fails, calls are released and
     messages discarded. ``on_cdr(cdr)`` and ``on_event(record)`` are called from a background
     thread for each newly stored CDR and for every other new record.
+
+    ``tls_cert``/``tls_key`` (PEM files) make :meth:`start` serve HTTPS itself, for when no TLS
+    proxy stands in front; :attr:`url` is then ``https://``.
     """
 
     def __init__(
@@ -192,7 +195,13 @@ class Receiver:
         max_batch: int = 64,
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         clock: Callable[[], float] = time.time,
+        tls_cert: str | os.PathLike[str] | None = None,
+        tls_key: str | os.PathLike[str] | None = None,
     ) -> None:
+        if (tls_cert is None) != (tls_key is None):
+            raise ValidationError("tls_key", "give both tls_cert and tls_key, or neither")
+        # Loaded now, so a wrong file is reported before anything else is opened.
+        self._ssl_context = None if tls_cert is None else server_context(tls_cert, tls_key or "")
         if (app_key is None) != (app_secret is None):
             raise ValidationError("app_secret", "give both app_key and app_secret, or neither")
         if (voice_app_key is None) != (voice_app_secret is None):
@@ -517,7 +526,13 @@ class Receiver:
         if self._server is not None:
             return self
         self._server = ThreadedWSGIServer(
-            self.wsgi_app, self.host, self.port, max_body=self.max_body, name="receiver", **limits
+            self.wsgi_app,
+            self.host,
+            self.port,
+            max_body=self.max_body,
+            name="receiver",
+            ssl_context=self._ssl_context,
+            **limits,
         ).start()
         self.port = self._server.port
         self.url = self._server.url
@@ -555,18 +570,3 @@ class Receiver:
 def make_app(store: Store | str | None = None, **options: Any) -> Callable[..., list[bytes]]:
     """A WSGI application for ``store`` (same options as :class:`Receiver`)."""
     return Receiver(store, **options).wsgi_app
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line: toolkit.receiver_cli
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m toolkit receiver``: run the receiver until SIGINT or SIGTERM."""
-    from .receiver_cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import lookup
+from .errors import ConfigError
 from .receiver import MAX_BODY, Receiver
 from .store import Store, StoreError
 
@@ -123,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         help="open connections at most; at the cap the slowest waiting client is dropped "
         "(default: what the descriptor limit leaves, at most 1000)",
     )
+    parser.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        help="serve HTTPS with this certificate (for when no TLS proxy stands in front)",
+    )
+    parser.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -130,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(message)s",
     )
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("give both --tls-cert and --tls-key, or neither")
     app_key, app_secret = _credential(parser, args, "app", "PRIVATENUMBER")
     voice_key, voice_secret = _credential(parser, args, "voice-app", "VOICECALL")
     if not app_secret and not voice_secret and not args.allow_unsigned:
@@ -152,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             lenient_voicecall=not args.strict_voicecall,
             max_body=args.max_body,
             synchronous=args.synchronous,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
         ).start(request_timeout=args.request_timeout, max_connections=args.max_connections)
-    except (OSError, StoreError) as exc:
+    except (OSError, StoreError, ConfigError) as exc:
         print(f"cannot start the receiver: {exc}", file=sys.stderr)
         return 1
     stopping: list[int] = []

@@ -24,6 +24,7 @@ import urllib3
 from requests.hooks import dispatch_hook
 
 from .auth import UsernameTokenAuth
+from .codes import result_hint
 from .config import Settings
 from .deadline import Deadline, DeadlineAdapter
 from .errors import Product, ResponseError, TransportError, ValidationError, api_error
@@ -256,6 +257,8 @@ class Transport:
                 self.settings.base_url, {}, None, None, None
             )
             self._environment = {k: merged[k] for k in ("proxies", "verify", "cert")}
+            if self.settings.ca_cert is not None:  # the CA named in the settings wins
+                self._environment["verify"] = self.settings.ca_cert
         return self._environment
 
     def _decode(
@@ -279,7 +282,8 @@ class Transport:
         code = str(payload["resultcode"])
         if code != "0":
             desc = str(payload.get("resultdesc", ""))
-            raise api_error(code, desc, status, product=self.product)
+            hint = result_hint(code, self.product)
+            raise api_error(code, desc, status, product=self.product, hint=hint)
         return payload
 
 

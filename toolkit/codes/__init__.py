@@ -44,7 +44,7 @@ def result_hint(resultcode: object, product: str = "privatenumber") -> str | Non
 
     ``product`` picks the table ("voicecall" or anything else for PrivateNumber): the two products
     give some codes different meanings (e.g. 1012001). Cheap after the first call and never raises,
-    because :class:`toolkit.errors.ApiError` calls it while building its message.
+    because the transport calls it while turning a refusal into :class:`toolkit.errors.ApiError`.
     """
     family = "vc_result" if product == "voicecall" else "pn_result"
     status, code = normalize_code(resultcode)

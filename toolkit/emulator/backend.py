@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..auth import SCHEMES
 from . import errors as e
 from .bindings import BindingStore
 from .calls import Call, build_call, profile_for, session_id, stop
@@ -105,11 +106,15 @@ class Backend:
         sms_block_url: str | None = None,
         numstatus_url: str | None = None,
         record_enabled: bool = True,
+        auth_scheme: str = "aksk",
     ) -> App:
-        """Create an app of ``mode`` with its own number pool (random credentials unless given)."""
+        """Create an app of ``mode`` with its own number pool (random credentials unless given);
+        its pushes are signed with ``auth_scheme`` (``aksk``: X-AKSK, ``wsse``: X-WSSE)."""
         mode = mode.lower()
         if mode not in MODES:
             raise e.EmulatorError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if auth_scheme not in SCHEMES:
+            raise e.EmulatorError(f"auth_scheme must be one of {', '.join(SCHEMES)}")
         if not 1 <= extension_length <= 4:
             raise e.EmulatorError("extension_length must be 1-4 digits")
         with self.lock:
@@ -133,6 +138,7 @@ class Backend:
                 sms_block_url,
                 numstatus_url,
                 record_enabled,
+                auth_scheme=auth_scheme,  # narrowed to a Scheme by the check above
             )
             self._taken.update(pool)
             self.apps[key] = app

@@ -146,18 +146,36 @@ def common_settings(p: Params, out: dict[str, Any]) -> None:
         out["privateSms"] = p.flag("privateSms", True)
     if p.has("callDirection"):
         out["callDirection"] = int(p.choice("callDirection", ("0", "1", "2"), "0"))
-    if "preVoice" in p.data:
-        pre = p.object("preVoice") or {}
-        for tone in ("callerHintTone", "calleeHintTone"):
-            if pre.get(tone) is not None and not (
-                isinstance(pre[tone], str) and 0 < len(pre[tone]) <= 128
-            ):
-                raise e.invalid("preVoice." + tone)
-        out["preVoice"] = {
-            k: v for k, v in pre.items() if k in ("callerHintTone", "calleeHintTone")
-        }
-    if "userData" in p.data:
+    if p.data.get("preVoice") is not None:
+        out["preVoice"] = pre_voice(p, "preVoice")
+    if sent(p, "userData"):
         out["userData"] = p.user_data()
+
+
+def sent(p: Params, name: str) -> bool:
+    """True when ``name`` was sent with a value: a field sent as ``null`` counts as not sent.
+
+    Clients whose DTOs serialise every field send ``null`` for the ones they leave unset
+    (unconfirmed what the platform does with them; the tolerant reading is "not sent"): on bind
+    the field stays absent from queries and CDRs, on modify it is left unchanged. An empty
+    string is a value, which clears the field.
+    """
+    return p.data.get(name) is not None
+
+
+def pre_voice(p: Params, name: str) -> dict[str, str] | None:
+    """A ``preVoice``-style object of tone file names, without its ``null`` members; ``None``
+    (no pre-connect tone) when none is left."""
+    pre = p.object(name) or {}
+    for tone in ("callerHintTone", "calleeHintTone"):
+        if pre.get(tone) is not None and not (
+            isinstance(pre[tone], str) and 0 < len(pre[tone]) <= 128
+        ):
+            raise e.invalid(f"{name}.{tone}")
+    tones = {
+        k: v for k, v in pre.items() if k in ("callerHintTone", "calleeHintTone") and v is not None
+    }
+    return tones or None
 
 
 def bound_route(app: App, caller: str, called: str, b: Binding, **fields: Any) -> Route:

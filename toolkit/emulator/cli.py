@@ -1,4 +1,4 @@
-"""``python -m toolkit emulator``: run the emulator over HTTP until SIGINT or SIGTERM."""
+"""``python -m toolkit emulator``: run the emulator over HTTP or HTTPS until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 import threading
 from typing import Any
 
+from ..errors import EmulatorError
 from ..numbers import mask
 from .emulator import DEFAULT_MAX_DELIVERIES, Emulator
 from .history import DEFAULT_MAX_CALLS
@@ -27,6 +28,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fee-url", help="where CDRs are pushed")
     p.add_argument("--sms-url", help="where SMS events are pushed")
     p.add_argument("--numstatus-url", help="where X-number status changes are pushed")
+    p.add_argument(
+        "--auth-scheme",
+        choices=("aksk", "wsse"),
+        default="aksk",
+        help="how the app signs its pushes: aksk (X-AKSK, current) or wsse (X-WSSE, legacy)",
+    )
+    tls = p.add_argument_group("HTTPS")
+    tls.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a certificate made at start for 127.0.0.1 and localhost; line 4 "
+        "of the output is CA_CERT=<the PEM file clients trust> (needs: pip install -e '.[tls]')",
+    )
+    tls.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate")
+    tls.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    tls.add_argument(
+        "--ca-cert",
+        metavar="PEM",
+        help="with --tls-cert: the CA that signed it, printed as CA_CERT= for clients "
+        "(default: the --tls-cert file, right for a self-signed certificate)",
+    )
+    tls.add_argument(
+        "--push-ca-cert",
+        metavar="PEM",
+        help="CA file that https:// push URLs are verified against (default: the system's "
+        "CAs, or REQUESTS_CA_BUNDLE)",
+    )
     p.add_argument(
         "--time-scale",
         type=float,
@@ -61,9 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     """Start the emulator and serve until SIGINT/SIGTERM.
 
     The first three lines on stdout are the base URL, ``APP_KEY=<key>`` and ``APP_SECRET=<secret>``
-    (scripts parse them); what follows is informational.
+    (scripts parse them); over HTTPS the fourth is ``CA_CERT=<path>``, the PEM file a client
+    trusts. What follows is informational.
     """
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("give both --tls-cert and --tls-key, or neither")
+    if args.ca_cert and not args.tls_cert:
+        parser.error("--ca-cert goes with --tls-cert (with --tls the CA is made at start)")
     if args.time_scale < 0:
         print("--time-scale must be >= 0", file=sys.stderr)
         return 2
@@ -71,22 +105,32 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name) < 1:
             print(f"--{name.replace('_', '-')} must be >= 1", file=sys.stderr)
             return 2
-    emulator = Emulator(
-        args.mode,
-        app_key=args.app_key,
-        app_secret=args.app_secret,
-        time_scale=args.time_scale,
-        seed=args.seed,
-        status_url=args.status_url,
-        fee_url=args.fee_url,
-        sms_url=args.sms_url,
-        numstatus_url=args.numstatus_url,
-        host=args.host,
-        port=args.port,
-        max_calls=args.max_calls,
-        max_deliveries=args.max_deliveries,
-        keep_alive=args.keep_alive,
-    )
+    try:
+        emulator = Emulator(
+            args.mode,
+            app_key=args.app_key,
+            app_secret=args.app_secret,
+            time_scale=args.time_scale,
+            seed=args.seed,
+            status_url=args.status_url,
+            fee_url=args.fee_url,
+            sms_url=args.sms_url,
+            numstatus_url=args.numstatus_url,
+            host=args.host,
+            port=args.port,
+            max_calls=args.max_calls,
+            max_deliveries=args.max_deliveries,
+            auth_scheme=args.auth_scheme,
+            tls=args.tls,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            ca_cert=args.ca_cert,
+            push_ca_cert=args.push_ca_cert,
+            keep_alive=args.keep_alive,
+        )
+    except EmulatorError as exc:
+        print(f"cannot start the emulator: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def _signal(signum: int, frame: Any) -> None:
@@ -94,10 +138,17 @@ def main(argv: list[str] | None = None) -> int:
 
     previous = {s: signal.signal(s, _signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        emulator.start()
+        try:
+            emulator.start()
+        except (EmulatorError, OSError) as exc:
+            print(f"cannot start the emulator: {exc}", file=sys.stderr)
+            return 1
         print(emulator.url)
         print(f"APP_KEY={emulator.app_key}")
-        print(f"APP_SECRET={emulator.app_secret}", flush=True)
+        print(f"APP_SECRET={emulator.app_secret}")
+        if emulator.tls:
+            print(f"CA_CERT={emulator.ca_cert}")
+        sys.stdout.flush()
         numbers = ", ".join(mask(n) for n in emulator.numbers[:5])
         print(f"mode={args.mode} numbers: {numbers} ... ({len(emulator.numbers)} in all)")
         print(f"control: {emulator.url}/_emulator/health  (Ctrl+C to stop)", flush=True)

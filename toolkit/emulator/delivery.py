@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..auth import Scheme, sign_headers, sign_push_headers
+from ..auth import sign_headers, sign_push_headers
 from ..errors import ValidationError
 from .calls import Call
 from .model import App
@@ -119,7 +119,9 @@ class Deliverer:
 
     The newest attempts are kept for inspection, as many as carry ``log_size`` pushed items (see
     :class:`AttemptLog`; older ones are dropped, so a long-running emulator's memory stays
-    bounded); ``on_call_end`` is told of each call whose last step was played.
+    bounded); ``on_call_end`` is told of each call whose last step was played. Pushes to
+    ``https://`` URLs verify the server's certificate against ``ca_cert`` (a PEM file) when given,
+    else against the system's CAs or ``REQUESTS_CA_BUNDLE``; verification is never turned off.
     """
 
     def __init__(
@@ -130,14 +132,14 @@ class Deliverer:
         timeout: float = 5.0,
         workers: int = 4,
         log_size: int = 100_000,
-        scheme: Scheme = "aksk",
+        ca_cert: str | None = None,
     ) -> None:
         if time_scale < 0 or math.isnan(time_scale):
             raise ValidationError("time_scale", "must be >= 0 (0 = everything at once)")
         self.on_call_end = on_call_end
         self.time_scale = time_scale
         self.timeout = timeout
-        self.scheme = scheme
+        self.ca_cert = ca_cert
         self.log = AttemptLog(log_size)
         self._ids = itertools.count(1)
         self._seq = itertools.count()
@@ -243,7 +245,7 @@ class Deliverer:
         """A synchronous Block-mode push: the parsed JSON reply, or None on any failure."""
         sid = body.get("statusInfo", {}).get("sessionId")
         job = _Push(app, kind, url, body, (), [sid] if sid else [], 0)
-        connections = PushConnections(min(3.0, self.timeout), self.timeout)
+        connections = PushConnections(min(3.0, self.timeout), self.timeout, self.ca_cert)
         try:  # from a request thread, not a worker: nothing to keep the connection for
             response, _ = self._send(job, connections)
         finally:
@@ -356,7 +358,7 @@ class Deliverer:
     # ---- workers -------------------------------------------------------------------------------
 
     def _work(self, lane: queue.SimpleQueue[_Push | None]) -> None:
-        connections = PushConnections(min(3.0, self.timeout), self.timeout)
+        connections = PushConnections(min(3.0, self.timeout), self.timeout, self.ca_cert)
         try:
             self._serve(lane, connections)
         finally:
@@ -398,7 +400,8 @@ class Deliverer:
             # VoiceCall pushes sign the push URL too (VoiceCall §2.4, 2026 revision).
             signing = sign_push_headers(job.app.app_key, job.app.app_secret, job.url)
         else:
-            signing = sign_headers(job.app.app_key, job.app.app_secret, self.scheme)
+            # Each app signs with its own generation: X-AKSK, or X-WSSE for a legacy app.
+            signing = sign_headers(job.app.app_key, job.app.app_secret, job.app.auth_scheme)
         headers = {**_HEADERS, **signing}
         status: int | None = None
         error: str | None = None

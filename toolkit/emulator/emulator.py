@@ -3,6 +3,7 @@ the WSGI app built from those two, and (once started) the HTTP server, with clie
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import requests
 
 from ..config import Settings, check_auth_scheme
+from ..errors import ConfigError
+from ..tls import CertificateFiles, check_ca_file, make_local_certificate, server_context
 from .adapter import WSGIAdapter
 from .app import EmulatorApp
 from .backend import Backend, Clock
@@ -48,6 +51,17 @@ class Emulator:
     remembered (:meth:`calls`, :meth:`cdr`, recordings; live calls always) and the newest push
     attempts that carry ``max_deliveries`` items in all (:meth:`deliveries`; a batch of 50 CDRs
     counts 50); older ones are dropped first.
+
+    HTTPS: with ``tls=True``, :meth:`start` makes a certificate authority and a certificate it
+    signs for ``127.0.0.1`` and ``localhost`` (needs ``cryptography``: ``pip install -e
+    ".[tls]"``), serves ``https://`` and :attr:`ca_cert` is the PEM file clients trust
+    (``REQUESTS_CA_BUNDLE``, ``curl --cacert``, a Java truststore); :meth:`client` trusts it
+    already. ``tls_cert``/``tls_key`` serve a pair of your own instead; ``ca_cert`` then names the
+    CA that signed it, by default ``tls_cert`` itself (right for a self-signed certificate).
+    ``push_ca_cert`` is the CA file pushes to ``https://`` URLs verify the receiver against
+    (default: the system's CAs, or ``REQUESTS_CA_BUNDLE``).
+    ``auth_scheme`` is how the default app signs its pushes: ``aksk`` (X-AKSK) or ``wsse``
+    (X-WSSE, the legacy generation).
     """
 
     def __init__(
@@ -72,8 +86,28 @@ class Emulator:
         voice_app_secret: str | None = None,
         max_calls: int = DEFAULT_MAX_CALLS,
         max_deliveries: int = DEFAULT_MAX_DELIVERIES,
+        auth_scheme: str = "aksk",
+        tls: bool = False,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        ca_cert: str | None = None,
+        push_ca_cert: str | None = None,
         keep_alive: bool = False,
     ) -> None:
+        if (tls_cert is None) != (tls_key is None):
+            raise EmulatorError("give both tls_cert and tls_key, or neither")
+        try:
+            if push_ca_cert is not None:
+                push_ca_cert = check_ca_file(push_ca_cert, "push_ca_cert")
+            if ca_cert is not None:
+                ca_cert = check_ca_file(ca_cert, "ca_cert")
+        except ConfigError as exc:
+            raise EmulatorError(str(exc)) from None
+        self.tls = tls or tls_cert is not None
+        self._tls_pair = (tls_cert, tls_key)
+        # A pair of your own is most often self-signed: its certificate is then its own CA.
+        self._given_ca_cert = ca_cert or tls_cert
+        self._certificates: CertificateFiles | None = None
         if not isinstance(max_deliveries, int) or isinstance(max_deliveries, bool):
             raise EmulatorError("max_deliveries must be an integer >= 1")
         if max_deliveries < 1:
@@ -84,6 +118,7 @@ class Emulator:
             timeout=push_timeout,
             log_size=max_deliveries,
             on_call_end=self.backend.calls.finished,
+            ca_cert=push_ca_cert,
         )
         self.backend.pushes = self.deliverer
         self.default_app = self.backend.add_app(
@@ -96,6 +131,7 @@ class Emulator:
             fee_url=fee_url,
             sms_url=sms_url,
             numstatus_url=numstatus_url,
+            auth_scheme=auth_scheme,
         )
         self.wsgi_app = EmulatorApp(self.backend, self.deliverer)
         self.host, self.port, self.keep_alive = host, port, keep_alive
@@ -106,19 +142,42 @@ class Emulator:
     # ---- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> Emulator:
-        """Listen on HTTP (``host``, ``port``; 0 picks a free port). Returns ``self``."""
+        """Listen on HTTP, or HTTPS with ``tls`` (``host``, ``port``; 0 picks a free port).
+        Returns ``self``. A certificate or key that cannot be loaded raises
+        :class:`~toolkit.errors.EmulatorError` naming the file."""
         if self._server is None:
             self._server = WSGIServer(
-                self.wsgi_app, self.host, self.port, keep_alive=self.keep_alive
+                self.wsgi_app,
+                self.host,
+                self.port,
+                ssl_context=self._ssl_context(),
+                keep_alive=self.keep_alive,
             ).start()
         return self
 
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if not self.tls:
+            return None
+        cert, key = self._tls_pair
+        try:
+            if cert is None or key is None:
+                if self._certificates is None:
+                    self._certificates = make_local_certificate()
+                cert, key = self._certificates.cert, self._certificates.key
+            return server_context(cert, key)
+        except ConfigError as exc:
+            raise EmulatorError(str(exc)) from None
+
     def stop(self) -> None:
-        """Stop the HTTP server (if started) and the delivery worker."""
+        """Stop the HTTP server (if started) and the delivery worker; delete a certificate made
+        by :meth:`start`."""
         if self._server is not None:
             self._server.stop()
             self._server = None
         self.deliverer.stop()
+        if self._certificates is not None:
+            self._certificates.remove()
+            self._certificates = None
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -134,6 +193,14 @@ class Emulator:
     def url(self) -> str:
         """The HTTP base URL once started; before that, the in-process address clients use."""
         return self._server.url if self._server is not None else IN_PROCESS_URL
+
+    @property
+    def ca_cert(self) -> str | None:
+        """The PEM file an HTTPS client trusts: the CA :meth:`start` made (while it runs), else
+        the ``ca_cert`` given with your own pair (default: its certificate); None over HTTP."""
+        if self._certificates is not None:
+            return self._certificates.ca_cert
+        return self._given_ca_cert if self.tls else None
 
     @property
     def app_key(self) -> str:
@@ -172,14 +239,15 @@ class Emulator:
             raise EmulatorError(f"no app with key {key!r} in this emulator")
         return self.backend.apps[key]
 
-    def settings(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Settings:
+    def settings(self, app: App | str | None = None, *, auth_scheme: str | None = None) -> Settings:
         """The :class:`~toolkit.config.Settings` a client needs for ``app`` (default: the first
-        app): this emulator's URL and the app's key and secret, as for a real account."""
+        app): this emulator's URL, the app's key and secret, as for a real account, and over
+        HTTPS the CA to verify it with. ``auth_scheme`` defaults to the app's own."""
         chosen = self._app(app)
-        scheme = check_auth_scheme(auth_scheme)
-        return Settings(self.url, chosen.app_key, chosen.app_secret, scheme)
+        scheme = check_auth_scheme(chosen.auth_scheme if auth_scheme is None else auth_scheme)
+        return Settings(self.url, chosen.app_key, chosen.app_secret, scheme, ca_cert=self.ca_cert)
 
-    def client(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Any:
+    def client(self, app: App | str | None = None, *, auth_scheme: str | None = None) -> Any:
         """A :class:`toolkit.client.PrivateNumberClient` for ``app`` (default: the first app)."""
         from ..client import PrivateNumberClient
 
@@ -187,7 +255,7 @@ class Emulator:
             self.settings(app, auth_scheme=auth_scheme), session=self.session()
         )
 
-    def voice_client(self, app: App | str | None = None, *, auth_scheme: str = "aksk") -> Any:
+    def voice_client(self, app: App | str | None = None, *, auth_scheme: str | None = None) -> Any:
         """A :class:`toolkit.voice.VoiceClient`; a VoiceCall app is created on first use."""
         from ..voice import VoiceClient
 

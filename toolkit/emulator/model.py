@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..auth import Scheme
+
 MODES = ("axb", "ax", "axe", "axyb", "x", "voice")
 # City codes handed out round-robin to each app's pool of X numbers.
 AREAS = ("0755", "010", "021", "020")
@@ -64,7 +66,11 @@ class XNumber:
 
 @dataclass(repr=False)
 class App:
-    """One application: a mode, credentials, a pool of numbers and the customer's push URLs."""
+    """One application: a mode, credentials, a pool of numbers and the customer's push URLs.
+
+    ``auth_scheme`` is the signing generation of its pushes: ``aksk`` (X-AKSK, current) or
+    ``wsse`` (X-WSSE, the legacy one an older app's server expects).
+    """
 
     app_key: str
     app_secret: str
@@ -78,6 +84,7 @@ class App:
     numstatus_url: str | None = None
     record_enabled: bool = True
     sp_id: str = SP_ID
+    auth_scheme: Scheme = "aksk"
 
     def __repr__(self) -> str:  # never the secret
         return f"App(mode={self.mode!r}, app_key={self.app_key!r}, numbers={len(self.numbers)})"
@@ -96,6 +103,7 @@ class App:
             "feeUrl": self.fee_url,
             "smsUrl": self.sms_url,
             "numStatusUrl": self.numstatus_url,
+            "authScheme": self.auth_scheme,
         }
 
 

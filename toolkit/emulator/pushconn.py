@@ -7,8 +7,8 @@ a TCP handshake and a requests call (proxy lookup in the environment, hooks, ada
 So each push worker keeps one plain ``http.client`` connection per customer origin and reuses it
 while the customer keeps it open (an answer with ``Connection: close`` closes it).
 
-``https://`` URLs still go through a requests session: it knows certificate bundles (certifi,
-``REQUESTS_CA_BUNDLE``) where a bare ``http.client`` would verify differently.
+``https://`` URLs still go through a requests session, verified against ``ca_cert`` when given,
+else the system's CAs or ``REQUESTS_CA_BUNDLE``, as before; verification is never turned off.
 
 Errors are named as requests names them (``ConnectionError``, ``ConnectTimeout``,
 ``ReadTimeout``), since the delivery log (``GET /_emulator/deliveries``) has always shown those.
@@ -65,12 +65,13 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
 class PushConnections:
     """One worker thread's connections: at most one per origin, reused while the server allows.
 
-    ``connect_timeout`` bounds the TCP connect and ``timeout`` each read and write after it.
-    Not thread-safe: each push worker owns one. :meth:`close` closes them all.
+    ``connect_timeout`` bounds the TCP connect and ``timeout`` each read and write after it;
+    ``ca_cert`` (a PEM file) is what https pushes verify against. Not thread-safe: each push
+    worker owns one. :meth:`close` closes them all.
     """
 
-    def __init__(self, connect_timeout: float, timeout: float) -> None:
-        self.connect_timeout, self.timeout = connect_timeout, timeout
+    def __init__(self, connect_timeout: float, timeout: float, ca_cert: str | None = None) -> None:
+        self.connect_timeout, self.timeout, self.ca_cert = connect_timeout, timeout, ca_cert
         self._open: OrderedDict[tuple[str, int], http.client.HTTPConnection] = OrderedDict()
         self._session: requests.Session | None = None
 
@@ -151,7 +152,12 @@ class PushConnections:
             self._session = requests.Session()
         try:
             response = self._session.post(
-                url, data=data, headers=headers, timeout=(self.connect_timeout, self.timeout)
+                url,
+                data=data,
+                headers=headers,
+                timeout=(self.connect_timeout, self.timeout),
+                # Per request: a session's own verify loses to REQUESTS_CA_BUNDLE in requests.
+                verify=self.ca_cert or True,
             )
         except requests.RequestException as exc:
             raise _PushFailed(type(exc).__name__) from None

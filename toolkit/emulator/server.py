@@ -12,6 +12,7 @@ measure the emulator rather than TCP set-up.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from ..httpserver import ThreadedWSGIServer
@@ -22,12 +23,19 @@ IDLE_TIMEOUT = 30.0  # seconds an idle keep-alive connection is kept
 class WSGIServer(ThreadedWSGIServer):
     """Serve a WSGI app from background threads; ``port=0`` picks a free port.
 
-    Request lines are never logged: they carry phone numbers in query strings. Answers close
-    the connection unless ``keep_alive`` (see the module docstring).
+    Request lines are never logged: they carry phone numbers in query strings. With
+    ``ssl_context`` it serves HTTPS. Answers close the connection unless ``keep_alive`` (see the
+    module docstring).
     """
 
     def __init__(
-        self, app: Any, host: str = "127.0.0.1", port: int = 0, *, keep_alive: bool = False
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        keep_alive: bool = False,
     ) -> None:
         super().__init__(
             app,
@@ -35,5 +43,6 @@ class WSGIServer(ThreadedWSGIServer):
             port,
             idle_timeout=IDLE_TIMEOUT,
             name="emulator-http",
+            ssl_context=ssl_context,
             keep_alive=keep_alive,
         )

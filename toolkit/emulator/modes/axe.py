@@ -6,7 +6,15 @@ from typing import Any
 
 from ...numbers import kind
 from .. import errors as e
-from ..bindings import BindingStore, area_code, bound_route, flag_text, owned_number, pick_number
+from ..bindings import (
+    BindingStore,
+    area_code,
+    bound_route,
+    flag_text,
+    owned_number,
+    pick_number,
+    sent,
+)
 from ..model import App, Binding, Route
 from ..params import Params
 
@@ -73,7 +81,7 @@ class AxeRules:
                 # Range unconfirmed (a 2019 comment says hours 0-720); we refuse only negatives
                 # and more than 90 days in minutes.
                 out[name] = p.integer(name, 0, 129_600)
-        if "userData" in p.data:
+        if sent(p, "userData"):
             out["userData"] = p.user_data()
         return out
 

@@ -6,15 +6,27 @@ from typing import Any
 
 from ...numbers import kind
 from .. import errors as e
-from ..bindings import DURATION_MAX, BindingStore, area_code, bound_route, flag_text, pick_number
+from ..bindings import (
+    DURATION_MAX,
+    BindingStore,
+    area_code,
+    bound_route,
+    flag_text,
+    pick_number,
+    sent,
+)
 from ..model import App, Binding, Route, utc
 from ..params import Params
 
 
 def _pre_voice(p: Params, name: str) -> Any:
     """AXYB ``preVoiceX``/``preVoiceY``: a tone file name, or an object of them (the spec does
-    not say which; unconfirmed, so both are accepted and echoed as sent)."""
-    return p.data[name] if isinstance(p.data[name], dict) else p.tone(name)
+    not say which; unconfirmed, so both are accepted and echoed as sent, less ``null`` members).
+    ``None`` when nothing is left: the query then leaves the field out."""
+    value = p.data.get(name)
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if v is not None} or None
+    return p.tone(name)
 
 
 class AxybRules:
@@ -74,7 +86,7 @@ class AxybRules:
                 settings["recordHintTone"] = p.tone("recordHintTone")
             if p.has("preVoiceX"):
                 settings["preVoiceX"] = _pre_voice(p, "preVoiceX")
-            if "userData" in p.data:
+            if sent(p, "userData"):
                 settings["userData"] = p.user_data()
             x = pick_number(app, area, match_mode, lambda n: n.number not in self.used, number)
             if x is None:
