@@ -78,10 +78,10 @@ def round_trips_separate_process(seconds: float = 3.0) -> float:
 
 @contextlib.contextmanager
 def _receiver(own_process: bool) -> Iterator[tuple[str, Store]]:
-    """A receiver accepting unsigned pushes (as ``Receiver()``): its URL and a store to count
+    """A receiver accepting unsigned pushes (``allow_unsigned``): its URL and a store to count
     in. From a thread of this process, or ``python -m toolkit receiver`` in its own."""
     if not own_process:
-        receiver = Receiver().start()
+        receiver = Receiver(allow_unsigned=True).start()
         try:
             yield receiver.url or "", receiver.store
         finally:
@@ -148,7 +148,7 @@ def memory(n: int) -> tuple[float, float, int, int, int]:
     """(RSS MB before, RSS MB after, CDRs stored, calls kept, push attempts kept) for ``n``
     calls simulated by an emulator with default settings, CDRs pushed to a local receiver."""
     with tempfile.TemporaryDirectory() as tmp:
-        receiver = Receiver(db=str(Path(tmp) / "pushes.db")).start()
+        receiver = Receiver(db=str(Path(tmp) / "pushes.db"), allow_unsigned=True).start()
         emu = Emulator("axb", time_scale=0, seed=1, fee_url=receiver.url + "/fee")
         try:
             client = emu.client()

@@ -27,8 +27,8 @@ def test_a_code_is_shown_in_every_family_that_lists_it(capsys: pytest.CaptureFix
 def test_voice_switch_uses_the_voicecall_tables(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "--voice", "8108")
     assert "VoiceCall hang-up reason" in out and "leg A" in out
-    _, out, _ = run(capsys, "8108")
-    assert "unknown code" in out
+    status, out, _ = run(capsys, "8108")
+    assert status == 1 and "unknown code" in out
 
 
 @pytest.mark.parametrize(
@@ -45,10 +45,16 @@ def test_family_options(capsys: pytest.CaptureFixture[str], argv: list[str], exp
     assert status == 0 and expected in out
 
 
-def test_unknown_code_is_reported_clearly(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "4242")
-    assert status == 0
-    assert out.startswith("4242: unknown code")
+@pytest.mark.parametrize(
+    "argv", [["4242"], ["99999"], ["abc"], ["--q850", "4242"], ["--sip", "x"], ["--result", "7"]]
+)
+def test_unknown_code_is_reported_clearly_and_exits_1(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    # Exit 1, so that a script can tell an unknown code from a known one (it exited 0 before).
+    status, out, _ = run(capsys, *argv)
+    assert status == 1
+    assert out.startswith(f"{argv[-1]}: unknown code")
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ from toolkit.store import Store
 
 @pytest.fixture
 def rx(tmp_path):
-    receiver = Receiver(tmp_path / "rx.db")
+    receiver = Receiver(tmp_path / "rx.db", allow_unsigned=True)
     yield receiver
     receiver.stop()
 
@@ -152,7 +152,7 @@ def test_bad_input_gets_4xx_with_a_json_reason_and_stores_nothing(
 
 
 def test_body_cap_is_configurable(tmp_path) -> None:
-    with Receiver(tmp_path / "cap.db", max_body=100) as small:
+    with Receiver(tmp_path / "cap.db", max_body=100, allow_unsigned=True) as small:
         assert post(small.wsgi_app, fee_body(fee_info(1)))[0] == 413
 
 
@@ -162,7 +162,7 @@ def test_missing_content_type_is_tolerated(rx: Receiver) -> None:
 
 def test_locked_store_answers_503_and_never_200(tmp_path) -> None:
     path = tmp_path / "locked.db"
-    receiver = Receiver(Store(path, timeout=0.05))
+    receiver = Receiver(Store(path, timeout=0.05), allow_unsigned=True)
     blocker = sqlite3.connect(path, isolation_level=None)
     try:
         blocker.execute("BEGIN EXCLUSIVE")
@@ -297,7 +297,7 @@ def test_block_callin_is_routed_by_the_router(tmp_path) -> None:
         seen.append(push)
         return xmode.connect(CALLEE, display="+8617000000003", max_duration=60, user_data="t1")
 
-    with Receiver(tmp_path / "x.db", x_router=router) as rx:
+    with Receiver(tmp_path / "x.db", x_router=router, allow_unsigned=True) as rx:
         status, payload, _ = post(rx.wsgi_app, block_callin())
     assert status == 200
     assert json.loads(payload) == {
@@ -316,7 +316,7 @@ def test_block_callin_is_routed_by_the_router(tmp_path) -> None:
 
 @pytest.mark.parametrize("router", [lambda p: 1 / 0, lambda p: "connect please", lambda p: None])
 def test_a_failing_router_falls_back_to_release(tmp_path, router) -> None:
-    with Receiver(tmp_path / "x.db", x_router=router) as rx:
+    with Receiver(tmp_path / "x.db", x_router=router, allow_unsigned=True) as rx:
         status, payload, _ = post(rx.wsgi_app, block_callin())
         assert (status, json.loads(payload)) == (200, {"operation": "close"})
         status, payload, _ = post(rx.wsgi_app, sms_body("Block"))
@@ -329,7 +329,7 @@ def test_sms_block_is_routed(tmp_path) -> None:
             return xmode.route_sms(CALLEE, push.calling, user_data="s1")
         return xmode.release()
 
-    with Receiver(tmp_path / "x.db", x_router=router) as rx:
+    with Receiver(tmp_path / "x.db", x_router=router, allow_unsigned=True) as rx:
         _status, payload, _ = post(rx.wsgi_app, sms_body("Block"))
     assert json.loads(payload) == {
         "actions": [
@@ -343,7 +343,9 @@ def test_sms_block_is_routed(tmp_path) -> None:
 
 
 def test_notify_callin_is_not_routed(tmp_path) -> None:
-    with Receiver(tmp_path / "x.db", x_router=lambda p: xmode.connect(CALLEE)) as rx:
+    with Receiver(
+        tmp_path / "x.db", x_router=lambda p: xmode.connect(CALLEE), allow_unsigned=True
+    ) as rx:
         _status, payload, _ = post(rx.wsgi_app, event_body("callin", notifyMode="Notify"))
     assert json.loads(payload)["resultcode"] == "0"
 
@@ -377,7 +379,9 @@ def test_callbacks_see_new_records_and_survive_exceptions(tmp_path) -> None:
         if len(cdrs) == 1:
             raise RuntimeError("a notebook bug")
 
-    with Receiver(tmp_path / "cb.db", on_cdr=on_cdr, on_event=events.append) as rx:
+    with Receiver(
+        tmp_path / "cb.db", on_cdr=on_cdr, on_event=events.append, allow_unsigned=True
+    ) as rx:
         assert post(rx.wsgi_app, fee_body(fee_info(1), busy_info(2)))[0] == 200
         assert post(rx.wsgi_app, fee_body(fee_info(1)))[0] == 200  # duplicate: no callback
         assert post(rx.wsgi_app, event_body("disconnect", stateCode=0))[0] == 200
@@ -391,7 +395,7 @@ def test_callbacks_see_new_records_and_survive_exceptions(tmp_path) -> None:
 
 
 def test_threaded_server_on_port_zero(tmp_path) -> None:
-    with Receiver(tmp_path / "srv.db") as rx:
+    with Receiver(tmp_path / "srv.db", allow_unsigned=True) as rx:
         assert rx.url.startswith("http://127.0.0.1:") and rx.port > 0
         response = requests.post(rx.url + "/fee", json=fee_body(fee_info(1)), timeout=10)
         assert response.status_code == 200 and response.json()["resultcode"] == "0"
@@ -403,7 +407,7 @@ def test_threaded_server_on_port_zero(tmp_path) -> None:
 
 
 def test_concurrent_pushes_over_http_are_all_stored(tmp_path) -> None:
-    rx = Receiver(tmp_path / "many.db").start()
+    rx = Receiver(tmp_path / "many.db", allow_unsigned=True).start()
     statuses: list[int] = []
 
     def send(t: int) -> None:
@@ -424,20 +428,20 @@ def test_concurrent_pushes_over_http_are_all_stored(tmp_path) -> None:
 
 def test_make_app_and_given_store_is_not_closed(tmp_path) -> None:
     store = Store(tmp_path / "given.db")
-    app = make_app(store)
+    app = make_app(store, allow_unsigned=True)
     assert post(app, fee_body(fee_info(1)))[0] == 200
-    receiver = Receiver(store)
+    receiver = Receiver(store, allow_unsigned=True)
     receiver.stop()
     assert store.count() == 1  # still open: the caller owns it
     store.close()
-    with Receiver(tmp_path / "r.db") as plain:
+    with Receiver(tmp_path / "r.db", allow_unsigned=True) as plain:
         assert "unverified" in repr(plain)
     with Receiver(tmp_path / "q.db", app_key=KEY, app_secret=SECRET) as verifying:
         assert SECRET not in repr(verifying) and "verifying" in repr(verifying)
 
 
 def test_running_follows_start_and_stop(tmp_path) -> None:
-    rx = Receiver(db=str(tmp_path / "r.db"))
+    rx = Receiver(db=str(tmp_path / "r.db"), allow_unsigned=True)
     assert not rx.running
     rx.start()
     assert rx.running

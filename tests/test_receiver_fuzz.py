@@ -94,7 +94,7 @@ auth_headers = st.one_of(
 @pytest.fixture(scope="module")
 def receivers(tmp_path_factory):
     base = tmp_path_factory.mktemp("fuzz")
-    open_rx = Receiver(base / "open.db", x_router=lambda push: 1 / 0)
+    open_rx = Receiver(base / "open.db", x_router=lambda push: 1 / 0, allow_unsigned=True)
     signed_rx = Receiver(base / "signed.db", app_key=KEY, app_secret=SECRET)
     yield open_rx, signed_rx
     open_rx.stop()

@@ -62,7 +62,7 @@ def assert_still_serving(rx: Receiver, icid: int = 900) -> None:
 
 @pytest.fixture
 def rx(tmp_path):
-    receiver = Receiver(tmp_path / "rx.db").start(request_timeout=2.0)
+    receiver = Receiver(tmp_path / "rx.db", allow_unsigned=True).start(request_timeout=2.0)
     yield receiver
     receiver.stop()
 
@@ -183,7 +183,7 @@ def test_unsigned_push_to_a_verifying_receiver_is_401_over_a_socket(tmp_path) ->
 
 
 def test_body_shorter_than_its_length_gets_408_at_the_request_deadline(tmp_path) -> None:
-    with Receiver(tmp_path / "d.db").start(request_timeout=1.0) as rx:
+    with Receiver(tmp_path / "d.db", allow_unsigned=True).start(request_timeout=1.0) as rx:
         code, _, payload = exchange(rx, raw(CT, "Content-Length: 500", body=b"{}"))
         assert (code, json.loads(payload)["error"]) == (408, "timeout")
         assert rx.store.counts() == EMPTY
@@ -209,7 +209,7 @@ def drip(port: int, data: bytes, interval: float, limit: int) -> tuple[int, byte
 
 def test_slow_client_is_dropped_at_the_deadline_with_one_log_line(tmp_path, caplog) -> None:
     caplog.set_level(logging.INFO, logger="toolkit.httpserver")
-    with Receiver(tmp_path / "slow.db").start(request_timeout=1.0) as rx:
+    with Receiver(tmp_path / "slow.db", allow_unsigned=True).start(request_timeout=1.0) as rx:
         outcome: list[tuple[int, bytes]] = []
         dripper = threading.Thread(
             target=lambda: outcome.append(drip(rx.port, raw(CT, body=PUSH), 0.3, 20))
@@ -243,7 +243,9 @@ def closed_without_answer(sock: socket.socket) -> bool:
 
 def test_a_full_house_of_slow_clients_does_not_keep_a_real_push_out(tmp_path, caplog) -> None:
     caplog.set_level(logging.INFO, logger="toolkit.httpserver")
-    with Receiver(tmp_path / "full.db").start(max_connections=8, request_timeout=30.0) as rx:
+    with Receiver(tmp_path / "full.db", allow_unsigned=True).start(
+        max_connections=8, request_timeout=30.0
+    ) as rx:
         slow = [socket.create_connection(("127.0.0.1", rx.port), timeout=10) for _ in range(8)]
         try:
             for sock in slow:
@@ -274,7 +276,7 @@ def test_two_pushes_on_one_kept_alive_connection(rx: Receiver) -> None:
 
 
 def test_stop_ends_waiting_connections(tmp_path) -> None:
-    rx = Receiver(tmp_path / "stop.db").start()
+    rx = Receiver(tmp_path / "stop.db", allow_unsigned=True).start()
     slow = socket.create_connection(("127.0.0.1", rx.port), timeout=10)
     idle = http.client.HTTPConnection("127.0.0.1", rx.port, timeout=10)
     try:
@@ -292,7 +294,7 @@ def test_stop_ends_waiting_connections(tmp_path) -> None:
 
 def test_ipv6_loopback(tmp_path) -> None:
     try:
-        rx = Receiver(tmp_path / "v6.db", host="::1").start()
+        rx = Receiver(tmp_path / "v6.db", host="::1", allow_unsigned=True).start()
     except OSError:
         pytest.skip("no IPv6 loopback here")
     try:

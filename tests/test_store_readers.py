@@ -68,7 +68,7 @@ def bad_store(tmp_path: Path):
 
 
 def test_the_receiver_refuses_a_time_no_reader_could_show(tmp_path: Path) -> None:
-    rx = Receiver(tmp_path / "rx.db").start()
+    rx = Receiver(tmp_path / "rx.db", allow_unsigned=True).start()
     try:
         bad = fee_body(fee_info(1), fee_info(2, callInTime="0001-01-01 00:00:00+14:00"))
         status, payload, _ = post(rx.wsgi_app, bad)
@@ -240,13 +240,13 @@ def test_decode_command_escapes_pushed_text(tmp_path: Path, capsys) -> None:
         out = capsys.readouterr().out
         assert "\x1b" not in out and "\x9b" not in out
         assert "[1] s\\x1b[2J  " in out and "\\x1b[31m" in out and "17\\x9b0m" in out
-    assert cli.main([ESCAPE]) == 0  # a code typed (or pasted) on the command line
+    assert cli.main([ESCAPE]) == 1  # a code typed (or pasted) on the command line: unknown
     assert capsys.readouterr().out.startswith("\\x1b[2J: unknown code")
 
 
 def test_receiver_log_lines_never_carry_client_control_characters(tmp_path: Path, caplog) -> None:
     caplog.set_level(logging.DEBUG, logger="toolkit")
-    rx = Receiver(tmp_path / "rx.db").start()
+    rx = Receiver(tmp_path / "rx.db", allow_unsigned=True).start()
     answer = b""
     try:
         with socket.create_connection((rx.host, rx.port), timeout=10) as conn:

@@ -159,7 +159,7 @@ def test_closed_store_is_a_message_not_a_traceback() -> None:
 
 
 def test_stopped_receiver_is_reported(store: Store) -> None:
-    receiver = Receiver(store)  # never started
+    receiver = Receiver(store, allow_unsigned=True)  # never started
     tail = CdrTail(receiver)
     tail.poll_once()
     assert "receiver is stopped" in tail.message.text

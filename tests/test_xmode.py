@@ -133,7 +133,7 @@ Router = Callable[[Any], Any]
 
 
 def _x_platform(router: Router | None) -> tuple[Receiver, Emulator]:
-    rx = Receiver(x_router=router).start()
+    rx = Receiver(x_router=router, allow_unsigned=True).start()
     emu = Emulator(
         "x",
         seed=5,

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .errors import ValidationError
+from .errors import ConfigError, ValidationError
 
 Scheme = Literal["aksk", "wsse"]
 SCHEMES: tuple[Scheme, ...] = ("aksk", "wsse")
@@ -125,6 +125,44 @@ def sign_push_headers(
     return _signed_headers("aksk", app_key, digest, nonce, created)
 
 
+# The key goes inside a quoted header attribute (Username="..."): visible ASCII, no quote or
+# backslash, so it can neither break the header nor fail to encode.
+_APP_KEY = re.compile(r"[!#-\[\]-~]+")
+
+
+def check_app_secret(value: object, name: str = "app_secret") -> str:
+    """A non-empty APP_Secret without whitespace or control characters.
+
+    A stray newline or space (copied along with the secret) would only show as a wrong digest,
+    a 401 from the platform; refused here, with the setting named and the secret never shown.
+    """
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string, not a {type(value).__name__}", name)
+    if not value:
+        raise ConfigError(f"{name} is empty", name)
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ConfigError(
+            f"{name} holds whitespace or control characters (a newline or space copied along "
+            "with it?); the secret is not shown",
+            name,
+        )
+    return value
+
+
+def check_app_key(value: object, name: str = "app_key") -> str:
+    """A non-empty APP_Key of visible ASCII characters other than ``"`` and ``\\``."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string, not a {type(value).__name__}", name)
+    if not value:
+        raise ConfigError(f"{name} is empty", name)
+    if not _APP_KEY.fullmatch(value):
+        raise ConfigError(
+            f"{name} may hold visible ASCII characters only (no spaces, quotes or backslashes)",
+            name,
+        )
+    return value
+
+
 class UsernameTokenAuth(requests.auth.AuthBase):
     """A ``requests`` auth object that signs each request with a fresh nonce and timestamp.
 
@@ -138,6 +176,10 @@ class UsernameTokenAuth(requests.auth.AuthBase):
     ) -> None:
         if scheme not in SCHEMES:
             raise ValidationError("scheme", f"must be one of {SCHEMES}, not {scheme!r}")
+        # Checked here, not when a header is built: a newline in the key would make requests
+        # raise a ValueError quoting the whole signing header.
+        check_app_key(app_key)
+        check_app_secret(app_secret)
         self.app_key = app_key
         self._app_secret = app_secret
         self.scheme: Scheme = scheme

@@ -14,10 +14,11 @@ matching :class:`~toolkit.errors.ApiError` subclass.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import Any
 
+from .bulk import BulkOperations
 from .errors import NotFoundError, ValidationError
 from .record import Record
 from .transport import (
@@ -43,8 +44,11 @@ AXYB_PATH = "/rest/omp/xyrelationnumber/v1.0"
 FIRST_CURSOR = "0000000000000_0"
 
 
-class _Mode:
-    """One mode's operations; reached as ``client.axb`` and so on."""
+class _Mode(BulkOperations):
+    """One mode's operations; reached as ``client.axb`` and so on.
+
+    Every mode also has ``bind_many`` and ``unbind_many`` (:mod:`toolkit.bulk`).
+    """
 
     def __init__(self, transport: Transport) -> None:
         self._t = transport
@@ -83,7 +87,20 @@ class AXBMode(_Mode):
         per-call limit in minutes (0-1440). Returns ``subscription_id`` and ``relation_num``.
         """
         body = wire(locals())
-        return self._t.call("POST", AXB_PATH, body=body, expect=("subscriptionId", "relationNum"))
+        find = None
+        if "relationNum" in body:  # the pair on a named X is unique: a query can recognise it
+            find = _finder(
+                lambda: self.query(
+                    relation_num=body["relationNum"],
+                    caller_num=body["callerNum"],
+                    callee_num=body["calleeNum"],
+                ),
+                "relationNumList",
+                {"callerNum": body["callerNum"], "calleeNum": body["calleeNum"]},
+                {"relationNum": body["relationNum"]},
+            )
+        expect = ("subscriptionId", "relationNum")
+        return self._t.call("POST", AXB_PATH, body=body, expect=expect, reconcile=find)
 
     def unbind(
         self, subscription_id: str | None = None, *, relation_num: str | None = None
@@ -202,8 +219,15 @@ class AXMode(_Mode):
         if area_code is not None and private_num_type is None:
             private_num_type = "mobile-virtual"
         body = wire(locals())
+        find = None
+        if "privateNum" in body:  # a named X has one A at most: a query can recognise it
+            find = _finder(
+                lambda: self.query(private_num=body["privateNum"]),
+                "privateNumList",
+                {"origNum": body["origNum"], "privateNum": body["privateNum"]},
+            )
         expect = ("subscriptionId", "origNum", "privateNum")
-        return self._t.call("POST", AX_PATH, body=body, expect=expect)
+        return self._t.call("POST", AX_PATH, body=body, expect=expect, reconcile=find)
 
     def unbind(
         self,
@@ -313,7 +337,15 @@ class AXEMode(_Mode):
         """
         one_of(virtual_num=virtual_num, area_code=area_code)
         exclusive(callback_tone=callback_tone, callback_num=callback_num)
-        return self._t.call("POST", AXE_PATH, body=wire(locals()), expect=("subscriptionId",))
+        body = wire(locals())
+        find = None
+        if "virtualNum" in body and "extendNum" in body:  # X + E is one binding at most
+            find = _finder(
+                lambda: self.query(virtual_num=body["virtualNum"], extend_num=body["extendNum"]),
+                None,
+                {"bindNum": body["bindNum"]},
+            )
+        return self._t.call("POST", AXE_PATH, body=body, expect=("subscriptionId",), reconcile=find)
 
     def unbind(
         self,
@@ -418,7 +450,10 @@ class AXYBMode(_Mode):
     """AXYB: A and B each get a privacy number (A<->X, B<->Y); bound in two steps.
 
     Every AXYB request also carries ``app_key`` in the query string, as the API requires.
+    ``bind_many`` runs the first step (:meth:`bind_ax`) for each row.
     """
+
+    _bulk_bind = "bind_ax"
 
     def _send(
         self,
@@ -487,6 +522,31 @@ class AXYBMode(_Mode):
         """Find AXYB bindings by ``subscription_id`` or X (AXYB-3); see ``xy_relation_num_list``."""
         one_of(subscription_id=subscription_id, relation_num=relation_num)
         return self._send("GET", wire(locals()))
+
+
+def _finder(
+    query: Callable[[], Record],
+    list_field: str | None,
+    match: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> Callable[[], Record | None]:
+    """The reconciling query of a bind (see :mod:`toolkit.retry`): the binding whose fields
+    equal ``match``, found in ``list_field`` of the answer (or the answer itself), as a bind's
+    answer would give it (``extra`` adds fields the query's items leave out); ``None`` if absent.
+    """
+
+    def find() -> Record | None:
+        try:
+            answer = query()
+        except NotFoundError:
+            return None
+        items = answer.get(list_field) if list_field else [answer.raw]
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and all(item.get(k) == v for k, v in match.items()):
+                return Record({"resultcode": "0", "resultdesc": "Success", **(extra or {}), **item})
+        return None
+
+    return find
 
 
 def _passthrough(name: str, value: Any) -> Any:

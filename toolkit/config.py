@@ -5,9 +5,11 @@ keys never have to be typed into a notebook. Each product has its own app and va
 
     PRIVATENUMBER_BASE_URL, PRIVATENUMBER_APP_KEY, PRIVATENUMBER_APP_SECRET,
     PRIVATENUMBER_AUTH_SCHEME, PRIVATENUMBER_TIMEOUT, PRIVATENUMBER_MAX_RESPONSE_BYTES,
-    PRIVATENUMBER_CA_CERT
+    PRIVATENUMBER_CA_CERT, PRIVATENUMBER_RETRIES, PRIVATENUMBER_BACKOFF, PRIVATENUMBER_BACKOFF_MAX,
+    PRIVATENUMBER_DEADLINE
     VOICECALL_BASE_URL, VOICECALL_APP_KEY, VOICECALL_APP_SECRET, VOICECALL_AUTH_SCHEME,
-    VOICECALL_TIMEOUT, VOICECALL_MAX_RESPONSE_BYTES, VOICECALL_CA_CERT
+    VOICECALL_TIMEOUT, VOICECALL_MAX_RESPONSE_BYTES, VOICECALL_CA_CERT, VOICECALL_RETRIES,
+    VOICECALL_BACKOFF, VOICECALL_BACKOFF_MAX, VOICECALL_DEADLINE
 
 Values are checked when they load; a bad one raises :class:`~toolkit.errors.ConfigError` naming
 the argument or variable it came from. The secret never appears in ``repr()`` or ``str()``, and
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .auth import SCHEMES, Scheme
+from .auth import SCHEMES, Scheme, check_app_key, check_app_secret
 from .errors import ConfigError
 from .numbers import mask_text
 from .tls import check_ca_file
@@ -37,10 +39,14 @@ MAX_TIMEOUT = 3600.0
 # The platform's answers are a few kilobytes (a page of 100 bindings is about 30 KB).
 DEFAULT_MAX_RESPONSE_BYTES = 1 << 20
 MIN_RESPONSE_BYTES, MAX_RESPONSE_BYTES = 1 << 10, 1 << 30
+# Retries are off unless asked for, as in the other platforms' SDKs (Alibaba's autoretry, Twilio's
+# max_retries): a script that binds numbers should choose to resend, not discover it.
+DEFAULT_RETRIES, MAX_RETRIES = 0, 10
+DEFAULT_BACKOFF, DEFAULT_BACKOFF_MAX = 0.5, 8.0
 PREFIXES = {"privatenumber": "PRIVATENUMBER_", "voicecall": "VOICECALL_"}
-# The key goes inside a quoted header attribute (Username="..."): visible ASCII, no quote or
-# backslash, so it can neither break the header nor fail to encode.
-_APP_KEY = re.compile(r"[!#-\[\]-~]+")
+# The platform's API paths all start with /rest/; a base URL holding one was copied from an API
+# address. Any other path is kept: a proxy may serve the platform under a prefix.
+_API_PATH = re.compile(r"(^|/)rest(/|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, repr=False)
@@ -63,17 +69,32 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     ca_cert: str | None = None
+    retries: int = DEFAULT_RETRIES
+    backoff: float = DEFAULT_BACKOFF
+    backoff_max: float = DEFAULT_BACKOFF_MAX
+    deadline: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", check_base_url(self.base_url))
         check_app_key(self.app_key)
-        if not isinstance(self.app_secret, str) or not self.app_secret:
-            raise ConfigError("app_secret is empty", "app_secret")
+        check_app_secret(self.app_secret)
         check_auth_scheme(self.auth_scheme)
         object.__setattr__(self, "timeout", check_timeout(self.timeout))
         object.__setattr__(self, "max_response_bytes", check_size(self.max_response_bytes))
         if self.ca_cert is not None:
             object.__setattr__(self, "ca_cert", check_ca_file(self.ca_cert, "ca_cert"))
+        object.__setattr__(self, "retries", check_retries(self.retries))
+        object.__setattr__(self, "backoff", check_backoff(self.backoff))
+        object.__setattr__(self, "backoff_max", check_backoff(self.backoff_max, "backoff_max"))
+        if self.deadline is not None:
+            object.__setattr__(self, "deadline", check_timeout(self.deadline, "deadline"))
+
+    @property
+    def total_deadline(self) -> float:
+        """Seconds one call may take, retries and waits included (see the class docstring)."""
+        if self.deadline is not None:
+            return self.deadline
+        return min(self.timeout * (self.retries + 1), MAX_TIMEOUT)
 
     def __str__(self) -> str:
         return mask_text(f"{self.base_url} as {self.app_key} ({self.auth_scheme})")
@@ -83,7 +104,9 @@ class Settings:
         return mask_text(
             f"Settings(base_url={self.base_url!r}, app_key={self.app_key!r}, "
             f"auth_scheme={self.auth_scheme!r}, timeout={self.timeout!r}, "
-            f"max_response_bytes={self.max_response_bytes!r}"
+            f"max_response_bytes={self.max_response_bytes!r}, retries={self.retries!r}, "
+            f"backoff={self.backoff!r}, backoff_max={self.backoff_max!r}, "
+            f"deadline={self.deadline!r}"
             + ("" if self.ca_cert is None else f", ca_cert={self.ca_cert!r}")
             + ")"
         )
@@ -99,6 +122,10 @@ class Settings:
         timeout: float | str | None = None,
         max_response_bytes: int | str | None = None,
         ca_cert: str | os.PathLike[str] | None = None,
+        retries: int | str | None = None,
+        backoff: float | str | None = None,
+        backoff_max: float | str | None = None,
+        deadline: float | str | None = None,
         product: str = "privatenumber",
         environ: Mapping[str, str] | None = None,
         env_file: str | os.PathLike[str] | None = ".env",
@@ -121,7 +148,10 @@ class Settings:
             found = next((s[prefix + name] for s in sources if s.get(prefix + name)), None)
             return found, prefix + name
 
-        (key, key_from), (secret, _) = pick("APP_KEY", app_key), pick("APP_SECRET", app_secret)
+        (key, key_from), (secret, secret_from) = (
+            pick("APP_KEY", app_key),
+            pick("APP_SECRET", app_secret),
+        )
         missing = [prefix + n for n, v in (("APP_KEY", key), ("APP_SECRET", secret)) if not v]
         if missing:
             raise ConfigError(
@@ -135,13 +165,16 @@ class Settings:
         seconds, seconds_from = pick("TIMEOUT", timeout)
         size, size_from = pick("MAX_RESPONSE_BYTES", max_response_bytes)
         ca, ca_from = pick("CA_CERT", None if ca_cert is None else os.fspath(ca_cert))
+        tries, tries_from = pick("RETRIES", retries)
+        wait, wait_from = pick("BACKOFF", backoff)
+        wait_max, wait_max_from = pick("BACKOFF_MAX", backoff_max)
+        total, total_from = pick("DEADLINE", deadline)
         default_url = PRIVATENUMBER_URL if product == "privatenumber" else VOICECALL_URL
         # Checked here as well as in __post_init__ so that the error names the variable.
         return cls(
             base_url=check_base_url(url or default_url, url_from),
             app_key=check_app_key(key, key_from),
-            # A secret that is not text is refused by __post_init__, as an empty one is.
-            app_secret=secret if isinstance(secret, str) else "",
+            app_secret=check_app_secret(secret, secret_from),
             auth_scheme=check_auth_scheme(
                 str(scheme).lower() if scheme is not None else "aksk", scheme_from
             ),
@@ -150,6 +183,12 @@ class Settings:
                 DEFAULT_MAX_RESPONSE_BYTES if size is None else check_size(size, size_from)
             ),
             ca_cert=None if ca is None else check_ca_file(str(ca), ca_from),
+            retries=DEFAULT_RETRIES if tries is None else check_retries(tries, tries_from),
+            backoff=DEFAULT_BACKOFF if wait is None else check_backoff(wait, wait_from),
+            backoff_max=(
+                DEFAULT_BACKOFF_MAX if wait_max is None else check_backoff(wait_max, wait_max_from)
+            ),
+            deadline=None if total is None else check_timeout(total, total_from),
         )
 
 
@@ -175,6 +214,13 @@ def check_base_url(value: object, name: str = "base_url") -> str:
         problem = "may not hold a user name or password (the app key and secret sign requests)"
     elif "?" in value or "#" in value:
         problem = "may not have a query string or fragment"
+    elif _API_PATH.search(parts.path):
+        # ".../rest" or a whole API address copied from the docs: the client adds those paths,
+        # so requests would go to /rest/rest/... and get 1010006 "Invalid REST API".
+        problem = (
+            "holds an API path (/rest...): give only scheme://host[:port], the client adds the "
+            "paths itself"
+        )
     else:
         try:
             port = parts.port
@@ -186,20 +232,6 @@ def check_base_url(value: object, name: str = "base_url") -> str:
         # Only scheme and host are echoed: whatever follows could be a credential.
         raise ConfigError(f"{name} {problem}, not {parts.scheme}://{parts.hostname or ''}…", name)
     return value.rstrip("/")
-
-
-def check_app_key(value: object, name: str = "app_key") -> str:
-    """A non-empty APP_Key of visible ASCII characters other than ``"`` and ``\\``."""
-    if not isinstance(value, str):
-        raise ConfigError(f"{name} must be a string, not a {type(value).__name__}", name)
-    if not value:
-        raise ConfigError(f"{name} is empty", name)
-    if not _APP_KEY.fullmatch(value):
-        raise ConfigError(
-            f"{name} may hold visible ASCII characters only (no spaces, quotes or backslashes)",
-            name,
-        )
-    return value
 
 
 def check_auth_scheme(value: object, name: str = "auth_scheme") -> Scheme:
@@ -231,6 +263,24 @@ def check_size(value: object, name: str = "max_response_bytes") -> int:
             name,
         )
     return int(size)
+
+
+def check_retries(value: object, name: str = "retries") -> int:
+    """How many times a request may be sent again: a whole number from 0 to :data:`MAX_RETRIES`."""
+    count = _number(value, int)
+    if count is None or not 0 <= count <= MAX_RETRIES:
+        raise ConfigError(
+            f"{name} must be a whole number from 0 to {MAX_RETRIES}, not {value!r}", name
+        )
+    return int(count)
+
+
+def check_backoff(value: object, name: str = "backoff") -> float:
+    """Seconds to wait between attempts: a number from 0 to 300."""
+    seconds = _number(value, float)
+    if seconds is None or not 0 <= seconds <= 300:  # also refuses nan
+        raise ConfigError(f"{name} must be a number of seconds from 0 to 300, not {value!r}", name)
+    return float(seconds)
 
 
 def _number(value: object, kind: type[float] | type[int]) -> float | int | None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import secrets
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from .cli_format import HelpFormatter
 from .client import PrivateNumberClient
 from .emulator import Emulator
 from .follower import Follower
@@ -93,27 +93,10 @@ def run(
     from .charts import dashboard
     from .frame import cdr_frame
 
-    key, secret = f"demo{secrets.token_hex(6)}", secrets.token_urlsafe(24)
-    # The VoiceCall app has credentials of its own; the receiver verifies each product's pushes
-    # with its app's secret.
-    voice_key, voice_secret = f"demovoice{secrets.token_hex(6)}", secrets.token_urlsafe(24)
-    with Receiver(
-        db=db,
-        app_key=key,
-        app_secret=secret,
-        voice_app_key=voice_key,
-        voice_app_secret=voice_secret,
-    ) as rx:
-        emu = Emulator(
-            "axb",
-            app_key=key,
-            app_secret=secret,
-            voice_app_key=voice_key,
-            voice_app_secret=voice_secret,
-            seed=seed,
-            time_scale=0,
-            fee_url=f"{rx.url}/fee",
-        )
+    emu = Emulator("axb", seed=seed, time_scale=0)
+    # The receiver is given the emulator's keys and secrets (the VoiceCall app's too, should one
+    # be made), and the emulator pushes CDRs to it: every push signed, and verified.
+    with Receiver.for_emulator(emu, db=db, pushes=("fee",)) as rx:
         print(f"Receiver listening at {rx.url}, verifying signed pushes", file=out)
         client = emu.client()
         bind_pairs(client, PAIRS, seed)
@@ -153,17 +136,27 @@ def run(
         fig.savefig(path, dpi=80)
         plt.close(fig)
         print(f"\nWrote {path}", file=out)
+    emu.stop()  # its delivery worker; the receiver stopped with the block
     return DemoResult(calls, stored, path)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point of ``python -m toolkit demo``."""
-    parser = argparse.ArgumentParser(prog="python -m toolkit demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m toolkit demo",
+        description="The whole loop on one machine, with no account: start the platform "
+        "emulator and a push receiver, bind AXB number pairs, simulate calls, tail the CDRs as "
+        "they arrive (signed by the emulator, verified by the receiver), print the outcomes "
+        "with their decoded causes and write a dashboard chart. Every number shown is masked.",
+        formatter_class=HelpFormatter,
+    )
     parser.add_argument("--calls", type=int, default=500, help="calls to simulate (default 500)")
     parser.add_argument("--days", type=float, default=1.0, help="spread calls over N days")
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated traffic")
     parser.add_argument("--out", default="outcomes.png", help="chart file (default outcomes.png)")
-    parser.add_argument("--db", help="keep the CDR store in this SQLite file")
+    parser.add_argument(
+        "--db", help="keep the CDR store in this SQLite file (default: a temporary store)"
+    )
     parser.add_argument("--tail", type=int, default=10, help="CDR lines to show (default 10)")
     args = parser.parse_args(argv)
     if not 1 <= args.calls <= 100_000:

@@ -141,11 +141,14 @@ class StoreError(ToolkitError):
 class TransportError(ToolkitError):
     """The request did not get a complete HTTP answer (refused, timed out, TLS failure, cut).
 
-    ``settings.timeout`` bounds the whole call: past it, the message says so.
+    ``settings.timeout`` bounds the whole call: past it, the message says so. ``sent`` is
+    ``False`` only when the request provably never reached the server (no connection could be
+    made); otherwise it may have arrived and been acted on (see :mod:`toolkit.retry`).
     """
 
-    def __init__(self, url: str, cause: BaseException) -> None:
+    def __init__(self, url: str, cause: BaseException, *, sent: bool = True) -> None:
         self.url = url
+        self.sent = sent
         super().__init__(f"could not reach {url}: {type(cause).__name__}: {cause}")
 
 

@@ -197,7 +197,8 @@ def cdr_frame(
 ) -> pd.DataFrame:
     """CDRs from ``source`` as a typed DataFrame (columns in the module docstring).
 
-    ``source``: a :class:`~toolkit.store.Store`, the path of a store's SQLite file, a push body or
+    ``source``: a :class:`~toolkit.store.Store`, the path of a store's SQLite file, a PostgreSQL
+    store or its ``postgresql://`` URL (:mod:`toolkit.pgframe`), a push body or
     FeeInfo dict, an iterable of those, or the path of a ``.json``/``.jsonl`` file holding them.
 
     Filters: ``start`` (inclusive) and ``end`` (exclusive) on ``start_time``, as anything
@@ -220,11 +221,17 @@ def cdr_frame(
     mode_sql, mode_params = _mode_sql(app_modes)
     query = _Query(wanted, mode_sql, mode_params, where, params)
 
-    conn, path = _connect(source)
-    try:
-        values = query.run(conn, path)
-    finally:
-        conn.close()
+    url = _postgres_url(source)
+    if url is not None:
+        from .pgframe import read
+
+        values = read(url, query)
+    else:
+        conn, path = _connect(source)
+        try:
+            values = query.run(conn, path)
+        finally:
+            conn.close()
     frame = _build(values, zone, raw_numbers)
     if outcomes is not None:
         frame = frame[frame["outcome"].isin(outcomes).to_numpy()].reset_index(drop=True)
@@ -338,6 +345,17 @@ def _mode_sql(app_modes: Mapping[str, str] | None) -> tuple[str, list[Any]]:
 
 
 # -- sources ---------------------------------------------------------------------------------
+
+
+def _postgres_url(source: Source) -> str | None:
+    """The URL to read for a PostgreSQL store or URL (:mod:`toolkit.pgframe`), else None."""
+    from .stores import is_url
+
+    if is_url(source):
+        return str(source)
+    if type(source).__name__ == "PgStore":  # without importing it: most frames never need it
+        return str(source._url)
+    return None
 
 
 def _connect(source: Source) -> tuple[sqlite3.Connection, str | None]:

@@ -2,9 +2,12 @@
 
 In a notebook::
 
-    rx = Receiver(db="calls.db").start()      # a thread on 127.0.0.1, a free port
-    rx.url                                    # give this to the emulator / the console
+    rx = Receiver(db="calls.db", app_key=KEY, app_secret=SECRET).start()  # 127.0.0.1, free port
+    rx.url                                    # give this to the console
     rx.stop()
+
+or, against the emulator, ``Receiver.for_emulator(emu, db="calls.db")``: started, verifying
+the emulator's signatures, and the emulator's pushes pointed at it.
 
 In production, serve ``Receiver(...).wsgi_app`` with any WSGI server behind HTTPS, or run
 ``python -m toolkit receiver --db calls.db --app-key K`` with the secret in
@@ -33,7 +36,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 from wsgiref.util import request_uri
 
@@ -41,7 +44,8 @@ from . import events as ev
 from . import xmode
 from .auth import DEFAULT_WINDOW, NonceCache, Verdict, verify, wsgi_headers
 from .commit import COMMIT_TIMEOUT, GroupCommitter  # noqa: F401 (COMMIT_TIMEOUT: its old home)
-from .errors import ValidationError
+from .engine import Engine
+from .errors import ConfigError, ValidationError
 from .follower import Follower
 from .httpserver import ThreadedWSGIServer
 from .store import Batch, Store, StoreError, quarantine_row
@@ -135,7 +139,9 @@ class _Trust:
 class Receiver:
     """Receives platform pushes, stores them, answers X-mode routing questions.
 
-    ``db`` is a :class:`~toolkit.store.Store`, a path, or ``None`` (a temporary store).
+    ``db`` is a :class:`~toolkit.store.Store` (or any :class:`~toolkit.engine.Engine`), a path, a
+    ``postgresql://`` URL (:mod:`toolkit.pgstore`: several receivers share one database), or
+    ``None`` (a temporary store).
 
     Trust. Each product is verified with its own app: ``app_key``/``app_secret`` for
     PrivateNumber, ``voice_app_key``/``voice_app_secret`` for VoiceCall. A push verifies when it
@@ -143,9 +149,7 @@ class Receiver:
     URL), a ``Created`` (UTC) within ``window`` seconds of ``clock()`` (epoch seconds, default
     :func:`time.time`) and a nonce never seen before, by this receiver or any other on the same
     store. Its rows are stored with ``verified=1`` under the product of the app that signed it.
-    Without any secret nothing can be verified and every push is stored unverified
-    (``verified=0``). Once a secret is given, a push that does not verify never reaches the main
-    tables:
+    Once a secret is given, a push that does not verify never reaches the main tables:
 
     * a PrivateNumber push gets 401;
     * a VoiceCall push is not refused (VoiceCall §2.4: never refuse a push for its signature)
@@ -155,6 +159,12 @@ class Receiver:
       these too (401), for apps that do not use VoiceCall;
     * except that ``allow_unsigned=True`` stores pushes that carry no signing headers at all,
       unverified (a bad signature is still refused or quarantined).
+
+    With no secret at all nothing could be verified, so the receiver refuses to start
+    (:class:`~toolkit.errors.ConfigError`) unless ``allow_unsigned=True`` says that storing every
+    push unverified (``verified=0``) is what you want, as the command line does.
+    :meth:`for_emulator` wires a receiver to an :class:`~toolkit.emulator.Emulator` with the
+    emulator's own keys and secrets, and :meth:`trust` adds another app's.
 
     Unverified rows are keyed apart from verified ones (the dedupe key holds product and trust),
     so they can never hide, replace or pre-empt them.
@@ -176,13 +186,13 @@ class Receiver:
 
     def __init__(
         self,
-        db: Store | str | os.PathLike[str] | None = None,
+        db: Engine | str | os.PathLike[str] | None = None,
         *,
         app_key: str | None = None,
         app_secret: str | None = None,
         voice_app_key: str | None = None,
         voice_app_secret: str | None = None,
-        allow_unsigned: bool | None = None,
+        allow_unsigned: bool = False,
         public_url: str | Sequence[str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -217,11 +227,22 @@ class Receiver:
             for product, key, secret in given
             if key is not None and secret is not None
         ]
-        self._owns_store = not isinstance(db, Store)
-        self.store = db if isinstance(db, Store) else Store(db, synchronous=synchronous)
+        if not self._credentials and not allow_unsigned:
+            # The command line's rule: storing every push unverified must be asked for.
+            raise ConfigError(
+                "no app_key and app_secret to verify pushes with: give them (for an emulator, "
+                "Receiver.for_emulator(emulator) uses its own), or pass allow_unsigned=True to "
+                "store every push unverified",
+                "app_secret",
+            )
+        # Any engine: a SQLite Store, a PgStore, or a path or postgresql:// URL that Store opens.
+        self._owns_store = not isinstance(db, Engine)
+        self.store: Store = (
+            cast(Store, db) if isinstance(db, Engine) else Store(db, synchronous=synchronous)
+        )
         self.app_key = app_key
         self.voice_app_key = voice_app_key
-        self.allow_unsigned = not self._credentials if allow_unsigned is None else allow_unsigned
+        self.allow_unsigned = allow_unsigned
         self.public_url = [public_url] if isinstance(public_url, str) else list(public_url or ())
         self.lenient_voicecall = lenient_voicecall
         self.clock = clock
@@ -244,6 +265,48 @@ class Receiver:
         self._committer = GroupCommitter(self.store, max_batch, self._wake_callbacks)
         self._server: ThreadedWSGIServer | None = None
         self.url: str | None = None
+
+    @classmethod
+    def for_emulator(
+        cls,
+        emulator: Any,
+        db: Store | str | os.PathLike[str] | None = None,
+        *,
+        pushes: Sequence[str] = ("status", "fee", "sms", "numstatus"),
+        **options: Any,
+    ) -> Receiver:
+        """A started receiver that stores ``emulator``'s pushes and verifies their signatures.
+
+        One call instead of a circle (the emulator needs the receiver's URL, the receiver the
+        emulator's secrets): the receiver is given the key and secret of each of the emulator's
+        apps, apps added later included, and each app's push URLs (``pushes``: call events to
+        ``/status``, CDRs to ``/fee``, SMS to ``/sms``, number status to ``/numstatus``) point
+        at it. ``options`` are those of :class:`Receiver` (``on_cdr``, ``x_router``...). Use it
+        as ``with Receiver.for_emulator(emu) as rx:`` or call :meth:`stop`.
+        """
+        app = emulator.default_app
+        keys = "voice_app_key" if app.mode == "voice" else "app_key"
+        options[keys], options[keys.replace("key", "secret")] = app.app_key, app.app_secret
+        receiver = cls(db, **options).start()
+        try:
+            emulator.push_to(receiver, pushes=pushes)
+        except BaseException:
+            receiver.stop()
+            raise
+        return receiver
+
+    def trust(self, app_key: str, app_secret: str, product: ev.Product = "privatenumber") -> None:
+        """Also verify pushes signed by this app (``product``: ``"privatenumber"`` or
+        ``"voicecall"``), e.g. a second app of the same account."""
+        if product not in ("privatenumber", "voicecall"):
+            raise ValidationError("product", "must be 'privatenumber' or 'voicecall'")
+        for name, value in (("app_key", app_key), ("app_secret", app_secret)):
+            if not isinstance(value, str) or not value:
+                raise ValidationError(name, "must be a non-empty string")
+        added = _Credentials(product, app_key, app_secret)
+        if added not in self._credentials:
+            # A new list, swapped in whole: request threads may be iterating the old one.
+            self._credentials = [*self._credentials, added]
 
     def _wake_callbacks(self) -> None:
         if self._callbacks is not None:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .cli_format import HelpFormatter
 from .config import lookup
 from .errors import ConfigError
 from .receiver import MAX_BODY, Receiver
@@ -81,10 +82,16 @@ def main(argv: list[str] | None = None) -> int:
         description="Receive platform pushes (CDRs, call events, SMS, X-number status) into a "
         "SQLite store. Prints the base URL on the first line of standard output. Secrets are "
         "read from the environment, a .env file in the working directory, or a file.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
-    parser.add_argument("--db", default="pushes.db", help="SQLite file (default pushes.db)")
+    parser.add_argument(
+        "--db",
+        default="pushes.db",
+        help="SQLite file (default pushes.db), or a postgresql://user:password@host/dbname URL "
+        "that several receivers share (needs the postgres extra)",
+    )
     _add_credential_options(parser, "app", "PRIVATENUMBER", "PrivateNumber")
     _add_credential_options(parser, "voice-app", "VOICECALL", "VoiceCall")
     parser.add_argument(
@@ -183,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         if verified
         else "accepting unsigned pushes"
     )
-    log.info("receiving pushes at %s into %s, %s", receiver.url, args.db, mode)
+    log.info("receiving pushes at %s into %s, %s", receiver.url, receiver.store.path, mode)
     while not stopping:
         time.sleep(0.2)
     receiver.stop()

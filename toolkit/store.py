@@ -54,6 +54,7 @@ from . import events as ev
 from . import schema
 from .engine import TABLES, Batch, Table
 from .errors import PushFormatError, StoreError, ValidationError
+from .stores import is_url
 
 # The push tables (columns, types, DDL, what an older store lacks) are defined in toolkit.schema.
 CDR_COLUMNS = schema.CDRS.names
@@ -414,6 +415,17 @@ class Store:
     reading only (the tail does): the database file is never written and no integrity check runs
     (a damaged page then surfaces as a :class:`StoreError` from the read that meets it).
     """
+
+    def __new__(cls, path: str | os.PathLike[str] | None = None, **options: Any) -> Any:
+        # Store("postgresql://...") opens the PostgreSQL store (toolkit.pgstore), which has the
+        # same methods; Python then skips __init__ because the object is not a Store.
+        if is_url(path):
+            from .pgstore import PgStore
+
+            assert isinstance(path, str)
+
+            return PgStore(path, **options)
+        return super().__new__(cls)
 
     def __init__(
         self,

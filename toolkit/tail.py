@@ -19,14 +19,17 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import schema
+from .cli_format import HelpFormatter
 from .events import MAX_EPOCH, MIN_EPOCH
 from .follower import Stop, follow_rows
 from .numbers import mask
 from .store import TABLES, Store, StoreError, Table  # noqa: F401 (TABLES: tail.TABLES is public)
+from .stores import is_url, mask_url
 from .terminal import printable
 
 log = logging.getLogger(__name__)
@@ -118,8 +121,13 @@ def _raw_codes(row: Mapping[str, Any]) -> str:
     return ", ".join(parts) or "no codes"
 
 
-def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
+def format_cdr(
+    row: Mapping[str, Any], *, raw_numbers: bool = False, tz: tzinfo = timezone.utc
+) -> str:
     """One display line for a stored CDR row (numbers masked unless ``raw_numbers``).
+
+    The time is shown in ``tz`` (stored times are UTC): ``...Z`` in UTC, else with its offset
+    (``2024-03-01 18:15:09+08:00``).
 
     Ring and talk seconds follow :mod:`toolkit.schema` ("-" when there is none, e.g. no talk
     without an answer time); the outcome and verdict come from :func:`toolkit.codes.explain`, the
@@ -132,11 +140,7 @@ def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
     row, unreadable = readable_row(row)
     show = (lambda n: n or "") if raw_numbers else mask
     when = row.get("call_end_time") or row.get("fail_time") or row.get("call_in_time")
-    stamp = (
-        "????-??-?? ??:??:??"
-        if when is None
-        else datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    )
+    stamp = "????-??-?? ??:??:??Z" if when is None else _stamp(when, tz)
     callee = row.get("fwd_dst_num") or row.get("callee_num")
     parties = f"{show(row.get('caller_num'))} → {show(row.get('bind_num'))} → {show(callee)}"
     ring = _seconds(schema.ring_seconds(row))
@@ -147,19 +151,49 @@ def format_cdr(row: Mapping[str, Any], *, raw_numbers: bool = False) -> str:
     except Exception:  # a decoder bug must never stop the tail: show the raw codes instead
         log.debug("could not explain seq=%s", row.get("seq"), exc_info=True)
         outcome, meaning = "?", _raw_codes(row)
-    line = f"{stamp}Z  {parties}  {outcome:<16} ring {ring:>5}  talk {talk:>6}  {meaning}"
+    line = f"{stamp}  {parties}  {outcome:<16} ring {ring:>5}  talk {talk:>6}  {meaning}"
     if unreadable:
         line += f"  [unreadable: {', '.join(unreadable)}]"
     return printable(line)
+
+
+def _stamp(epoch: float, tz: tzinfo) -> str:
+    moment = datetime.fromtimestamp(epoch, timezone.utc).astimezone(tz)
+    offset = moment.strftime("%z")
+    suffix = "Z" if offset in ("+0000", "") else f"{offset[:3]}:{offset[3:]}"
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + suffix
+
+
+def display_zone(name: str) -> tzinfo:
+    """The zone ``--tz`` names: ``UTC``, ``local`` (this machine's) or an IANA name such as
+    ``Asia/Shanghai``; :class:`argparse.ArgumentTypeError` otherwise."""
+    if name.upper() == "UTC":
+        return timezone.utc
+    if name.lower() == "local":
+        zone = datetime.now().astimezone().tzinfo
+        return zone if zone is not None else timezone.utc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"unknown time zone {name!r}: give UTC, local or a name such as Asia/Shanghai"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m toolkit tail``: print stored CDRs, newest last; ``--follow`` keeps watching."""
     parser = argparse.ArgumentParser(
         prog="python -m toolkit tail",
-        description="Print the CDRs in a receiver's store, one line each, newest last.",
+        description="Print the CDRs in a receiver's store, one line each, newest last. Phone "
+        "numbers are masked unless --show-numbers is given; times are stored in UTC and shown "
+        "in the zone --tz names.",
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("--db", default="pushes.db", help="SQLite store (default pushes.db)")
+    parser.add_argument(
+        "--db",
+        default="pushes.db",
+        help="SQLite store (default pushes.db) or a postgresql:// URL",
+    )
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing new CDRs")
     parser.add_argument(
         "-n",
@@ -170,10 +204,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--poll", type=float, default=0.5, help="seconds between checks")
     parser.add_argument(
-        "--raw-numbers", action="store_true", help="show phone numbers in full (masked by default)"
+        "--tz",
+        type=display_zone,
+        default="UTC",
+        help="time zone of the times shown: UTC, local (this machine's) or an IANA name such as "
+        "Asia/Shanghai",
+    )
+    parser.add_argument(
+        "--show-numbers",
+        action="store_true",
+        dest="raw_numbers",
+        help="show phone numbers in full (masked by default)",
+    )
+    # The old name of --show-numbers, kept working for one release but no longer shown.
+    parser.add_argument(
+        "--raw-numbers", action="store_true", dest="old_raw_numbers", help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
-    if not os.path.exists(args.db):
+    if args.old_raw_numbers:
+        print("warning: --raw-numbers is deprecated; use --show-numbers", file=sys.stderr)
+        args.raw_numbers = True
+    if not is_url(args.db) and not os.path.exists(args.db):
         print(f"no store at {args.db!r} (start a receiver with --db {args.db})", file=sys.stderr)
         return 1
     try:
@@ -181,11 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         with Store(args.db, readonly=True) as store:
             rows = store.cdrs(last=args.lines)
             for row in rows:
-                print(format_cdr(row, raw_numbers=args.raw_numbers), flush=True)
+                print(format_cdr(row, raw_numbers=args.raw_numbers, tz=args.tz), flush=True)
             if args.follow:
                 since = rows[-1]["seq"] if rows else store.last_seq()
                 for _, row in follow_rows(store, since, poll=args.poll, tables=("cdrs",)):
-                    print(format_cdr(row, raw_numbers=args.raw_numbers), flush=True)
+                    print(format_cdr(row, raw_numbers=args.raw_numbers, tz=args.tz), flush=True)
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:  # `tail ... | head`: the reader left, which is fine
@@ -193,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (swallow the final flush)
         return 0
     except StoreError as exc:
-        print(f"cannot read {args.db!r}: {exc}", file=sys.stderr)
+        print(f"cannot read {mask_url(args.db)!r}: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -23,13 +23,22 @@ import requests
 import urllib3
 from requests.hooks import dispatch_hook
 
+from . import retry
 from .auth import UsernameTokenAuth
-from .codes import result_hint
+from .codes import decode, result_hint
 from .config import Settings
 from .deadline import Deadline, DeadlineAdapter
-from .errors import Product, ResponseError, TransportError, ValidationError, api_error
+from .errors import (
+    ApiError,
+    Product,
+    ResponseError,
+    TransportError,
+    ValidationError,
+    api_error,
+)
 from .numbers import kind, mask_text, normalize
 from .record import Record, camel
+from .retry import log_body
 
 __all__ = ["BaseClient", "Transport", "one_of", "wire"]
 
@@ -100,26 +109,41 @@ class Transport:
         query: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
         expect: tuple[str, ...] = (),
+        safe: bool | None = None,
+        reconcile: Callable[[], Record | None] | None = None,
     ) -> Record:
         """Send one request and return the JSON answer; raise for ``resultcode != "0"``.
 
         ``expect`` names fields a success answer must carry (those the calling method promises);
-        one missing or empty raises :class:`ResponseError`.
+        one missing or empty raises :class:`ResponseError`. Failed attempts are retried as
+        :mod:`toolkit.retry` rules: ``safe`` (default: every method but ``POST``) says sending
+        the request twice does no harm; ``reconcile`` is the query that finds what an unsafe
+        request created, run before it is sent again after an ambiguous failure.
         """
-        with Deadline(self.settings.timeout) as deadline:
-            response = self._send(method, path, query, body, deadline)
-            try:
-                status = response.status_code
-                if 300 <= status < 400:
-                    where = _redirect_target(response.headers.get("Location"))
-                    raise ResponseError(status, self._url(path), f"redirect not followed{where}")
-                payload = self._decode(status, response, self._read(response, deadline, path), path)
-            finally:
-                _close(response)
-        for name in expect:
-            if payload.get(name) in (None, ""):
-                raise ResponseError(status, self._url(path), f"missing field {name}")
-        return Record(payload)
+
+        def send(seconds: float, attempt: int) -> tuple[int, Record]:
+            with Deadline(seconds) as deadline:
+                response = self._send(method, path, query, body, deadline)
+                try:
+                    status = response.status_code
+                    if 300 <= status < 400:
+                        where = _redirect_target(response.headers.get("Location"))
+                        raise ResponseError(
+                            status, self._url(path), f"redirect not followed{where}"
+                        )
+                    raw = self._read(response, deadline, path)
+                    log_body("answer", method, path, raw)
+                    payload = self._decode(status, response, raw, path)
+                finally:
+                    _close(response)
+            for name in expect:
+                if payload.get(name) in (None, ""):
+                    raise ResponseError(status, self._url(path), f"missing field {name}")
+            return status, Record(payload)
+
+        if safe is None:
+            safe = method.upper() != "POST"
+        return retry.run(self.settings, method, path, send, safe=safe, reconcile=reconcile)
 
     def location(self, path: str, query: Mapping[str, Any]) -> str:
         """GET ``path`` without following redirects and return the 3xx ``Location`` header.
@@ -127,20 +151,28 @@ class Transport:
         The record-download API answers 301 (some texts say 302: any 3xx counts) and following it
         would download the file itself instead of telling us where it is.
         """
-        with Deadline(self.settings.timeout) as deadline:
-            response = self._send("GET", path, query, None, deadline)
-            try:
-                status = response.status_code
-                if 300 <= status < 400:
-                    target = response.headers.get("Location")
-                    if not target:
-                        raise ResponseError(status, self._url(path), "redirect without Location")
-                    return target
-                # Not a redirect: read the answer for the platform's error, if it is one.
-                self._decode(status, response, self._read(response, deadline, path), path)
-            finally:
-                _close(response)
-        raise ResponseError(status, self._url(path), "expected a redirect (3xx)")
+
+        def send(seconds: float, attempt: int) -> tuple[int, str]:
+            with Deadline(seconds) as deadline:
+                response = self._send("GET", path, query, None, deadline)
+                try:
+                    status = response.status_code
+                    if 300 <= status < 400:
+                        target = response.headers.get("Location")
+                        if not target:
+                            raise ResponseError(
+                                status, self._url(path), "redirect without Location"
+                            )
+                        return status, target
+                    # Not a redirect: read the answer for the platform's error, if it is one.
+                    raw = self._read(response, deadline, path)
+                    log_body("answer", "GET", path, raw)
+                    self._decode(status, response, raw, path)
+                finally:
+                    _close(response)
+            raise ResponseError(status, self._url(path), "expected a redirect (3xx)")
+
+        return retry.run(self.settings, "GET", path, send, safe=True)
 
     def bad_answer(self, path: str, detail: str) -> ResponseError:
         """The error for a success answer (HTTP 200) whose content is not as documented."""
@@ -160,6 +192,7 @@ class Transport:
     ) -> requests.Response:
         """Send the request and return the answer with its headers read and its body not."""
         data = None
+        log_body("request", method, path, {"query": dict(query or {}), "body": body})
         if body is not None:
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         # requests encodes query values with quote_plus, so "+86..." goes out as "%2B86...".
@@ -233,17 +266,18 @@ class Transport:
     def _unreachable(
         self, path: str, exc: BaseException | None, deadline: Deadline
     ) -> TransportError:
+        sent = not _connect_failure(exc)
         if deadline.passed() or exc is None:
             cause: BaseException = TimeoutError(
-                f"no complete answer within {deadline.seconds:g} s (the timeout bounds the whole "
-                "call, answer included)"
+                f"no complete answer within {round(deadline.seconds, 2):g} s (the timeout bounds "
+                "the whole call, answer included)"
             )
         elif isinstance(exc, requests.RequestException):
             cause = _scrubbed(exc)
         else:  # urllib3 or socket errors that requests did not wrap
             text = _QUERY_IN_TEXT.sub("?…", str(exc))
             cause = requests.ConnectionError(f"{type(exc).__name__}: {text}")
-        return TransportError(self._url(path), cause)
+        return TransportError(self._url(path), cause, sent=sent)
 
     def _environment_settings(self) -> dict[str, Any]:
         """Proxies, CA bundle and client certificate for the base URL, resolved once.
@@ -282,9 +316,39 @@ class Transport:
         code = str(payload["resultcode"])
         if code != "0":
             desc = str(payload.get("resultdesc", ""))
-            hint = result_hint(code, self.product)
+            if not desc and not _platform_code(code, self.product):
+                # The platform describes every refusal: a code in none of its tables with no
+                # description ({"resultcode": "1"} from a receiver, a proxy, a test server) is
+                # another server's answer, which the base URL points at by mistake.
+                detail = (
+                    f"the answer (resultcode {code!r}, no resultdesc) is not the platform's: "
+                    "check that base_url is the platform's address, scheme://host[:port]"
+                )
+                raise ResponseError(status, self._url(path), detail)
+            hint = result_hint(code, self.product, status)
             raise api_error(code, desc, status, product=self.product, hint=hint)
         return payload
+
+
+def _platform_code(code: str, product: str) -> bool:
+    """Whether ``code`` is in the product's result-code table."""
+    return decode(code, "vc_result" if product == "voicecall" else "pn_result").known
+
+
+def _connect_failure(exc: BaseException | None) -> bool:
+    """True when ``exc`` says no connection could be made, so the request was never sent.
+
+    urllib3 raises NewConnectionError (refused, unreachable, name not found; a subclass of
+    ConnectTimeoutError) or ConnectTimeoutError before writing a byte; requests wraps them in
+    ConnectTimeout or in a ConnectionError around MaxRetryError. A failure on a reused
+    connection (reset, closed by the server) is not one of them: the request may have gone out.
+    """
+    if isinstance(exc, requests.ConnectTimeout | urllib3.exceptions.ConnectTimeoutError):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        reason = getattr(exc.args[0], "reason", exc.args[0])
+        return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
+    return False
 
 
 def _close(response: requests.Response) -> None:
@@ -352,7 +416,8 @@ class BaseClient:
     :class:`~toolkit.errors.TransportError` past it); answers larger than ``max_response_bytes``
     (default 1 MiB, counted after decompression) raise :class:`~toolkit.errors.ResponseError`;
     redirects are never followed. With a ``session`` of your own, the wait for an answer's
-    headers is bounded per socket read only (see :mod:`toolkit.deadline`).
+    headers is bounded per socket read only (see :mod:`toolkit.deadline`). ``retries``,
+    ``backoff``, ``backoff_max`` and ``deadline`` set the retries (:mod:`toolkit.retry`).
     """
 
     product: Product = "privatenumber"
@@ -368,6 +433,10 @@ class BaseClient:
         session: requests.Session | None = None,
         timeout: float | None = None,
         max_response_bytes: int | None = None,
+        retries: int | None = None,
+        backoff: float | None = None,
+        backoff_max: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         if settings is None:
             settings = Settings.load(
@@ -377,6 +446,10 @@ class BaseClient:
                 auth_scheme=auth_scheme,
                 timeout=timeout,
                 max_response_bytes=max_response_bytes,
+                retries=retries,
+                backoff=backoff,
+                backoff_max=backoff_max,
+                deadline=deadline,
                 product=self.product,
             )
         self.settings = settings
@@ -401,9 +474,26 @@ class BaseClient:
         # the PrivateNumber text says "sessionId". Unconfirmed which the server requires: we send
         # the samples' spelling, and the emulator accepts both.
         text("session_id", session_id, 256)
-        return self._transport.call(
-            "POST", CALL_STOP_PATH, body={"sessionid": session_id, "signal": "call_stop"}
-        )
+        try:
+            # Stopping a call twice leaves it stopped: safe to resend after any failure.
+            return self._transport.call(
+                "POST",
+                CALL_STOP_PATH,
+                body={"sessionid": session_id, "signal": "call_stop"},
+                safe=True,
+            )
+        except ApiError as exc:
+            if exc.resultcode != "1012007":
+                raise
+            # The table's hint for 1012007 speaks of bindings and recordings; here it is the call.
+            raise type(exc)(
+                exc.resultcode,
+                exc.resultdesc,
+                exc.status,
+                product=exc.product,
+                hint="No live call has this session_id: check it is the sessionId of the call's "
+                "event or CDR, and that the call has not ended already",
+            ) from None
 
     def close(self) -> None:
         """Close the HTTP session if this client created it."""

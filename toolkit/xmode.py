@@ -21,7 +21,7 @@ the one place that knows the shape of those answers, for both sides of the wire:
             return xmode.connect("+8613900000002", max_duration=60)
         return xmode.discard_sms()
 
-    Receiver(db="calls.db", x_router=router)
+    Receiver(db="calls.db", app_key=KEY, app_secret=SECRET, x_router=router)
 """
 
 from __future__ import annotations

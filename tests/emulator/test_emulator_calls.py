@@ -190,7 +190,7 @@ def test_place_call_refuses_bad_input(backend: Backend) -> None:
     app = backend.add_app("axb")
     x = next(iter(app.numbers))
     for args in [
-        ("13800000001", x),
+        ("12345", x),
         (A, "+8617099999999"),
         (A, x, None, "maybe"),
         (A, x, None, None, -1),
@@ -198,6 +198,39 @@ def test_place_call_refuses_bad_input(backend: Backend) -> None:
     ]:
         with pytest.raises(EmulatorError):
             backend.place_call(*args)
+
+
+@pytest.mark.parametrize(
+    "caller", ["13800000001", "138 0000 0001", "+86 138-0000-0001", "tel:+8613800000001"]
+)
+def test_place_call_reads_every_spelling_the_client_accepts(backend: Backend, caller: str) -> None:
+    _, out = bind_axb(backend)
+    x = out["relationNum"]
+    # X typed the local way too: the number the client would send as "+86170...".
+    local_x = x.removeprefix("+86")
+    call = backend.place_call(caller, local_x, outcome="busy")
+    assert (call.cdr["callerNum"], call.cdr["bindNum"], call.release) == (A, x, 8102)
+
+
+def test_given_pool_is_normalised_and_checked() -> None:
+    backend = Backend(clock=ManualClock(), seed=3)
+    app = backend.add_app("axb", numbers=["170 0000 0001", "+86 170-0000-0002"])
+    assert list(app.numbers) == ["+8617000000001", "+8617000000002"]
+    for bad in (["12345"], [], ["17000000003", "+8617000000003"], "17000000004"):
+        with pytest.raises(EmulatorError):
+            backend.add_app("axb", numbers=bad)
+
+
+def test_emulator_takes_its_pool_as_number_strings() -> None:
+    from toolkit.emulator import Emulator
+
+    emu = Emulator("axb", numbers=["170 0000 0001", "tel:+8617000000002"])
+    try:
+        assert emu.numbers == ["+8617000000001", "+8617000000002"]  # in full, normalised
+        x = emu.client().axb.bind(A, B).relation_num
+        assert x in emu.numbers
+    finally:
+        emu.stop()
 
 
 def test_simulate_is_seeded_and_uses_every_outcome(backend: Backend) -> None:

@@ -215,6 +215,20 @@ def test_control_endpoints(raw: Raw, any_emulator: Emulator) -> None:
     assert raw.send("GET", "/_emulator/health", signed=False).json()["bindings"] == 0
 
 
+def test_control_call_reads_a_number_as_the_client_does(raw: Raw) -> None:
+    x = raw.send("POST", AXB, body={"callerNum": A, "calleeNum": B}).json()["relationNum"]
+    for caller in ("13800000001", "138 0000 0001", "+86 138 0000 0001"):
+        r = raw.send(
+            "POST",
+            "/_emulator/calls",
+            signed=False,
+            body={"caller": caller, "called": x, "outcome": "busy"},
+        )
+        assert (r.status_code, r.json()["releaseCode"]) == (200, 8102)
+    bad = raw.send("POST", "/_emulator/calls", signed=False, body={"caller": "12", "called": x})
+    assert bad.status_code == 400 and "caller" in bad.json()["resultdesc"]
+
+
 @pytest.mark.parametrize("number", [[1], {"n": 1}, 8613800000001, None])
 def test_number_status_control_refuses_a_number_that_is_not_text(raw: Raw, number: object) -> None:
     # A list or object used to reach a dict lookup and answer 500 with an internal error.

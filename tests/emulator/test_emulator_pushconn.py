@@ -46,7 +46,7 @@ class Recorder:
 
 @contextlib.contextmanager
 def customer(tmp_path: Any, **server: Any) -> Iterator[tuple[str, Recorder]]:
-    receiver = Receiver(tmp_path / "pushes.db")
+    receiver = Receiver(tmp_path / "pushes.db", allow_unsigned=True)
     recorder = Recorder(receiver)
     try:
         with ThreadedWSGIServer(recorder, name="customer", **server) as srv:

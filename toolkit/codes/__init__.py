@@ -39,17 +39,33 @@ __all__ = [
 ]
 
 
-def result_hint(resultcode: object, product: str = "privatenumber") -> str | None:
+# 1010010 means a wrong digest with HTTP 401 and flow control otherwise: once the status is
+# known, the hint speaks of that one only (the table's own text names both).
+_DIGEST_OR_THROTTLED = 1010010
+_BAD_DIGEST = (
+    "Invalid password digest: check the app key and secret (no stray spaces), the auth scheme "
+    "(aksk or wsse) and the clock"
+)
+_THROTTLED = "The platform is throttling requests (flow control): retry after a minute"
+
+
+def result_hint(
+    resultcode: object, product: str = "privatenumber", status: int | None = None
+) -> str | None:
     """What to do about an API ``resultcode``, from the result-code table; ``None`` if unknown.
 
     ``product`` picks the table ("voicecall" or anything else for PrivateNumber): the two products
-    give some codes different meanings (e.g. 1012001). Cheap after the first call and never raises,
-    because the transport calls it while turning a refusal into :class:`toolkit.errors.ApiError`.
+    give some codes different meanings (e.g. 1012001). ``status``, the answer's HTTP status, picks
+    between the meanings of a code the table gives two of (1010010). Cheap after the first call
+    and never raises, because the transport calls it while turning a refusal into
+    :class:`toolkit.errors.ApiError`.
     """
     family = "vc_result" if product == "voicecall" else "pn_result"
-    status, code = normalize_code(resultcode)
-    if status != "ok" or code == 0 or code is None:
+    outcome, code = normalize_code(resultcode)
+    if outcome != "ok" or code == 0 or code is None:
         return None
+    if code == _DIGEST_OR_THROTTLED and status is not None:
+        return _BAD_DIGEST if status == 401 else _THROTTLED
     try:
         row = table(family).lookup(code)
     except (OSError, ValueError, KeyError):  # a broken install must not hide the original error

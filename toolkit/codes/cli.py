@@ -9,8 +9,8 @@ Examples::
     python -m toolkit decode --result 1012010
     python -m toolkit decode --cdr fee.json    # explain every CDR of a saved push body
 
-Exit status: 0 when the command ran (an unknown code is reported, not an error), 2 for bad usage
-or an unreadable file.
+Exit status: 0 when the code is known, 1 when it is in none of the tables searched (so a script
+can tell), 2 for bad usage or an unreadable file.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..cli_format import HelpFormatter
 from ..numbers import mask
 from ..terminal import printable
 from .decoding import CodeInfo, decode
@@ -31,7 +32,9 @@ from .tables import FAMILY_TITLES
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m toolkit decode",
-        description="Explain hang-up causes, release points, Q.850/SIP causes and result codes.",
+        description="Explain hang-up causes, release points, Q.850/SIP causes and result codes. "
+        "Exit status: 0 for a known code, 1 for an unknown one, 2 for bad usage.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("code", nargs="?", help="a stateCode / ulFailReason / resultcode")
     group = parser.add_mutually_exclusive_group()
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         print(printable(f"{code}: unknown code, not listed in: {tables}"))
         if len(families) > 1:
             print("(try --q850, --sip or --voice)")
-        return 0
+        return 1
     print(printable(code))
     for info in known:
         print(_describe(info))

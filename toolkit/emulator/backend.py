@@ -21,15 +21,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..auth import SCHEMES
+from ..errors import InvalidNumberError
+from ..numbers import normalize
 from . import errors as e
 from .bindings import BindingStore
 from .calls import Call, build_call, profile_for, session_id, stop
+from .flow import RateLimit
 from .history import DEFAULT_MAX_CALLS, CallHistory
 from .messaging import Messaging
 from .model import AREAS, MODES, STATUS_NORMAL, App, Route, XNumber
 from .modes import AxbRules, AxeRules, AxRules, AxybRules
 from .modes.x import block_route
-from .params import Params, is_global
+from .params import Params
 from .pushes import NullPushes, Pushes
 from .voice import VoiceRules
 
@@ -79,6 +82,7 @@ class Backend:
         self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.apps: dict[str, App] = {}
+        self.limits: dict[str, RateLimit] = {}  # app_key -> flow control, for the apps that have it
         self.store = BindingStore(self._new_id)
         self.axb, self.ax = AxbRules(self.store), AxRules(self.store)
         self.axe, self.axyb = AxeRules(self.store), AxybRules(self.store)
@@ -107,9 +111,16 @@ class Backend:
         numstatus_url: str | None = None,
         record_enabled: bool = True,
         auth_scheme: str = "aksk",
+        rate_limit: float | None = None,
+        burst: int | None = None,
     ) -> App:
         """Create an app of ``mode`` with its own number pool (random credentials unless given);
-        its pushes are signed with ``auth_scheme`` (``aksk``: X-AKSK, ``wsse``: X-WSSE)."""
+        its pushes are signed with ``auth_scheme`` (``aksk``: X-AKSK, ``wsse``: X-WSSE).
+
+        ``rate_limit`` (requests per second, ``burst`` at once) turns on flow control for the
+        app's API calls (:mod:`toolkit.emulator.flow`); off by default.
+        """
+        limit = None if rate_limit is None else RateLimit(rate_limit, burst)
         mode = mode.lower()
         if mode not in MODES:
             raise e.EmulatorError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -124,7 +135,7 @@ class Backend:
             pool = (
                 self._new_numbers(numbers, fixed=mode == "voice")
                 if isinstance(numbers, int)
-                else list(numbers)
+                else _pool(numbers)
             )
             app = App(
                 key,
@@ -142,7 +153,20 @@ class Backend:
             )
             self._taken.update(pool)
             self.apps[key] = app
+            if limit is not None:
+                self.limits[key] = limit
             return app
+
+    def set_rate_limit(self, app_key: str, rate: float | None, burst: int | None = None) -> None:
+        """Turn flow control on for an app (``rate`` requests per second), or off (``None``)."""
+        limit = None if rate is None else RateLimit(rate, burst)
+        with self.lock:
+            if app_key not in self.apps:
+                raise e.EmulatorError("no app with this app_key in this emulator")
+            if limit is None:
+                self.limits.pop(app_key, None)
+            else:
+                self.limits[app_key] = limit
 
     def _new_numbers(self, count: int, *, fixed: bool) -> list[str]:
         out: list[str] = []
@@ -176,6 +200,9 @@ class Backend:
     def handle(self, app_key: str, operation: str, params: Params) -> dict[str, Any]:
         """Run one API operation for an authenticated app; return the success envelope."""
         mode, rules, method = OPERATIONS[operation]
+        limit = self.limits.get(app_key)
+        if limit is not None:
+            limit.take()  # refused before anything changes, as a throttled request must be
         with self.lock:
             app = self.apps[app_key]
             if app.mode != mode:
@@ -257,10 +284,8 @@ class Backend:
         ``at`` backdates the call to that epoch (default: the clock's now), so that simulated
         traffic can fill a past day or week; bindings are still resolved as they are now.
         """
-        if not is_global(caller):
-            raise e.EmulatorError("caller must be a number in global format, e.g. +8613800000001")
-        if not is_global(called):
-            raise e.EmulatorError("called must be a privacy number in global format")
+        # Any spelling the client accepts ("138 0000 0001", "0755-28000001", tel: URIs).
+        caller, called = _number(caller, "caller"), _number(called, "called")
         if extension is not None and (not isinstance(extension, str) or not extension.isdigit()):
             raise e.EmulatorError("extension must be a string of digits")
         if talk_seconds is not None and (
@@ -405,3 +430,22 @@ class Backend:
             for app in self.apps.values():
                 for number in app.numbers.values():
                     number.status, number.cause = STATUS_NORMAL, None
+
+
+def _number(value: object, name: str) -> str:
+    """``value`` in the platform's global format, read as the client reads numbers; the
+    international numbers the client passes through are accepted too."""
+    try:
+        return normalize(value, param=name)
+    except InvalidNumberError as exc:
+        raise e.EmulatorError(str(exc)) from None
+
+
+def _pool(numbers: Iterable[str]) -> list[str]:
+    """The privacy numbers an app is given, normalised and without repeats."""
+    if isinstance(numbers, str):
+        raise e.EmulatorError("numbers must be a count or a list of number strings")
+    pool = [_number(n, "numbers") for n in numbers]
+    if not pool or len(set(pool)) != len(pool):
+        raise e.EmulatorError("numbers must be a non-empty list of distinct numbers")
+    return pool

@@ -8,8 +8,8 @@ import sys
 import threading
 from typing import Any
 
+from ..cli_format import HelpFormatter
 from ..errors import EmulatorError
-from ..numbers import mask
 from .emulator import DEFAULT_MAX_DELIVERIES, Emulator
 from .history import DEFAULT_MAX_CALLS
 
@@ -17,17 +17,28 @@ from .history import DEFAULT_MAX_CALLS
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m toolkit emulator",
-        description="Run the PrivateNumber/VoiceCall platform emulator.",
+        description="Run the PrivateNumber/VoiceCall platform emulator over HTTP until Ctrl+C "
+        "or SIGTERM. The first lines of standard output are its URL, APP_KEY= and APP_SECRET=; "
+        "its pool of privacy numbers follows, in full (they are the emulator's own).",
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default 0: a free port)")
-    p.add_argument("--mode", default="axb", choices=("axb", "ax", "axe", "axyb", "x", "voice"))
+    p.add_argument(
+        "--mode",
+        default="axb",
+        choices=("axb", "ax", "axe", "axyb", "x", "voice"),
+        help="mode of the app the emulator starts with",
+    )
     p.add_argument("--app-key", help="APP_Key (default: random)")
     p.add_argument("--app-secret", help="APP_Secret (default: random)")
-    p.add_argument("--status-url", help="where call events are pushed")
-    p.add_argument("--fee-url", help="where CDRs are pushed")
-    p.add_argument("--sms-url", help="where SMS events are pushed")
-    p.add_argument("--numstatus-url", help="where X-number status changes are pushed")
+    p.add_argument("--status-url", help="where call events are pushed (default: not pushed)")
+    p.add_argument("--fee-url", help="where CDRs are pushed (default: not pushed)")
+    p.add_argument("--sms-url", help="where SMS events are pushed (default: not pushed)")
+    p.add_argument(
+        "--numstatus-url",
+        help="where X-number status changes are pushed (default: to --status-url)",
+    )
     p.add_argument(
         "--auth-scheme",
         choices=("aksk", "wsse"),
@@ -61,7 +72,15 @@ def _parser() -> argparse.ArgumentParser:
         default=0.01,
         help="real seconds per simulated second (retries, call lengths); default 0.01",
     )
-    p.add_argument("--seed", type=int, help="seed for generated numbers and traffic")
+    p.add_argument(
+        "--seed", type=int, help="seed for generated numbers and traffic (default: random)"
+    )
+    p.add_argument(
+        "--rate-limit",
+        type=float,
+        help="flow control: API requests per second the app may make (default: no limit); "
+        "over it the platform's 1010010 refusal is answered",
+    )
     p.add_argument(
         "--max-calls",
         type=int,
@@ -90,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
 
     The first three lines on stdout are the base URL, ``APP_KEY=<key>`` and ``APP_SECRET=<secret>``
     (scripts parse them); over HTTPS the fourth is ``CA_CERT=<path>``, the PEM file a client
-    trusts. What follows is informational.
+    trusts. What follows is informational, among it the line ``mode=<mode> numbers: <X> <X> ...``
+    with the pool of privacy numbers in full.
     """
     parser = _parser()
     args = parser.parse_args(argv)
@@ -100,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--ca-cert goes with --tls-cert (with --tls the CA is made at start)")
     if args.time_scale < 0:
         print("--time-scale must be >= 0", file=sys.stderr)
+        return 2
+    if args.rate_limit is not None and not 0 < args.rate_limit <= 1_000_000:
+        print("--rate-limit must be more than 0 and at most 1000000 per second", file=sys.stderr)
         return 2
     for name in ("max_calls", "max_deliveries"):
         if getattr(args, name) < 1:
@@ -131,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     except EmulatorError as exc:
         print(f"cannot start the emulator: {exc}", file=sys.stderr)
         return 2
+    if args.rate_limit is not None:
+        emulator.rate_limit(args.rate_limit)
     stop = threading.Event()
 
     def _signal(signum: int, frame: Any) -> None:
@@ -149,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         if emulator.tls:
             print(f"CA_CERT={emulator.ca_cert}")
         sys.stdout.flush()
-        numbers = ", ".join(mask(n) for n in emulator.numbers[:5])
-        print(f"mode={args.mode} numbers: {numbers} ... ({len(emulator.numbers)} in all)")
+        # The pool in full: the emulator's own fake numbers, printed so they can be copied.
+        print(f"mode={args.mode} numbers: {' '.join(emulator.numbers)}")
         print(f"control: {emulator.url}/_emulator/health  (Ctrl+C to stop)", flush=True)
         while not stop.wait(0.5):
             pass

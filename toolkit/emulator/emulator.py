@@ -28,6 +28,8 @@ IN_PROCESS_URL = "http://emulator.invalid"
 # CDR batch one per CDR (each attempt keeps its body). A call pushes one CDR and up to seven
 # events, so this covers the last few thousand calls: enough to inspect, bounded in memory.
 DEFAULT_MAX_DELIVERIES = 20_000
+# The push URLs an app has: call events, CDRs, SMS and X-number status (App.<kind>_url).
+PUSH_KINDS = ("status", "fee", "sms", "numstatus")
 
 
 class Emulator:
@@ -39,6 +41,12 @@ class Emulator:
     it closes the connection after each API answer (``Connection: close``); ``keep_alive=True``
     keeps connections open instead, for benchmarks. Pushes (call events,
     CDRs, SMS, number status) go to the URLs given here, signed with the app's key and secret.
+
+    ``numbers`` is the default app's pool of privacy numbers: a count (10 by default; generated
+    from the seed, in the virtual-operator 170 range, or Shenzhen fixed lines for ``"voice"``) or
+    the numbers themselves, as strings in any spelling the client accepts
+    (``numbers=["+8617000000001", "170 0000 0002"]``). :attr:`numbers` lists the pool in full:
+    these are the emulator's own fake numbers, made to be copied into examples.
 
     ``time_scale`` is real seconds per simulated second: calls last ``talk * time_scale`` and the
     retries after 1, 4, 9, 106, 203 and 300 minutes are compressed alike (0 = all at once).
@@ -76,7 +84,7 @@ class Emulator:
         fee_url: str | None = None,
         sms_url: str | None = None,
         numstatus_url: str | None = None,
-        numbers: int = 10,
+        numbers: int | Iterable[str] = 10,
         extension_length: int = 4,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -138,6 +146,7 @@ class Emulator:
         self._server: WSGIServer | None = None
         self._voice_app: App | None = None
         self._voice_credentials = {"app_key": voice_app_key, "app_secret": voice_app_secret}
+        self._receivers: list[tuple[Any, tuple[str, ...]]] = []
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -216,7 +225,8 @@ class Emulator:
 
     @property
     def numbers(self) -> list[str]:
-        """The default app's privacy numbers (X), in pool order."""
+        """The default app's privacy numbers (X; VoiceCall display numbers for ``"voice"``), in
+        full and in pool order. They are the emulator's own, so nothing here is masked."""
         return list(self.default_app.numbers)
 
     def __repr__(self) -> str:  # never the secret
@@ -263,8 +273,45 @@ class Emulator:
         return VoiceClient(self.settings(chosen, auth_scheme=auth_scheme), session=self.session())
 
     def add_app(self, mode: str, **options: Any) -> App:
-        """Another app (own mode, key, secret, numbers, push URLs), e.g. to show every mode."""
-        return self.backend.add_app(mode, **options)
+        """Another app (own mode, key, secret, numbers, push URLs), e.g. to show every mode.
+
+        After :meth:`push_to`, its push URLs not given here go to that receiver too."""
+        app = self.backend.add_app(mode, **options)
+        for receiver, pushes in self._receivers:
+            self._wire(app, receiver, [k for k in pushes if options.get(f"{k}_url") is None])
+        return app
+
+    def push_to(
+        self, receiver: Any, *, pushes: Iterable[str] = ("status", "fee", "sms", "numstatus")
+    ) -> None:
+        """Send every app's pushes of the kinds ``pushes`` to a started ``receiver``
+        (:class:`~toolkit.receiver.Receiver`), and give it each app's key and secret so that it
+        verifies them; apps added later are wired alike.
+        :meth:`Receiver.for_emulator <toolkit.receiver.Receiver.for_emulator>` does this in one
+        call."""
+        kinds = tuple(pushes)
+        unknown = set(kinds) - set(PUSH_KINDS)
+        if unknown:
+            raise EmulatorError(f"pushes may name {', '.join(PUSH_KINDS)}, not {sorted(unknown)}")
+        if not getattr(receiver, "url", None):
+            raise EmulatorError("start the receiver first: its URL is where pushes go")
+        self._receivers.append((receiver, kinds))
+        for app in list(self.backend.apps.values()):
+            self._wire(app, receiver, kinds)
+
+    @staticmethod
+    def _wire(app: App, receiver: Any, kinds: Iterable[str]) -> None:
+        for kind in kinds:
+            setattr(app, f"{kind}_url", f"{receiver.url}/{kind}")
+        product = "voicecall" if app.mode == "voice" else "privatenumber"
+        receiver.trust(app.app_key, app.app_secret, product)
+
+    def rate_limit(
+        self, rate: float | None, *, burst: int | None = None, app: App | str | None = None
+    ) -> None:
+        """Flow control for ``app`` (default: the first app): ``rate`` API requests per second,
+        ``burst`` at once; over it, the platform's ``1010010`` refusal. ``None`` turns it off."""
+        self.backend.set_rate_limit(self._app(app).app_key, rate, burst)
 
     @property
     def voice_app(self) -> App:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from ..bulk import run_many
 from ..errors import ToolkitError, ValidationError
 from ..numbers import kind, mask, normalize
 from ..record import Record
@@ -277,7 +278,8 @@ class BindingPanel(widgets.VBox):
         ``orig_num`` and ``b_num``); missing cells are left out. Returns one row per input row
         with ``subscription_id`` (empty on failure) and ``error`` (the decoded reason, or empty).
         A failed row does not stop the others; unknown columns stop the whole run before any
-        request, with a message.
+        request, with a message. The rows are sent by the client's ``bind_many`` (a thread pool,
+        :mod:`toolkit.bulk`); the table and the progress bar are updated in this thread.
         """
         import pandas as pd
 
@@ -291,22 +293,54 @@ class BindingPanel(widgets.VBox):
                 f"{MODE_TITLES[mode]} takes {', '.join(sorted(known))}."
             )
             return pd.DataFrame(columns=["subscription_id", "error"])
-        self.progress.max = max(len(records), 1)
-        self.progress.value = 0
-        self.progress.layout.visibility = "visible"
-        results = []
-        for record in records:
-            values = {
+        rows = [
+            {
                 k: v
                 for k, v in ((str(k), _clean(str(k), v)) for k, v in record.items())
                 if v is not None
             }
-            try:
-                answer = self._bind_row(mode, values, redraw=False)
-                results.append({"subscription_id": _sid(answer), "error": ""})
-            except Exception as exc:  # each row's failure is reported, not raised
-                results.append({"subscription_id": "", "error": describe_error(exc)})
+            for record in records
+        ]
+        steps = len(rows) + (sum("b_num" in row for row in rows) if mode == "axyb" else 0)
+        self.progress.max = max(steps, 1)
+        self.progress.value = 0
+        self.progress.layout.visibility = "visible"
+
+        def advance(_: Any) -> None:
             self.progress.value += 1
+
+        # The requests run in the client's thread pool (toolkit.bulk); the table and the widgets
+        # are updated here, in this thread, once they are done.
+        ops = getattr(self.clients[mode], mode)
+        sent = [
+            {k: v for k, v in row.items() if k not in ("relation_num", "b_num")} for row in rows
+        ]
+        bulk = ops.bind_many(sent if mode == "axyb" else rows, progress=False, on_row=advance)
+        errors = ["" if r.error is None else describe_error(r.error) for r in bulk]
+        for row, result in zip(rows, bulk, strict=True):
+            if result.record is not None:
+                x = {"x": result.record.get("relationNumber")} if mode == "axyb" else {}
+                self._remember(mode, result.record, {**_typed_row(row), **x})
+        if mode == "axyb":
+            # Step 2 binds B to a Y; if it fails, the AX step stays bound and is shown.
+            second = [
+                (i, (_sid(r.record), rows[i]["b_num"]))
+                for i, r in enumerate(bulk)
+                if r.record is not None and "b_num" in rows[i]
+            ]
+            steps2 = run_many(
+                ops.bind_yb, [args for _, args in second], progress=False, on_row=advance
+            )
+            for (i, (sid, b_num)), result in zip(second, steps2, strict=True):
+                if result.error is not None or result.record is None:
+                    errors[i] = describe_error(result.error or ToolkitError("no answer"))
+                    continue
+                y = {**_typed_row({"b_num": b_num}), "y": result.record.get("relationNumber")}
+                self._remember(mode, {"subscriptionId": sid}, y)
+        results = [
+            {"subscription_id": "" if error else _sid(r.record or {}), "error": error}
+            for r, error in zip(bulk, errors, strict=True)
+        ]
         self._redraw_table()
         failed = sum(bool(r["error"]) for r in results)
         summary = f"Bulk bind: {len(results) - failed} of {len(results)} bound"
