@@ -20,8 +20,8 @@ from builders import busy_info, fee_body, fee_info, voice_fee_info
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from toolkit import events as ev
 from toolkit import batches as store_module
+from toolkit import events as ev
 from toolkit.errors import PushFormatError
 from toolkit.store import CDR_COLUMNS, prepare
 

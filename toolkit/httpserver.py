@@ -255,8 +255,9 @@ class ThreadedWSGIServer:
     ``write_timeout`` seconds to send one answer; ``max_header_bytes`` for the request line and
     headers (else 431); ``max_body`` bytes of Content-Length (else 413, before reading the body);
     ``max_connections`` open at once (default :func:`default_max_connections`); ``workers``
-    threads running the app. The socket is bound on construction; :meth:`start` serves and
-    :meth:`stop` closes everything.
+    threads running the app. ``keep_alive=False`` answers every request with
+    ``Connection: close`` and closes, as a server that allows no persistent connections. The
+    socket is bound on construction; :meth:`start` serves and :meth:`stop` closes everything.
 
     With ``ssl_context`` (see :func:`toolkit.tls.server_context`) it serves HTTPS. The handshake
     runs on the selector thread, step by step on the non-blocking socket, within the request
@@ -278,8 +279,10 @@ class ThreadedWSGIServer:
         workers: int = 16,
         name: str = "http",
         ssl_context: ssl.SSLContext | None = None,
+        keep_alive: bool = True,
     ) -> None:
         self.app, self.name, self.ssl_context = app, name, ssl_context
+        self.keep_alive = keep_alive
         self.request_timeout, self.idle_timeout = request_timeout, idle_timeout
         self.write_timeout, self.max_header_bytes = write_timeout, max_header_bytes
         self.max_body, self.workers = max_body, workers
@@ -677,7 +680,7 @@ class ThreadedWSGIServer:
             REMOTE_ADDR=host,
             REMOTE_PORT=str(port),
         )
-        keep = request.keep
+        keep = request.keep and self.keep_alive
         try:
             code, reason, headers, payload = call(self.app, environ)
             lines = [f"HTTP/1.1 {code} {reason}"]

@@ -1,8 +1,9 @@
 """The push store in PostgreSQL, for several receivers sharing one database.
 
-``Store("postgresql://user:password@host/db")`` opens a :class:`PgStore`: the same tables and columns as the SQLite
-store (:mod:`toolkit.schema`), the same dedupe keys, the same :class:`~toolkit.engine.Engine`
-methods. It needs the ``postgres`` extra: ``pip install -e ".[postgres]"`` (psycopg 3 and its pool).
+``Store("postgresql://user:password@host/db")`` opens a :class:`PgStore`: the same tables and
+columns as the SQLite store (:mod:`toolkit.schema`), the same dedupe keys, the same
+:class:`~toolkit.engine.Engine` methods. It needs the ``postgres`` extra:
+``pip install -e ".[postgres]"`` (psycopg 3 and its pool).
 
 Guarantees, as for SQLite (see :mod:`toolkit.store`):
 

@@ -34,10 +34,11 @@ def test_credentials_random_per_instance() -> None:
     assert one.app_key != two.app_key and one.app_secret != two.app_secret
 
 
-def test_keep_alive_and_oversized_body(served_emulator: Emulator) -> None:
+def test_keep_alive_and_oversized_body() -> None:
+    served_emulator = Emulator("axb", time_scale=0, seed=7, keep_alive=True).start()
     host, port = served_emulator.url.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=5)
-    for _ in range(3):  # three requests on one connection
+    for _ in range(3):  # three requests on one connection (keep-alive is opted into)
         conn.request("GET", "/_emulator/health")
         response = conn.getresponse()
         assert response.status == 200 and json.loads(response.read())["status"] == "ok"
@@ -52,6 +53,7 @@ def test_keep_alive_and_oversized_body(served_emulator: Emulator) -> None:
     conn.close()
     with urllib.request.urlopen(served_emulator.url + "/_emulator/health") as r:
         assert r.status == 200  # the server is fine afterwards
+    served_emulator.stop()
 
 
 def test_unknown_path_over_http_is_json_404(served_emulator: Emulator) -> None:

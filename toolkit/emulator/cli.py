@@ -95,6 +95,12 @@ def _parser() -> argparse.ArgumentParser:
         help="pushed items (events; CDRs, one per CDR of a batch) whose attempts are remembered "
         f"for /_emulator/deliveries, oldest dropped first; default {DEFAULT_MAX_DELIVERIES}",
     )
+    p.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="keep connections open between requests (for benchmarks); by default each answer "
+        "closes its connection, as the platform's short connections do",
+    )
     return p
 
 
@@ -143,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             tls_key=args.tls_key,
             ca_cert=args.ca_cert,
             push_ca_cert=args.push_ca_cert,
+            keep_alive=args.keep_alive,
         )
     except EmulatorError as exc:
         print(f"cannot start the emulator: {exc}", file=sys.stderr)

@@ -28,12 +28,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import requests
-
 from ..auth import sign_headers, sign_push_headers
 from ..errors import ValidationError
 from .calls import Call
 from .model import App
+from .pushconn import PushConnections, PushResponse, _PushFailed
 
 PN_RETRY_MINUTES: tuple[int, ...] = (1, 4, 9, 106, 203, 300)
 VOICE_FEE_RETRY_MINUTES: tuple[int, ...] = (60,) * 6
@@ -153,7 +152,6 @@ class Deliverer:
         self._retrying = 0
         self._threads: list[threading.Thread] = []
         self._stopping = False
-        self._local = threading.local()
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
@@ -247,7 +245,11 @@ class Deliverer:
         """A synchronous Block-mode push: the parsed JSON reply, or None on any failure."""
         sid = body.get("statusInfo", {}).get("sessionId")
         job = _Push(app, kind, url, body, (), [sid] if sid else [], 0)
-        response, _ = self._send(job)
+        connections = PushConnections(min(3.0, self.timeout), self.timeout, self.ca_cert)
+        try:  # from a request thread, not a worker: nothing to keep the connection for
+            response, _ = self._send(job, connections)
+        finally:
+            connections.close()
         if response is None or response.status_code != 200:
             return None
         try:
@@ -322,9 +324,7 @@ class Deliverer:
                 try:
                     fn()
                 finally:
-                    with self._cond:
-                        self._busy -= 1
-                        self._cond.notify_all()
+                    self._done(1)
             self._flush(time.monotonic())
 
     def _flush(self, now: float) -> None:
@@ -345,19 +345,32 @@ class Deliverer:
                 schedule=schedule,
                 session_ids=[c.session_id for c in chunk],
             )
-            with self._cond:
-                self._busy -= len(chunk)
+            self._done(len(chunk))
+
+    def _done(self, count: int) -> None:
+        """``count`` pieces of work are finished. Only wait_idle() waits for that, and only for
+        none left: waking the scheduler after every push would cost a thread switch each."""
+        with self._cond:
+            self._busy -= count
+            if not self._busy:
                 self._cond.notify_all()
 
     # ---- workers -------------------------------------------------------------------------------
 
     def _work(self, lane: queue.SimpleQueue[_Push | None]) -> None:
+        connections = PushConnections(min(3.0, self.timeout), self.timeout, self.ca_cert)
+        try:
+            self._serve(lane, connections)
+        finally:
+            connections.close()
+
+    def _serve(self, lane: queue.SimpleQueue[_Push | None], connections: PushConnections) -> None:
         while True:
             job = lane.get()
             if job is None:
                 return
             try:
-                _, ok = self._send(job)
+                _, ok = self._send(job, connections)
                 if not ok and job.attempt <= len(job.schedule):
                     delay = job.schedule[job.attempt - 1] * 60 * self.time_scale
                     job.attempt += 1
@@ -371,9 +384,7 @@ class Deliverer:
                         )
                         self._cond.notify_all()
             finally:
-                with self._cond:
-                    self._busy -= 1
-                    self._cond.notify_all()
+                self._done(1)
 
     def _retry(self, job: _Push) -> None:
         with self._cond:
@@ -381,13 +392,7 @@ class Deliverer:
             self._busy += 2  # one for the queued job, one for the scheduler's decrement
         self._lanes[job.lane % len(self._lanes)].put(job)
 
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session
-
-    def _send(self, job: _Push) -> tuple[requests.Response | None, bool]:
+    def _send(self, job: _Push, connections: PushConnections) -> tuple[PushResponse | None, bool]:
         """One attempt, recorded in the log: the response (None on a network error) and
         whether the customer acknowledged it."""
         data = json.dumps(job.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -402,17 +407,10 @@ class Deliverer:
         error: str | None = None
         response = None
         try:
-            response = self._session().post(
-                job.url,
-                data=data,
-                headers=headers,
-                timeout=(min(3.0, self.timeout), self.timeout),
-                # Per request: a session's own verify loses to REQUESTS_CA_BUNDLE in requests.
-                verify=self.ca_cert or True,
-            )
+            response = connections.post(job.url, data, headers)
             status = response.status_code
-        except requests.RequestException as exc:
-            error = type(exc).__name__
+        except _PushFailed as exc:
+            error = exc.name
         ok = response is not None and _acknowledged(response)
         final = ok or job.attempt > len(job.schedule)
         self.log.append(
@@ -448,7 +446,7 @@ class Deliverer:
         ]
 
 
-def _acknowledged(response: requests.Response) -> bool:
+def _acknowledged(response: PushResponse) -> bool:
     if response.status_code != 200:
         return False
     if not response.content:

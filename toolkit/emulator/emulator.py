@@ -37,7 +37,9 @@ class Emulator:
 
     Without :meth:`start` it answers in-process (clients from :meth:`client` use a requests
     adapter that calls the WSGI app directly); after :meth:`start` it also listens on
-    ``host:port`` (port 0 = a free port) and :attr:`url` is its HTTP address. Pushes (call events,
+    ``host:port`` (port 0 = a free port) and :attr:`url` is its HTTP address. Like the platform,
+    it closes the connection after each API answer (``Connection: close``); ``keep_alive=True``
+    keeps connections open instead, for benchmarks. Pushes (call events,
     CDRs, SMS, number status) go to the URLs given here, signed with the app's key and secret.
 
     ``numbers`` is the default app's pool of privacy numbers: a count (10 by default; generated
@@ -98,6 +100,7 @@ class Emulator:
         tls_key: str | None = None,
         ca_cert: str | None = None,
         push_ca_cert: str | None = None,
+        keep_alive: bool = False,
     ) -> None:
         if (tls_cert is None) != (tls_key is None):
             raise EmulatorError("give both tls_cert and tls_key, or neither")
@@ -139,7 +142,7 @@ class Emulator:
             auth_scheme=auth_scheme,
         )
         self.wsgi_app = EmulatorApp(self.backend, self.deliverer)
-        self.host, self.port = host, port
+        self.host, self.port, self.keep_alive = host, port, keep_alive
         self._server: WSGIServer | None = None
         self._voice_app: App | None = None
         self._voice_credentials = {"app_key": voice_app_key, "app_secret": voice_app_secret}
@@ -153,7 +156,11 @@ class Emulator:
         :class:`~toolkit.errors.EmulatorError` naming the file."""
         if self._server is None:
             self._server = WSGIServer(
-                self.wsgi_app, self.host, self.port, ssl_context=self._ssl_context()
+                self.wsgi_app,
+                self.host,
+                self.port,
+                ssl_context=self._ssl_context(),
+                keep_alive=self.keep_alive,
             ).start()
         return self
 
