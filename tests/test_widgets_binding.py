@@ -212,3 +212,61 @@ def test_query_without_a_locator_says_what_to_give(panel: BindingPanel) -> None:
 def test_a_panel_without_any_mode_client_is_refused() -> None:
     with pytest.raises(ValidationError, match="clients"):
         BindingPanel({"voice": None})  # type: ignore[dict-item]
+
+
+def number_boxes(panel: BindingPanel) -> dict[str, str]:
+    """Every number box of every mode that holds something, plus the AX callee box."""
+    # (Before every mode had its own boxes, one shared set stood for all modes.)
+    every_mode = getattr(panel, "mode_fields", {"any": panel.fields})
+    held = {
+        f"{mode}.{key}": text.value
+        for mode, fields in every_mode.items()
+        for key, text in fields.items()
+        if text.value
+    }
+    if panel.callee.value:
+        held["callee"] = panel.callee.value
+    return held
+
+
+def test_the_form_is_cleared_after_a_bind_bound_or_refused(panel: BindingPanel) -> None:
+    answer = panel.bind(caller_num=A, callee_num=B)
+    assert answer is not None
+    assert number_boxes(panel) == {}
+    # Refused by the platform (A again on the same X): the typed numbers do not stay either.
+    assert panel.bind(caller_num=A, callee_num=C, relation_num=answer["relationNum"]) is None
+    assert panel.message.text.startswith("1012010")
+    assert number_boxes(panel) == {}
+    # Refused before sending (not a number).
+    assert panel.bind(caller_num="12345", callee_num=B) is None
+    assert number_boxes(panel) == {}
+    assert panel.subscription_id.value == answer["subscriptionId"]  # an id, not a number
+
+
+def test_the_ax_callee_box_is_cleared_after_setting_it(panel: BindingPanel) -> None:
+    panel.mode.value = "ax"
+    assert panel.bind(orig_num=A, area_code="0755") is not None
+    assert panel.set_callee(C) is not None
+    assert panel.callee.value == "" and number_boxes(panel) == {}
+    assert panel.message.text.endswith("set to +86137****7000.")
+
+
+def test_values_typed_for_another_mode_never_reach_a_bind(panel: BindingPanel, emulator) -> None:
+    other_x = emulator.numbers[-1]
+    panel.mode.value = "axyb"
+    panel.fields["relation_num"].value = other_x  # typed to query AXYB bindings, never sent
+    panel.fields["area_code"].value = "010"
+    panel.mode.value = "ax"
+    panel.fields["area_code"].value = "010"
+    panel.fields["private_num"].value = other_x
+    panel.mode.value = "axb"
+    sent = count_requests(panel, "axb")
+    answer = panel.bind(caller_num=A, callee_num=B)
+    assert answer is not None
+    [response] = sent
+    body = response.request.body.decode()
+    assert "areaCode" not in body and "relationNum" not in body, body
+    # The boxes of the modes left behind were emptied: hidden boxes keep no numbers.
+    assert number_boxes(panel) == {}
+    panel.mode.value = "ax"
+    assert panel.fields["private_num"].value == "" and panel.fields["area_code"].value == ""

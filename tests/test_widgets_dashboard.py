@@ -96,3 +96,34 @@ def test_closed_store_is_a_message_not_a_traceback() -> None:
     board = OutcomeDashboard(store)
     assert not board.redraw()
     assert "the store is closed" in board.message.text
+
+
+def png_width(data: bytes) -> int:
+    """The pixel width in a PNG's header (IHDR, bytes 16-20)."""
+    assert data.startswith(PNG)
+    return int.from_bytes(data[16:20], "big")
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_the_charts_fit_a_1000_px_notebook(store: Store, full: bool) -> None:
+    """A notebook 1000 px wide leaves about 900 px to an output: the image is drawn no wider,
+    so it is shown at its own size instead of shrunk until its labels cannot be read."""
+    board = OutcomeDashboard(store, draw=False)
+    board.full.value = full
+    assert board.redraw()
+    assert 600 <= png_width(bytes(board.chart.value)) <= 900
+    assert board.chart.layout.max_width == "100%"
+
+
+def test_the_summary_table_gets_the_full_width_below_the_chart(store: Store) -> None:
+    board = OutcomeDashboard(store)
+    # Not beside the chart in a narrow box: each has a row of its own.
+    beside = [
+        box
+        for box in board.children
+        if board.summary in getattr(box, "children", ()) and board.chart in box.children
+    ]
+    assert beside == []
+    assert board.summary.layout.max_width in (None, "100%")
+    assert board.summary.layout.overflow == "auto"  # a very wide table scrolls, never spills
+    assert list(board.children).index(board.chart) < list(board.children).index(board.summary)

@@ -70,3 +70,33 @@ def test_panel_is_a_displayable_box() -> None:
     panel = CauseDecoder()
     bundle = panel._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_the_search_box_says_what_the_table_shows() -> None:
+    panel = CauseDecoder()
+    count = panel.filter("busy")
+    assert panel.search.value == "busy"
+    assert f"<p>{count} codes" in panel.table.value
+    panel.search.value = ""  # clearing the box shows every code again
+    assert panel.table.value.startswith(f"<p>{len(panel._rows)} codes")
+
+
+def test_a_failed_explain_clears_the_previous_verdict() -> None:
+    panel = CauseDecoder()
+    assert panel.explain(json.dumps({"ulFailReason": 8102, "fwdUnaswRsn": 17}))
+    assert "Callee busy" in panel.verdict.value
+    assert panel.explain("{not json") is None
+    assert panel.verdict.value == "" and panel.result is None
+    assert "not valid JSON" in panel.message.text
+    panel.explain(json.dumps({"ulFailReason": 8102}))
+    assert panel.explain("") is None  # nothing pasted: no verdict left from before either
+    assert panel.verdict.value == ""
+
+
+def test_an_empty_code_clears_the_previous_verdict() -> None:
+    panel = CauseDecoder()
+    panel.decode(8102, "pn_release")
+    assert "Callee busy" in panel.verdict.value
+    panel.code.value = ""
+    assert panel.decode() is None
+    assert panel.verdict.value == "" and panel.message.text == "Type or pick a code first."

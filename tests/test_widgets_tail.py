@@ -176,3 +176,24 @@ def test_thread_ends_by_itself_when_the_store_closes() -> None:
     assert not thread.is_alive()
     assert "store is closed" in tail.message.text
     tail.stop()
+
+
+def ending(n: int, end: str) -> dict:
+    """A busy CDR that ends (and fails) at ``end``."""
+    push = busy(n)
+    push["feeLst"][0]["callEndTime"] = push["feeLst"][0]["failTime"] = end
+    return push
+
+
+def test_newest_first_means_by_the_records_own_time(store: Store) -> None:
+    # A long call's CDR arrives after the CDR of a short call that ended later.
+    store.add(ending(1, "2024-03-01 02:20:00"))
+    store.add(ending(2, "2024-03-01 02:18:00"))
+    store.add(ending(3, "2024-03-01 02:19:00"))
+    tail = CdrTail(store)
+    tail.poll_once()
+    assert [row["time"] for row in tail.rows] == [
+        "03-01 02:20:00",
+        "03-01 02:19:00",
+        "03-01 02:18:00",
+    ]

@@ -3,7 +3,8 @@
 - :class:`BindingPanel` — bind, modify, query and unbind numbers in any mode;
 - :class:`CdrTail` — a live, filterable table of the newest CDRs and call events;
 - :class:`CauseDecoder` — what a code means and why a pasted CDR failed;
-- :class:`OutcomeDashboard` — outcome charts and a summary table over a date range.
+- :class:`OutcomeDashboard` — outcome charts and a summary table over a date range;
+- :class:`TrafficControl` — status and Stop button of background traffic (:mod:`toolkit.traffic`).
 
 Panels hold no rules: validation, decoding, classification and masking come from the library.
 Every control is a public attribute, so notebooks and tests drive a panel by setting ``.value``
@@ -18,5 +19,6 @@ from .binding import BindingPanel
 from .dashboard import OutcomeDashboard
 from .decoder import CauseDecoder
 from .tail import CdrTail
+from .traffic import TrafficControl
 
-__all__ = ["BindingPanel", "CauseDecoder", "CdrTail", "OutcomeDashboard"]
+__all__ = ["BindingPanel", "CauseDecoder", "CdrTail", "OutcomeDashboard", "TrafficControl"]

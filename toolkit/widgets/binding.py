@@ -129,8 +129,9 @@ class BindingPanel(widgets.VBox):
 
     ``clients`` is one :class:`~toolkit.client.PrivateNumberClient` (all four modes offered) or a
     ``{mode: client}`` mapping (only those modes offered). Public children: ``mode`` (Dropdown),
-    ``fields`` (``{client keyword: Text}``), ``previews`` (``{keyword: HTML}``, the masked
-    normalised number as you type), ``subscription_id`` (Text; filled after a bind, used by
+    ``fields`` (``{client keyword: Text}`` of the selected mode; every mode has its own boxes, in
+    ``mode_fields``), ``previews`` (``{keyword: HTML}``, the masked normalised number as you
+    type), ``subscription_id`` (Text; filled after a bind, used by
     Modify, Unbind and Query), ``bind_button``, ``modify_button``, ``query_button``,
     ``unbind_button``, ``form`` (the selected mode's fields), the AX temporary callee in
     ``callee_box`` (``callee``, ``callee_preview``, ``callee_duration``, ``set_callee_button``),
@@ -162,15 +163,22 @@ class BindingPanel(widgets.VBox):
             description="mode",
             style=_LABEL_STYLE,
         )
-        keys = dict.fromkeys(key for spec in MODE_FIELDS.values() for key, _ in spec)
-        self.fields = {
-            key: widgets.Text(style=_LABEL_STYLE, continuous_update=True) for key in keys
-        }
-        self.previews = {key: widgets.HTML() for key in keys if key in NUMBER_FIELDS}
-        for key, preview in self.previews.items():
-            self.fields[key].observe(
-                lambda change, p=preview, k=key: _preview(p, change["new"], k), names="value"
-            )
+        # Each mode has its own boxes: a value typed for one mode (an AX area code, an AXYB
+        # query X) can never be sent by another mode's bind, even where the field names match.
+        self.mode_fields: dict[str, dict[str, widgets.Text]] = {}
+        self.mode_previews: dict[str, dict[str, widgets.HTML]] = {}
+        for m in self.clients:
+            self.mode_fields[m] = {
+                key: widgets.Text(description=label, style=_LABEL_STYLE, continuous_update=True)
+                for key, label in MODE_FIELDS[m]
+            }
+            self.mode_previews[m] = {
+                key: widgets.HTML() for key in self.mode_fields[m] if key in NUMBER_FIELDS
+            }
+            for key, preview in self.mode_previews[m].items():
+                self.mode_fields[m][key].observe(
+                    lambda change, p=preview, k=key: _preview(p, change["new"], k), names="value"
+                )
         self.subscription_id = widgets.Text(description="subscription", style=_LABEL_STYLE)
         self.bind_button = widgets.Button(description="Bind", button_style="primary")
         self.modify_button = widgets.Button(description="Modify")
@@ -199,7 +207,7 @@ class BindingPanel(widgets.VBox):
             ]
         )
 
-        self.mode.observe(lambda _: self._show_mode(), names="value")
+        self.mode.observe(self._on_mode, names="value")
         self.bind_button.on_click(lambda _: self.bind())
         self.modify_button.on_click(lambda _: self.modify())
         self.query_button.on_click(lambda _: self.query())
@@ -232,6 +240,16 @@ class BindingPanel(widgets.VBox):
     # -- the four operations -------------------------------------------------------------------
 
     @property
+    def fields(self) -> dict[str, widgets.Text]:
+        """The selected mode's input boxes, by client keyword."""
+        return self.mode_fields[self.mode.value]
+
+    @property
+    def previews(self) -> dict[str, widgets.HTML]:
+        """The selected mode's number previews (masked, normalised), by client keyword."""
+        return self.mode_previews[self.mode.value]
+
+    @property
     def client(self) -> PrivateNumberClient:
         """The client of the selected mode."""
         return self.clients[self.mode.value]
@@ -240,22 +258,34 @@ class BindingPanel(widgets.VBox):
         """Bind with the form's values (``values`` first fill the named fields).
 
         Returns the platform's answer, or ``None`` when it was refused (the reason is shown).
+        The form is cleared afterwards, bound or not, so no full number stays on screen: the
+        message and the table show what was bound, masked.
         """
         self._fill(values)
-        return run_safely(
-            self.message, lambda: self._bind_row(self.mode.value, self._form_values())
-        )
+        try:
+            return run_safely(
+                self.message, lambda: self._bind_row(self.mode.value, self._form_values())
+            )
+        finally:
+            self._clear_form()
 
     def modify(self, **values: Any) -> Record | None:
-        """Change the binding in ``subscription_id`` with the mode's changeable fields."""
+        """Change the binding in ``subscription_id`` with the mode's changeable fields (the form
+        is cleared afterwards, as after a bind)."""
         self._fill(values)
-        return run_safely(self.message, self._modify_now)
+        try:
+            return run_safely(self.message, self._modify_now)
+        finally:
+            self._clear_form()
 
     def query(self, **values: Any) -> list[dict[str, Any]] | None:
         """Look bindings up by ``subscription_id``, else by the mode's numbers; adds them to the
-        table and returns the rows found."""
+        table and returns the rows found. The numbers typed to query by are cleared afterwards."""
         self._fill(values)
-        return run_safely(self.message, self._query_now)
+        try:
+            return run_safely(self.message, self._query_now)
+        finally:
+            self._clear_form(numbers_only=True)
 
     def unbind(self, subscription_id: str | None = None) -> Record | None:
         """Remove the binding ``subscription_id`` (default: the subscription field)."""
@@ -266,10 +296,14 @@ class BindingPanel(widgets.VBox):
         return run_safely(self.message, lambda: self._unbind_now(sid))
 
     def set_callee(self, callee: str | None = None) -> Record | None:
-        """AX: set the temporary callee of the binding in ``subscription_id``."""
+        """AX: set the temporary callee of the binding in ``subscription_id`` (the callee box is
+        cleared afterwards; the message shows the number masked)."""
         if callee is not None:
             self.callee.value = callee
-        return run_safely(self.message, self._set_callee_now)
+        try:
+            return run_safely(self.message, self._set_callee_now)
+        finally:
+            self.callee.value = ""
 
     def bulk_bind(self, frame: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         """Bind every row of ``frame`` in the selected mode, advancing ``progress``.
@@ -357,8 +391,17 @@ class BindingPanel(widgets.VBox):
         for key, value in values.items():
             target = self.subscription_id if key == "subscription_id" else self.fields.get(key)
             if target is None:
-                raise TypeError(f"no field {key!r}; fields are {', '.join(self.fields)}")
+                raise TypeError(
+                    f"no field {key!r} in {MODE_TITLES[self.mode.value]} mode; "
+                    f"its fields are {', '.join(self.fields)}"
+                )
             target.value = "" if value is None else str(value)
+
+    def _clear_form(self, mode: str | None = None, *, numbers_only: bool = False) -> None:
+        """Empty the boxes of ``mode`` (default: the selected one), or only its number boxes."""
+        for key, text in self.mode_fields[mode or self.mode.value].items():
+            if not numbers_only or key in NUMBER_FIELDS:
+                text.value = ""
 
     def _form_values(self, keys: Iterable[str] | None = None) -> dict[str, Any]:
         """The non-empty fields of the selected mode (or ``keys``), digits-only integers as int."""
@@ -484,12 +527,16 @@ class BindingPanel(widgets.VBox):
             self.subscription_id.value = ""
         self._redraw_table()
 
+    def _on_mode(self, change: dict[str, Any]) -> None:
+        # What was typed for the mode left is dropped: hidden boxes keep no numbers.
+        self._clear_form(change["old"])
+        self._show_mode()
+
     def _show_mode(self) -> None:
         mode = self.mode.value
         rows = []
-        for key, label in MODE_FIELDS[mode]:
+        for key, _label in MODE_FIELDS[mode]:
             text = self.fields[key]
-            text.description = label
             preview = self.previews.get(key)
             rows.append(widgets.HBox([text, preview]) if preview else text)
         self.form.children = rows

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("toolkit.widgets")
 
+# Charts are drawn this wide: a notebook 1000 px wide leaves about 900 px to an output.
+CHART_WIDTH_PX = 880
+_DPI = 80
+
 GROUPINGS = {
     "hour": "hour of day",
     "day": "day",
@@ -87,8 +91,10 @@ class OutcomeDashboard(widgets.VBox):
         )
         self.full = widgets.Checkbox(value=False, description="all six charts")
         self.redraw_button = widgets.Button(description="Redraw", icon="refresh")
-        self.chart = widgets.Image(format="png", layout=widgets.Layout(max_width="62%"))
-        self.summary = widgets.HTML(layout=widgets.Layout(max_width="38%", overflow="auto"))
+        # Stacked, each the full width of the output: a chart beside a table squeezed both (a
+        # 700 px table in a 360 px box, a 1200 px figure shrunk to 600 px, its labels unreadable).
+        self.chart = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.summary = widgets.HTML(layout=widgets.Layout(max_width="100%", overflow="auto"))
         self.message = MessageArea()
         self.redraw_button.on_click(lambda _: self.redraw())
 
@@ -99,7 +105,7 @@ class OutcomeDashboard(widgets.VBox):
                 widgets.VBox([self.full, self.redraw_button]),
             ]
         )
-        super().__init__([controls, self.message, widgets.HBox([self.chart, self.summary])])
+        super().__init__([controls, self.message, self.chart, self.summary])
         if draw:
             self.redraw()
 
@@ -149,11 +155,15 @@ class OutcomeDashboard(widgets.VBox):
         from .. import charts
 
         if self.full.value:
-            return charts.dashboard(frame)
+            figure = charts.dashboard(frame)
+            # Narrowed to the notebook's width, so the image is shown at its own size, not
+            # shrunk; the constrained layout reflows the six charts into the new size.
+            figure.set_size_inches(CHART_WIDTH_PX / _DPI, 12.5)
+            return figure
         from matplotlib.figure import Figure
 
         # A bare Figure (no pyplot) needs no GUI backend and is never registered for display.
-        figure = Figure(figsize=(10, 7.5), layout="constrained")
+        figure = Figure(figsize=(CHART_WIDTH_PX / _DPI, 7.5), layout="constrained")
         top, bottom = figure.subplots(2, 1)
         if group == "x_number":
             charts.plot_x_numbers(frame, top)
@@ -174,7 +184,7 @@ def _day(value: dt.date | None) -> str | None:
 def _png(figure: Figure) -> bytes:
     """Render ``figure`` to PNG bytes and release it from pyplot if pyplot made it."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
+    figure.savefig(buffer, format="png", dpi=_DPI)
     import matplotlib.pyplot as plt
 
     plt.close(figure)  # a no-op for a bare Figure; frees one made by charts.dashboard

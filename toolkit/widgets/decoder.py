@@ -104,8 +104,8 @@ class CauseDecoder(widgets.VBox):
         self.code.observe(self._on_code, names="value")
         self.decode_button.on_click(lambda _: self.decode())
         self.explain_button.on_click(lambda _: self.explain())
-        self.search.observe(lambda change: self.filter(change["new"]), names="value")
-        self.filter("")
+        self.search.observe(lambda change: self._show_matches(change["new"]), names="value")
+        self._show_matches("")
         super().__init__(
             [
                 widgets.HBox([self.family, self.code, self.decode_button]),
@@ -134,7 +134,16 @@ class CauseDecoder(widgets.VBox):
         return run_safely(self.message, self._explain_now)
 
     def filter(self, text: str) -> int:
-        """Show the codes whose code, family or any text contains ``text``; returns the count."""
+        """Show the codes whose code, family or any text contains ``text``; returns the count.
+
+        ``text`` goes into the search box too, so the box always says what the table shows.
+        """
+        self.search.value = text  # the observer redraws the table (a no-op if unchanged)
+        return self._show_matches(text)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _show_matches(self, text: str) -> int:
         needle = text.strip().lower()
         matches = [
             r for r in self._rows if not needle or any(needle in v.lower() for v in r.values())
@@ -144,8 +153,6 @@ class CauseDecoder(widgets.VBox):
         note = f"<p>{len(matches)} codes" + (f", first {len(shown)} shown" if more else "") + "</p>"
         self.table.value = note + html_table(shown, _TABLE_COLUMNS, empty="no code matches")
         return len(matches)
-
-    # -- internals -----------------------------------------------------------------------------
 
     def _fill_code_options(self) -> None:
         rows = table(self.family.value).rows()
@@ -163,6 +170,7 @@ class CauseDecoder(widgets.VBox):
     def _decode_now(self) -> CodeInfo | None:
         raw = self.code.value.strip()
         if not raw:
+            self._clear_verdict()
             self.message.info("Type or pick a code first.")
             return None
         info = decode(raw, self.family.value)
@@ -176,6 +184,8 @@ class CauseDecoder(widgets.VBox):
 
     def _explain_now(self) -> list[Explanation] | None:
         text = self.cdr_json.value.strip()
+        # Whatever happens next, the verdict on screen must not be an older answer's.
+        self._clear_verdict()
         if not text:
             self.message.info("Paste a CDR or push body as JSON first.")
             return None
@@ -189,12 +199,15 @@ class CauseDecoder(widgets.VBox):
         explanations = explain_push(body)
         self.result = explanations
         if not explanations:
-            self.verdict.value = ""
             self.message.info("No CDR or disconnect event found in this JSON.")
             return explanations
         self.message.clear()
         self.verdict.value = "".join(_explanation_card(e) for e in explanations)
         return explanations
+
+    def _clear_verdict(self) -> None:
+        self.verdict.value = ""
+        self.result = None
 
 
 def _card(title: str, rows: list[tuple[str, str]]) -> str:

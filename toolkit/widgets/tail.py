@@ -53,7 +53,8 @@ _NUMBER_COLUMNS = ("caller", "x", "callee")
 
 
 class CdrTail(widgets.VBox):
-    """The newest CDRs and call events of a store, newest first, with filters and counters.
+    """The newest CDRs and call events of a store, newest first by their own times, with filters
+    and counters.
 
     ``source`` is a :class:`~toolkit.store.Store` or a :class:`~toolkit.receiver.Receiver` (its
     store is read, and a stopped receiver is reported). ``since`` is the store cursor to start
@@ -257,8 +258,11 @@ class CdrTail(widgets.VBox):
         wanted_outcome = self.outcome.value
         with self._lock:
             entries = list(self._entries)
+        # Newest first by the record's own time (then by arrival): a CDR is written when its
+        # call ends, after events of calls that started later, so arrival order is not time order.
+        entries.sort(key=lambda e: (e["epoch"], e["seq"]), reverse=True)
         shown = []
-        for entry in reversed(entries):
+        for entry in entries:
             if entry["kind"] != "CDR" and not self.show_events.value:
                 continue
             if wanted_outcome != ALL and entry["outcome"] != wanted_outcome:
@@ -324,6 +328,14 @@ def _time(epoch: Any) -> str:
     return datetime.fromtimestamp(float(epoch), timezone.utc).strftime("%m-%d %H:%M:%S")
 
 
+def _epoch(value: Any) -> float:
+    """A sort key for a record's time; records without one sort as the oldest."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("-inf")
+
+
 def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.0f}"
 
@@ -345,6 +357,7 @@ def _cdr_entry(stored: dict[str, Any]) -> dict[str, Any]:
     when = row.get("call_end_time") or row.get("fail_time") or row.get("call_in_time")
     return {
         "seq": row["seq"],
+        "epoch": _epoch(when),
         "time": _time(when),
         "kind": "CDR",
         "caller": row.get("caller_num"),
@@ -369,6 +382,7 @@ def _event_entry(stored: dict[str, Any]) -> dict[str, Any]:
     cause = _marked(cause, unreadable)
     return {
         "seq": row["seq"],
+        "epoch": _epoch(row.get("timestamp")),
         "time": _time(row.get("timestamp")),
         "kind": str(row.get("event_type") or "event"),
         "caller": row.get("caller"),
