@@ -83,3 +83,12 @@ def test_trust_checks_its_arguments(tmp_path) -> None:
         assert "unverified" in repr(rx)
         rx.trust("k", "s")
         assert "verifying privatenumber" in repr(rx) and "'s'" not in repr(rx)
+
+
+def test_a_receiver_refused_by_its_arguments_still_shows_in_a_traceback() -> None:
+    # Tracebacks (pytest's, a debugger's) show the half-built object: its repr must not fail.
+    with pytest.raises(ConfigError) as caught:
+        Receiver()
+    frames = [entry.frame.f_locals for entry in caught.traceback]
+    refused = next(f["self"] for f in frames if isinstance(f.get("self"), Receiver))
+    assert repr(refused) == "Receiver(url=None, unverified, store=None)"

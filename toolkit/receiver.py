@@ -628,9 +628,11 @@ class Receiver:
         self.stop()
 
     def __repr__(self) -> str:  # never a secret
-        products = "+".join(c.product for c in self._credentials)
+        # getattr: a traceback may show a receiver whose __init__ refused its arguments.
+        products = "+".join(c.product for c in getattr(self, "_credentials", ()))
         signed = f"verifying {products}" if products else "unverified"
-        return f"Receiver(url={self.url!r}, {signed}, store={self.store!r})"
+        url, store = getattr(self, "url", None), getattr(self, "store", None)
+        return f"Receiver(url={url!r}, {signed}, store={store!r})"
 
 
 def make_app(store: Store | str | None = None, **options: Any) -> Callable[..., list[bytes]]:
