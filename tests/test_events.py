@@ -27,7 +27,7 @@ from builders import (
 )
 
 from toolkit import events as ev
-from toolkit.errors import ToolkitError
+from toolkit.errors import PushFormatError, ToolkitError
 
 UTC = timezone.utc
 
@@ -268,3 +268,11 @@ def test_dedupe_keys_carry_product_and_trust() -> None:
     assert dataclasses.replace(cdr, verified=True).dedupe_key.startswith("pn:v:icid:")
     assert dataclasses.replace(cdr, product="voicecall").dedupe_key.startswith("vc:u:icid:")
     assert sms.dedupe_key != dataclasses.replace(sms, verified=True).dedupe_key
+
+
+@pytest.mark.parametrize("text", ["²", "1²", "٣", "+²"])
+def test_unicode_digits_are_a_format_error_not_a_crash(text: str) -> None:
+    # str.isdigit() is true for "²", which int() and float() refuse with a bare ValueError.
+    with pytest.raises(PushFormatError):
+        ev.to_int(text, "callDuration")
+    assert ev.to_epoch(text, "callEndTime") is None  # an unknown time format, as for any text

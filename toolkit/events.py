@@ -86,7 +86,9 @@ def to_int(value: Any, where: str) -> int | None:
         result = value
     elif isinstance(value, str):
         text = value.strip()
-        if not (text.lstrip("+-").isdigit() and len(text) <= 20):
+        # isascii: "²" and other Unicode digits pass isdigit() but int() refuses them.
+        digits = text.lstrip("+-")
+        if not (digits.isascii() and digits.isdigit() and len(text) <= 20):
             raise PushFormatError(f"expected an integer, got {value[:40]!r}", where)
         result = int(text)
     elif isinstance(value, float) and value.is_integer():
@@ -213,7 +215,8 @@ def _parse_time_text(text: str, where: str) -> float | None:
     if plain is not None:
         return _in_range(float(plain), where)
     stripped = text.strip()
-    if stripped.isdigit() or (stripped.count(".") == 1 and stripped.replace(".", "").isdigit()):
+    number = stripped.replace(".", "", 1)
+    if number.isascii() and number.isdigit():  # epoch seconds; not "²", which float() refuses
         return _from_number(float(stripped), where)
     if stripped.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not take "Z"
         stripped = stripped[:-1] + "+00:00"
