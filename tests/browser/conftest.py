@@ -96,7 +96,7 @@ def _need(module: str, what: str) -> None:
         unavailable(f'{what} is not installed (pip install -e ".[test]" brings it)')
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """JupyterLab on 127.0.0.1 over a temporary copy of the notebooks; stopped after the session."""
     _need("jupyterlab", "JupyterLab")
@@ -178,7 +178,9 @@ def _stop_server(server: subprocess.Popen[bytes], url: str | None, token: str) -
         server.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open it keeps an asyncio loop running
+# in this thread, and later tests that call asyncio.run() (the FastAPI mount) would fail.
+@pytest.fixture(scope="module")
 def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Debian's Chromium, headless, with a fresh profile; one context for the session."""
     if not CHROMIUM.exists():

@@ -44,9 +44,9 @@ _ALL_RAN_JS = """panel => {
 }"""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_page(lab: Lab, browser_context: Any) -> Iterator[Any]:
-    """One JupyterLab page for the session, with the file browser listing the notebooks."""
+    """One JupyterLab page for the module's tests, with the file browser listing the notebooks."""
     page = browser_context.new_page()
     page.goto(f"{lab.url}/lab?token={lab.token}")
     page.locator(".jp-DirListing-itemText", has_text=NOTEBOOK_NAMES[0]).first.wait_for()
