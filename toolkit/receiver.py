@@ -381,7 +381,7 @@ class Receiver:
         return self._reply(kind, data, trust.product)
 
     def _commit(self, batch: Batch) -> int | None:
-        """Commit through the writer thread; a store that cannot commit becomes a 503."""
+        """Commit through the group committer; a store that cannot commit becomes a 503."""
         try:
             return self._committer.submit(batch)
         except StoreError as exc:
