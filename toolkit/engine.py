@@ -6,7 +6,8 @@ slots in behind the same interface. The pieces here do not depend on the databas
 :class:`Batch` of rows a push becomes, and the table names of the read-since cursor.
 
 Built on an engine, without knowing which: :class:`toolkit.commit.GroupCommitter` (many
-pushes per transaction, committed by whichever request finds no commit running) and :class:`toolkit.follower.Follower` (the read-since loop).
+pushes per transaction, committed by whichever request finds no commit running) and
+:class:`toolkit.follower.Follower` (the read-since loop).
 """
 
 from __future__ import annotations
