@@ -26,6 +26,7 @@ __all__ = [
     "Batch",
     "Engine",
     "Table",
+    "TableReads",
     "check_table",
     "one_line",
 ]
@@ -69,6 +70,58 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.cdrs) + len(self.events) + len(self.sms) + len(self.num_status)
+
+
+class TableReads:
+    """The readers every engine offers in the same words, built on its own :meth:`query` and
+    :meth:`rows` (which speak its SQL dialect)."""
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a read-only query; rows as plain dicts (the engine's placeholders)."""
+        raise NotImplementedError
+
+    def rows(
+        self, table: Table, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Rows of ``table`` with ``seq > since`` in ``seq`` order, as dicts of the columns.
+
+        ``limit`` caps how many rows are returned from ``since`` on; ``last`` keeps only the
+        newest ``last`` rows (still oldest first).
+        """
+        raise NotImplementedError
+
+    def cdrs(
+        self, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
+        """CDR rows (the ``cdrs`` columns) with ``seq > since``."""
+        return self.rows("cdrs", since, limit, last=last)
+
+    def events(
+        self, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Call-event rows with ``seq > since``."""
+        return self.rows("events", since, limit, last=last)
+
+    def sms(
+        self, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
+        """SMS rows with ``seq > since``."""
+        return self.rows("sms", since, limit, last=last)
+
+    def num_status(
+        self, since: int = 0, limit: int | None = None, *, last: int | None = None
+    ) -> list[dict[str, Any]]:
+        """X-number status rows (a change log) with ``seq > since``."""
+        return self.rows("num_status", since, limit, last=last)
+
+    def count(self, table: Table = "cdrs") -> int:
+        """How many rows ``table`` holds."""
+        check_table(table)
+        return int(self.query(f"SELECT count(*) AS n FROM {table}")[0]["n"])
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of every table."""
+        return {t: self.count(t) for t in TABLES}
 
 
 @runtime_checkable

@@ -45,6 +45,7 @@ from .engine import (
     TABLES,
     Batch,
     Table,
+    TableReads,
     check_table,
     one_line,
 )
@@ -161,7 +162,7 @@ def _no_nul(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in row)
 
 
-class PgStore:
+class PgStore(TableReads):
     """PostgreSQL store for pushes (see the module docstring for the guarantees).
 
     ``url`` is a libpq URL, ``postgresql://user:password@host:port/dbname?sslmode=...``.
@@ -433,30 +434,6 @@ class PgStore:
             f"SELECT * FROM {table} WHERE seq > %s ORDER BY seq LIMIT %s", (since, limit)
         )
 
-    def cdrs(
-        self, since: int = 0, limit: int | None = None, *, last: int | None = None
-    ) -> list[dict[str, Any]]:
-        """CDR rows with ``seq > since``."""
-        return self.rows("cdrs", since, limit, last=last)
-
-    def events(
-        self, since: int = 0, limit: int | None = None, *, last: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Call-event rows with ``seq > since``."""
-        return self.rows("events", since, limit, last=last)
-
-    def sms(
-        self, since: int = 0, limit: int | None = None, *, last: int | None = None
-    ) -> list[dict[str, Any]]:
-        """SMS rows with ``seq > since``."""
-        return self.rows("sms", since, limit, last=last)
-
-    def num_status(
-        self, since: int = 0, limit: int | None = None, *, last: int | None = None
-    ) -> list[dict[str, Any]]:
-        """X-number status rows (a change log) with ``seq > since``."""
-        return self.rows("num_status", since, limit, last=last)
-
     def changes(
         self, since: int = 0, limit: int = 1000, tables: Iterable[Table] = TABLES
     ) -> list[tuple[str, dict[str, Any]]]:
@@ -482,15 +459,6 @@ class PgStore:
                 raise StoreError(f"store unavailable: {self._say(exc)}") from None
         merged.sort(key=lambda item: item[1]["seq"])
         return merged[:limit]
-
-    def count(self, table: Table = "cdrs") -> int:
-        """How many rows ``table`` holds."""
-        check_table(table)
-        return int(self.query(f"SELECT count(*) AS n FROM {table}")[0]["n"])
-
-    def counts(self) -> dict[str, int]:
-        """Row counts of every table."""
-        return {t: self.count(t) for t in TABLES}
 
     def quarantine(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The pushes kept apart because they failed verification, oldest first."""

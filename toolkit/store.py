@@ -59,6 +59,7 @@ from .engine import (
     TABLES,
     Batch,
     Table,
+    TableReads,
     check_table,
     one_line,
 )
@@ -214,7 +215,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
         raise
 
 
-class Store:
+class Store(TableReads):
     """SQLite store for pushes (see the module docstring for the guarantees).
 
     ``path=None`` uses a temporary file that :meth:`close` deletes. ``synchronous`` is ``"NORMAL"``
@@ -502,30 +503,6 @@ class Store:
             (since, -1 if limit is None else limit),
         )
 
-    def cdrs(
-        self, since: int = 0, limit: int | None = None, *, last: int | None = None
-    ) -> list[dict[str, Any]]:
-        """CDR rows (the ``cdrs`` columns) with ``seq > since``."""
-        return self.rows("cdrs", since, limit, last=last)
-
-    def events(
-        self, since: int = 0, limit: int | None = None, *, last: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Call-event rows with ``seq > since``."""
-        return self.rows("events", since, limit, last=last)
-
-    def sms(
-        self, since: int = 0, limit: int | None = None, *, last: int | None = None
-    ) -> list[dict[str, Any]]:
-        """SMS rows with ``seq > since``."""
-        return self.rows("sms", since, limit, last=last)
-
-    def num_status(
-        self, since: int = 0, limit: int | None = None, *, last: int | None = None
-    ) -> list[dict[str, Any]]:
-        """X-number status rows (a change log) with ``seq > since``."""
-        return self.rows("num_status", since, limit, last=last)
-
     def changes(
         self, since: int = 0, limit: int = 1000, tables: Iterable[Table] = TABLES
     ) -> list[tuple[str, dict[str, Any]]]:
@@ -565,15 +542,6 @@ class Store:
                     conn.execute("COMMIT")
                 except sqlite3.Error as exc:
                     raise StoreError(f"store unavailable: {one_line(exc)}") from exc
-
-    def count(self, table: Table = "cdrs") -> int:
-        """How many rows ``table`` holds."""
-        check_table(table)
-        return int(self.query(f"SELECT count(*) AS n FROM {table}")[0]["n"])
-
-    def counts(self) -> dict[str, int]:
-        """Row counts of every table."""
-        return {t: self.count(t) for t in TABLES}
 
     def quarantine(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The pushes kept apart because they failed verification, oldest first.
