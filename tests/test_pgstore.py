@@ -283,3 +283,17 @@ def test_store_copy_sqlite_to_postgres_and_back_idempotently(
 def test_store_copy_reports_a_source_it_cannot_open(tmp_path: Path) -> None:
     result = store_cli("copy", str(tmp_path / "missing.db"), str(tmp_path / "new.db"))
     assert result.returncode == 1 and "cannot copy" in result.stderr
+
+
+def test_the_widgets_read_a_postgres_store(postgres_url: str) -> None:
+    # CdrTail and OutcomeDashboard take any engine, not only the SQLite Store.
+    from toolkit.widgets import CdrTail, OutcomeDashboard
+
+    busy = fee_info(2, fwdAnswerTime="", ulFailReason=8102, fwdUnaswRsn=17)
+    with PgStore(postgres_url) as store:
+        store.write([prepare(fee_body(fee_info(1), busy))])
+        tail = CdrTail(store)
+        assert tail.receiver is None and tail.poll_once() == 2
+        assert sorted(row["outcome"] for row in tail.rows) == ["answered", "busy"]
+        board = OutcomeDashboard(store, draw=False)
+        assert board.redraw() and board.summary_frame["calls"].sum() == 2

@@ -119,10 +119,10 @@ class OutcomeDashboard(widgets.VBox):
     # -- internals -----------------------------------------------------------------------------
 
     def _load(self) -> pd.DataFrame:
+        from ..engine import Engine
         from ..frame import cdr_frame
-        from ..store import Store
 
-        if isinstance(self.source, Store):
+        if isinstance(self.source, Engine):
             # cdr_frame reports a closed store as a bare sqlite3 error; asking the store first
             # gives the user "the store is closed" (a StoreError) instead.
             self.source.count()

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from .. import schema
+from ..batches import record
 from ..codes import OUTCOMES, explain
-from ..errors import ToolkitError
+from ..engine import Engine
+from ..errors import StoreError, ToolkitError
 from ..follower import Follower
 from ..numbers import normalize
-from ..store import Store, StoreError
 from ..tail import readable_row
 from ._common import MessageArea, describe_error, html_table, outcome_label
 
@@ -56,7 +57,7 @@ class CdrTail(widgets.VBox):
     """The newest CDRs and call events of a store, newest first by their own times, with filters
     and counters.
 
-    ``source`` is a :class:`~toolkit.store.Store` or a :class:`~toolkit.receiver.Receiver` (its
+    ``source`` is a store (SQLite or PostgreSQL) or a :class:`~toolkit.receiver.Receiver` (its
     store is read, and a stopped receiver is reported). ``since`` is the store cursor to start
     after (0: everything already stored; ``None``: only what arrives from now on). ``max_rows``
     bounds the table; counters cover every CDR read.
@@ -70,14 +71,15 @@ class CdrTail(widgets.VBox):
 
     def __init__(
         self,
-        source: Store | Receiver,
+        source: Engine | Receiver,
         *,
         since: int | None = 0,
         max_rows: int = 50,
         interval: float = 0.5,
     ) -> None:
-        self.receiver = None if isinstance(source, Store) else source
-        self.store: Store = source if isinstance(source, Store) else source.store
+        # Any engine (a SQLite Store, a PgStore) is read directly; a receiver through its store.
+        self.receiver = None if isinstance(source, Engine) else source
+        self.store: Engine = source if isinstance(source, Engine) else source.store
         self.max_rows = max_rows
         self.interval = interval
         self._lock = threading.RLock()
@@ -350,7 +352,7 @@ def _marked(text: str | None, unreadable: tuple[str, ...]) -> str | None:
 def _cdr_entry(stored: dict[str, Any]) -> dict[str, Any]:
     """A display row for one stored CDR (raw numbers; the table masks them)."""
     row, unreadable = readable_row(stored)
-    cdr = Store.record("cdrs", stored)  # never raises: a bad row gives a record with gaps
+    cdr = record("cdrs", stored)  # never raises: a bad row gives a record with gaps
     # The durations come from the row's columns, like the tail line's and cdr_frame's.
     ring, talk = _seconds(schema.ring_seconds(row)), _seconds(schema.talk_seconds(row))
     verdict = explain(row)
