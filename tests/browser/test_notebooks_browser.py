@@ -38,6 +38,8 @@ _OUTPUTS_JS = """panel => {
                         .map(e => e.value).filter(v => v);
     return {text, values};
 }"""
+_ANY_STARTED_JS = """panel => [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+    .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
 _ALL_RAN_JS = """panel => {
     const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
     return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
@@ -98,6 +100,12 @@ def _run_all(page: Any, panel: Any) -> None:
         arg=panel.element_handle(),
     )
     _menu(page, "Run", "Run All Cells")
+    try:
+        page.wait_for_function(_ANY_STARTED_JS, arg=panel.element_handle(), timeout=30_000)
+    except Exception:
+        # Seen once under load in the Notebook 7 UI: the click landed while the kernel was still
+        # connecting and nothing ran. No cell has started, so asking again cannot run one twice.
+        _menu(page, "Run", "Run All Cells")
     page.wait_for_function(_ALL_RAN_JS, arg=panel.element_handle(), timeout=RUN_TIMEOUT_MS)
     panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
         timeout=RUN_TIMEOUT_MS
