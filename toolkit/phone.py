@@ -49,14 +49,14 @@ def parse(
         return None, "a phone number holds digits, spaces and dashes only"
     if default_country != "86":
         return parse("+" + default_country + text.removeprefix("0"))
-    number, rule = _chinese(text.removeprefix("0"), allow_service)
-    if number is None and text.startswith("86"):
+    result = _chinese(text.removeprefix("0"), allow_service)
+    if result[0] is None and text.startswith("86"):
         # "8613900139000": the country code typed without "+" or "00". Tried only when the
         # digits are no Chinese number as they stand, so "86201234567" keeps its old meaning.
         national = text[2:].removeprefix("0")
         if any(p.fullmatch(national) for p in (_MOBILE, _FIXED, _SERVICE)):
             return _chinese(national, allow_service)
-    return (number, None) if number is not None else (None, rule or "")
+    return result
 
 
 def _compact(text: str) -> str:
