@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from .errors import ValidationError
+from .errors import StoreError, ValidationError
 
 __all__ = [
     "NONCE_PURGE_EVERY",
@@ -25,8 +25,8 @@ __all__ = [
     "TABLES",
     "Batch",
     "Engine",
+    "EngineBase",
     "Table",
-    "TableReads",
     "check_table",
     "one_line",
 ]
@@ -72,9 +72,34 @@ class Batch:
         return len(self.cdrs) + len(self.events) + len(self.sms) + len(self.num_status)
 
 
-class TableReads:
-    """The readers every engine offers in the same words, built on its own :meth:`query` and
-    :meth:`rows` (which speak its SQL dialect)."""
+class EngineBase:
+    """What every engine does in the same words, built on its own :meth:`write`, :meth:`query`
+    and :meth:`rows` (which speak its SQL dialect)."""
+
+    def write(self, batches: Sequence[Batch]) -> list[int | None]:
+        """Insert the batches in one transaction; each one's new rows, ``None`` for a replay."""
+        raise NotImplementedError
+
+    def write_each(self, batches: Sequence[Batch]) -> list[int | Exception | None]:
+        """Like :meth:`write`, but one failing batch does not fail the others.
+
+        All batches go in one transaction; if that fails for a reason other than the database
+        being unavailable, each batch is retried in its own transaction.
+        """
+        try:
+            return list(self.write(batches))
+        except StoreError as exc:
+            return [exc] * len(batches)
+        except Exception:
+            if len(batches) == 1:
+                raise
+        results: list[int | Exception | None] = []
+        for batch in batches:
+            try:
+                results.append(self.write([batch])[0])
+            except Exception as exc:
+                results.append(exc)
+        return results
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only query; rows as plain dicts (the engine's placeholders)."""

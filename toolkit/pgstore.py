@@ -44,8 +44,8 @@ from .engine import (
     QUARANTINE_SIZE,
     TABLES,
     Batch,
+    EngineBase,
     Table,
-    TableReads,
     check_table,
     one_line,
 )
@@ -162,7 +162,7 @@ def _no_nul(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(v.replace("\x00", "\ufffd") if isinstance(v, str) else v for v in row)
 
 
-class PgStore(TableReads):
+class PgStore(EngineBase):
     """PostgreSQL store for pushes (see the module docstring for the guarantees).
 
     ``url`` is a libpq URL, ``postgresql://user:password@host:port/dbname?sslmode=...``.
@@ -303,23 +303,6 @@ class PgStore(TableReads):
         with self._committed:
             self._committed.notify_all()
         return new
-
-    def write_each(self, batches: Sequence[Batch]) -> list[int | Exception | None]:
-        """Like :meth:`write`, but one failing batch does not fail the others."""
-        try:
-            return list(self.write(batches))
-        except StoreError as exc:
-            return [exc] * len(batches)
-        except Exception:
-            if len(batches) == 1:
-                raise
-        results: list[int | Exception | None] = []
-        for batch in batches:
-            try:
-                results.append(self.write([batch])[0])
-            except Exception as exc:
-                results.append(exc)
-        return results
 
     def _insert(
         self, conn: psycopg.Connection[Any], batches: Sequence[Batch], *, clean: bool

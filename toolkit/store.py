@@ -58,8 +58,8 @@ from .engine import (
     QUARANTINE_SIZE,
     TABLES,
     Batch,
+    EngineBase,
     Table,
-    TableReads,
     check_table,
     one_line,
 )
@@ -215,7 +215,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
         raise
 
 
-class Store(TableReads):
+class Store(EngineBase):
     """SQLite store for pushes (see the module docstring for the guarantees).
 
     ``path=None`` uses a temporary file that :meth:`close` deletes. ``synchronous`` is ``"NORMAL"``
@@ -387,27 +387,6 @@ class Store(TableReads):
         with self._committed:
             self._committed.notify_all()
         return new
-
-    def write_each(self, batches: Sequence[Batch]) -> list[int | Exception | None]:
-        """Like :meth:`write`, but one failing batch does not fail the others.
-
-        All batches go in one transaction; if that fails for a reason other than the database
-        being unavailable, each batch is retried in its own transaction.
-        """
-        try:
-            return list(self.write(batches))
-        except StoreError as exc:
-            return [exc] * len(batches)
-        except Exception:
-            if len(batches) == 1:
-                raise
-        results: list[int | Exception | None] = []
-        for batch in batches:
-            try:
-                results.append(self.write([batch])[0])
-            except Exception as exc:
-                results.append(exc)
-        return results
 
     def _insert(self, conn: sqlite3.Connection, batches: Sequence[Batch]) -> list[int | None]:
         # Inside the write transaction: no other writer can take a seq between here and COMMIT.
