@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import multiprocessing as mp
 import os
@@ -39,6 +38,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import pgcluster
+
+# One signed push over a fresh connection, as the receiver benchmark sends it (the app key and
+# secret come from the environment, which main() fills).
+from receiver import post
 
 CDRS_PER_PUSH = 50
 DEADLINE = 60.0  # seconds a sender may run before it stops early
@@ -75,23 +78,6 @@ def fee_push(tag: str) -> bytes:
         for k in range(CDRS_PER_PUSH)
     ]
     return json.dumps({"eventType": "fee", "feeLst": items}).encode()
-
-
-def post(host: str, port: int, body: bytes) -> int:
-    from toolkit.auth import sign_headers
-
-    headers = {
-        "Content-Type": "application/json;charset=UTF-8",
-        **sign_headers(KEY, os.environ["PRIVATENUMBER_APP_SECRET"]),
-    }
-    conn = http.client.HTTPConnection(host, port, timeout=30)
-    try:
-        conn.request("POST", "/fee", body, headers)
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
 
 
 def sender(urls: list[str], tag: str, pushes: int, start: mp.Event, results: mp.Queue) -> None:
