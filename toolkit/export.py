@@ -86,7 +86,9 @@ def restore(frame: pd.DataFrame, zone: str) -> pd.DataFrame:
                 series = series.dt.tz_localize("UTC")
             out[name] = series.dt.tz_convert(zone).astype(f"datetime64[s, {zone}]")
         elif kind in ("int", "code", "seconds") or name == "billed_minutes":
-            out[name] = pd.to_numeric(series.replace("", None)).astype("Int64")
+            if series.dtype != "Int64":  # Parquet keeps Int64; CSV has text or floats
+                series = pd.to_numeric(series.replace("", None)).astype("Int64")
+            out[name] = series.array
         elif kind == "flag":
             out[name] = series.replace({"": None, "True": True, "False": False}).astype("boolean")
         elif kind in ("product", "mode", "direction") or name == "outcome":
@@ -102,6 +104,8 @@ def restore(frame: pd.DataFrame, zone: str) -> pd.DataFrame:
             out[name] = pd.Categorical(
                 [v if isinstance(v, str) and v else None for v in values.tolist()]
             )
+        elif series.dtype == "str":  # Parquet: text as written, "" is absent as in cdr_frame
+            out[name] = series.where(series != "").array
         else:
             text = series.astype(object).where(series.notna(), None).replace("", None)
             out[name] = pd.array(np.asarray(text, dtype=object), dtype="str")

@@ -155,6 +155,11 @@ def _from_bytes(data: bytes, name: str, errors: Errors) -> Loaded:
         import pyarrow.parquet as pq
 
         table = pq.read_table(pyarrow.BufferReader(data))
+        # Parquet stores seconds as milliseconds: back to seconds before pandas sees them.
+        for index, field in enumerate(table.schema):
+            if pyarrow.types.is_timestamp(field.type) and field.type.unit != "s":
+                second = pyarrow.timestamp("s", field.type.tz)
+                table = table.set_column(index, field.name, table[index].cast(second, safe=False))
         return _from_table(table.to_pandas(), errors, wire=False)
     if data[:16] == b"SQLite format 3\x00":
         raise ValidationError("source", f"{name!r} is a compressed store: decompress it first")
@@ -200,12 +205,11 @@ def _arrow_json(data: bytes) -> pd.DataFrame | None:
 
     body = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     try:
-        lines = _as_lines(body) if body[:1] == b"[" else None
+        lines = _as_lines(body) if body[:1] == b"[" else body
         if lines is not None:  # one item per line: read in blocks, on every core
-            table = pj.read_json(pa.BufferReader(lines))
-        else:
-            if body[:1] == b"[":  # a list pyarrow cannot be handed as lines: one object round it
-                body = b'{"items":' + body + b"}"
+            table = _read_lines(lines)
+        else:  # a list pyarrow cannot be handed as lines: one object round it, one block
+            body = b'{"items":' + body + b"}"
             options = pj.ReadOptions(block_size=max(1 << 20, min(len(body) + 1, 1 << 30)))
             table = pj.read_json(io.BytesIO(body), read_options=options)
         if table.column_names == ["items"]:
@@ -240,6 +244,22 @@ def _arrow_json(data: bytes) -> pd.DataFrame | None:
     not_voice = np.bincount(body_index, weights=~voice, minlength=len(fee))
     frame["product"] = np.where(not_voice[body_index] == 0, "voicecall", "privatenumber")
     return frame
+
+
+def _read_lines(lines: Any) -> Any:
+    """JSON lines read by pyarrow in blocks of 1 MB, parsed in parallel. A line longer than a
+    block (a body of a thousand CDRs or more) makes pyarrow refuse the blocks: then one block
+    holds the whole text, parsed on one core."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    try:
+        return pj.read_json(pa.BufferReader(lines))
+    except pa.ArrowInvalid:
+        if len(lines) <= 1 << 20:
+            raise
+    whole = pj.ReadOptions(block_size=min(len(lines) + 1, 1 << 30))
+    return pj.read_json(pa.BufferReader(lines), read_options=whole)
 
 
 def _as_lines(body: bytes) -> Any:
