@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from builders import fee, push, small_day, voice_fee_info
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolkit import export, read_cdrs, readers, to_csv, to_parquet
 from toolkit.errors import ValidationError
@@ -236,3 +238,26 @@ def test_a_json_list_with_brackets_in_text_and_line_breaks(tmp_path, expected):
     assert frame["user_data"].tolist() == ["a},{b],[c,"] * 4
     _same(frame[list(expected.columns)], expected)
     assert readers._as_lines(b'[{"a": "\\\\"}]') is None  # a backslash: the careful reading
+
+
+_TEXT = st.text(alphabet='ab{}[],: "', max_size=6)
+_VALUE = st.recursive(
+    st.one_of(st.integers(), _TEXT, st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_TEXT, inner, max_size=3)),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_VALUE, max_size=5), st.sampled_from([None, 0, 2]), st.sampled_from(["", " \n"]))
+def test_a_json_list_as_lines_holds_its_items_one_per_line(items, indent, tail):
+    # The numpy splitter must find every item boundary whatever the text holds (brackets,
+    # commas and quotes in strings, indented files), and refuse a list it cannot split (a
+    # number or a string as an item, or text with a backslash) rather than split it wrongly.
+    body = (json.dumps(items, indent=indent) + tail).encode()
+    lines = readers._as_lines(body)
+    if lines is None:
+        # a backslash could escape a quote: such text takes the careful reading
+        assert b"\\" in body or not all(isinstance(item, dict | list) for item in items)
+    else:
+        assert [json.loads(line) for line in bytes(lines).splitlines() if line.strip()] == items

@@ -266,10 +266,11 @@ def _as_lines(body: bytes) -> Any:
     """A JSON list as JSON lines (a writable buffer), one item per line; ``None`` if unsure.
 
     pyarrow reads JSON lines in blocks on every core, but a list only as one huge row, on one.
-    The items of the list are found in a few numpy passes per 64 MB: quotes open and close
-    strings, brackets outside strings set the depth, and a comma at depth 1 ends an item. Line
-    breaks outside strings are blanks in JSON (inside them they are invalid), so all become
-    spaces first. Text with a backslash could hold an escaped quote: left to the slower reading.
+    The items of the list are found with a few numpy passes per 64 MB: brackets outside strings
+    (an even number of quotes before them) set the depth, and a bracket closing to depth 1 ends
+    an item; the comma after it becomes a line break. Line breaks were blanks (inside strings
+    they are invalid JSON), so they become spaces first. Text with a backslash could hold an
+    escaped quote: left to the slower reading.
     """
     import numpy as np
 
@@ -277,24 +278,50 @@ def _as_lines(body: bytes) -> Any:
         return None
     out = bytearray(body)
     view = np.frombuffer(out, dtype=np.uint8)
-    inside, depth, step = False, 0, 1 << 26
+    breaks = 10 in out or 13 in out
+    quotes, depth, step = 0, 0, 1 << 26
+    starts, ends = [], []
     for begin in range(0, len(view), step):
         chunk = view[begin : begin + step]
-        chunk[(chunk == 10) | (chunk == 13)] = 32
-        quoted = np.bitwise_xor.accumulate(chunk == 34)
-        if inside:
-            quoted = ~quoted
-        inside = bool(quoted[-1])
-        opens, closes = (chunk == 123) | (chunk == 91), (chunk == 125) | (chunk == 93)
-        marks = np.flatnonzero(~quoted & (opens | closes | (chunk == 44)))
-        change = opens[marks].astype(np.int64) - closes[marks]
+        if breaks:
+            chunk[(chunk == 10) | (chunk == 13)] = 32
+        folded = chunk | 32  # "[" folds onto "{" (123), "]" onto "}" (125)
+        opens, closes = np.flatnonzero(folded == 123), np.flatnonzero(folded == 125)
+        marks = np.concatenate([opens, closes])
+        order = np.argsort(marks, kind="stable")
+        marks = marks[order]
+        change = np.where(order < len(opens), 1, -1)
+        in_quotes = np.flatnonzero(chunk == 34)
+        outside = (quotes + np.searchsorted(in_quotes, marks)) % 2 == 0
+        marks, change = marks[outside], change[outside]
         level = depth + np.cumsum(change)
+        if len(level) and level.min() < 0:
+            return None
         depth = int(level[-1]) if len(level) else depth
-        chunk[marks[(chunk[marks] == 44) & (level == 1)]] = 10
-    text = out.rstrip()
-    if inside or depth != 0 or not text.endswith(b"]"):
+        quotes += len(in_quotes)
+        starts.append(begin + marks[(change > 0) & (level == 2)])
+        ends.append(begin + marks[(change < 0) & (level == 1)])
+    last = len(out) - 1
+    while last > 0 and out[last] in (9, 32):
+        last -= 1
+    if quotes % 2 or depth != 0 or out[last] != 93:
         return None
-    view[0] = view[len(text) - 1] = 32  # the list's own brackets
+    first, final = np.concatenate(starts), np.concatenate(ends)
+    if len(first) != len(final) or (not len(first) and out[1:last].strip()):
+        return None  # an item that is no object or list: left to the slower reading
+    # Between two items: blanks and one comma, which becomes the line break. "},{" is the
+    # common case, done at once; blanks around the comma (an indented file) one gap at a time.
+    compact = (first[1:] == final[:-1] + 2) & (view[final[:-1] + 1] == 44)
+    view[final[:-1][compact] + 1] = 10
+    for end, start in zip(final[:-1][~compact].tolist(), first[1:][~compact].tolist(), strict=True):
+        gap = bytes(out[end + 1 : start])
+        if gap.strip(b" \t") != b",":
+            return None
+        out[end + 1 + gap.index(b",")] = 10
+    edges = (out[1 : first[0]], out[final[-1] + 1 : last]) if len(first) else ()
+    if any(edge.strip(b" \t") for edge in edges):
+        return None
+    view[0] = view[last] = 32  # the list's own brackets
     return out
 
 
