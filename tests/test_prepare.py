@@ -114,6 +114,33 @@ def test_session_headers_changed_later_are_sent_and_checked() -> None:
             preparer.prepare(session, FixedAuth(), "GET", url, None, None)
 
 
+def test_a_session_with_its_own_prepare_request_is_asked() -> None:
+    """A session that prepares requests its own way (a subclass, or a method set on it) keeps
+    doing so: the fast path is only for requests' own prepare_request."""
+
+    class Tagging(requests.Session):
+        def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+            prepared = super().prepare_request(request)
+            prepared.headers["X-Tag"] = "class"
+            return prepared
+
+    url = "http://127.0.0.1:1/x"
+    with Tagging() as session:
+        made = RequestPreparer(_HEADERS).prepare(session, FixedAuth(), "GET", url, None, None)
+        assert made.headers["X-Tag"] == "class"
+    with requests.Session() as session:
+        plain = session.prepare_request
+
+        def tagging(request: requests.Request) -> requests.PreparedRequest:
+            prepared = plain(request)
+            prepared.headers["X-Tag"] = "instance"
+            return prepared
+
+        session.prepare_request = tagging  # type: ignore[method-assign]
+        made = RequestPreparer(_HEADERS).prepare(session, FixedAuth(), "GET", url, None, None)
+        assert made.headers["X-Tag"] == "instance"
+
+
 @pytest.fixture(scope="module")
 def emulator() -> Any:
     with Emulator(time_scale=0, seed=3) as emu:

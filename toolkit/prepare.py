@@ -16,10 +16,10 @@ headers, so :class:`RequestPreparer` does that work once and keeps it:
   every call) and the session's hooks, on every call, in requests' order.
 
 Whatever the fast path would not reproduce exactly goes through ``Session.prepare_request``
-itself: a session with ``params`` or cookies, a session class with its own ``prepare_request``,
-a base URL with a fragment, query values other than ``str`` and ``int``. The one difference left
-is private to requests: the prepared request's ``_cookies`` jar (used only when requests follows
-redirects, which the transport never does) is not built.
+itself: a session with ``params`` or cookies, or with a ``prepare_request`` of its own (its
+class's or set on it), a base URL with a fragment, query values other than ``str`` and ``int``.
+The one difference left is private to requests: the prepared request's ``_cookies`` jar (used
+only when requests follows redirects, which the transport never does) is not built.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class RequestPreparer:
         docstring)."""
         if (
             type(session).prepare_request is not requests.Session.prepare_request
+            or "prepare_request" in vars(session)
             or session.params
             or len(session.cookies)
             or not isinstance(session.headers, Mapping | None)
