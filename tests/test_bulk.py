@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import socket
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from toolkit.bulk import BulkResult
+from toolkit.bulk import BulkResult, run_many
 from toolkit.client import PrivateNumberClient
 from toolkit.config import Settings
 from toolkit.emulator import Emulator
 from toolkit.errors import AlreadyBoundError, InvalidNumberError, ValidationError
+from toolkit.record import Record
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +129,37 @@ def test_the_progress_bar_is_drawn_with_tqdm_and_skipped_without_it(
         emu.reset()
         assert client.axb.bind_many(rows, progress=True).ok == 3
         assert capsys.readouterr().err == ""
+
+
+def test_one_worker_runs_the_rows_in_the_calling_thread_in_order() -> None:
+    """workers=1 is a loop: no thread handing rows over, so it costs what a loop costs."""
+    seen: list[tuple[int, str]] = []
+
+    def operation(n: int) -> Record:
+        seen.append((n, threading.current_thread().name))
+        return Record({"resultcode": "0", "n": n})
+
+    finished: list[int] = []
+    result = run_many(
+        operation, [0, 1, 2], workers=1, progress=False, on_row=lambda r: finished.append(r.index)
+    )
+    caller = threading.current_thread().name
+    assert seen == [(0, caller), (1, caller), (2, caller)]
+    assert finished == [0, 1, 2] and [r.record.n for r in result if r.record] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("watch", [False, True])
+def test_workers_run_rows_at_once_with_or_without_a_per_row_callback(watch: bool) -> None:
+    """Four rows at a time meet at a barrier (which breaks unless they run together); results
+    come back in input order, and on_row runs in the calling thread once per row."""
+    barrier = threading.Barrier(4, timeout=10)
+
+    def operation(n: int) -> Record:
+        barrier.wait()
+        return Record({"resultcode": "0", "n": n})
+
+    calls: list[str] = []
+    on_row = (lambda r: calls.append(threading.current_thread().name)) if watch else None
+    result = run_many(operation, range(8), workers=4, progress=False, on_row=on_row)
+    assert [r.record.n for r in result if r.record] == list(range(8))
+    assert calls == ([threading.current_thread().name] * 8 if watch else [])

@@ -24,7 +24,7 @@ import importlib
 import inspect
 import math
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
@@ -169,13 +169,22 @@ def run_many(
         for result in results:
             if result is not None:
                 _advance(bar, on_row, result)
+        todo = [(p, item) for p, item in enumerate(checked) if not isinstance(item, RowResult)]
+        if workers == 1:  # one at a time: in this thread, as a loop would, without handing over
+            for position, item in todo:
+                results[position] = result = _one(operation, *item)
+                _advance(bar, on_row, result)
+            return BulkResult([r for r in results if r is not None])
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="toolkit-bulk") as pool:
-            futures = {
-                pool.submit(_one, operation, *item): position
-                for position, item in enumerate(checked)
-                if not isinstance(item, RowResult)
-            }
-            for future in as_completed(futures):
+            futures = {pool.submit(_one, operation, *item): position for position, item in todo}
+            if bar is None and on_row is None:
+                # Nothing to show per row: this thread sleeps until the last one instead of
+                # waking (and taking the GIL from the workers) as each row ends.
+                wait(futures)
+                done = iter(futures)
+            else:
+                done = as_completed(futures)
+            for future in done:
                 result = future.result()
                 results[futures[future]] = result
                 _advance(bar, on_row, result)

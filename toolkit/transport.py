@@ -14,6 +14,7 @@ import base64
 import contextlib
 import http.client
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -37,8 +38,9 @@ from .errors import (
     api_error,
 )
 from .numbers import kind, mask_text, normalize
+from .prepare import RequestPreparer
 from .record import Record, camel
-from .retry import log_body
+from .retry import log, log_body
 
 __all__ = ["BaseClient", "Transport", "one_of", "wire"]
 
@@ -100,6 +102,7 @@ class Transport:
             settings.app_key, settings.app_secret, settings.auth_scheme, origin=settings.base_url
         )
         self._environment: dict[str, Any] | None = None
+        self._preparer = RequestPreparer(_HEADERS)
 
     def call(
         self,
@@ -192,20 +195,16 @@ class Transport:
     ) -> requests.Response:
         """Send the request and return the answer with its headers read and its body not."""
         data = None
-        log_body("request", method, path, {"query": dict(query or {}), "body": body})
+        if log.isEnabledFor(logging.DEBUG):
+            log_body("request", method, path, {"query": dict(query or {}), "body": body})
         if body is not None:
             data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        # requests encodes query values with quote_plus, so "+86..." goes out as "%2B86...".
-        request = requests.Request(
-            method,
-            self._url(path),
-            params=dict(query) if query else None,
-            data=data,
-            headers=_HEADERS,
-            auth=self.auth,
-        )
         try:
-            prepared = self.session.prepare_request(request)  # signs it: fresh nonce and Created
+            # As session.prepare_request, for less CPU; signs it: a fresh nonce and Created.
+            # requests encodes query values with quote_plus, so "+86..." goes out as "%2B86...".
+            prepared = self._preparer.prepare(
+                self.session, self.auth, method, self._url(path), query, data
+            )
             options = {
                 **self._environment_settings(),
                 "stream": True,  # the body is read by _read, in chunks, within the limits

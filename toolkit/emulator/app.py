@@ -10,6 +10,7 @@ SMS, number status and the recording files behind the record API's 301.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -109,18 +110,32 @@ def error_response(exc: BaseException) -> Reply:
 
 class EmulatorApp:
     """WSGI callable over one platform: its :class:`~toolkit.emulator.backend.Backend` (rules and
-    state) and the :class:`~toolkit.emulator.delivery.Deliverer` that pushes what it sends."""
+    state) and the :class:`~toolkit.emulator.delivery.Deliverer` that pushes what it sends.
 
-    def __init__(self, backend: Backend, deliverer: Deliverer) -> None:
+    ``latency`` (seconds, default 0) delays every platform API answer, refusals included, as a
+    platform across a WAN does: half before the request is acted on (its way there) and half
+    after (the answer's way back), so that a client deadline shorter than the latency can end
+    either before or after the platform acted. Control routes (``/_emulator/``) are not delayed.
+    """
+
+    def __init__(self, backend: Backend, deliverer: Deliverer, latency: float = 0.0) -> None:
         self.backend = backend
         self.deliverer = deliverer
         self.nonces = NonceCache()
+        self.latency = latency
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        latency = self.latency
+        if latency and _is_control(environ.get("PATH_INFO", "")):
+            latency = 0.0
+        if latency:  # the request's way to the platform
+            time.sleep(latency / 2)
         try:
             reply = self.dispatch(environ)
         except Exception as exc:
             reply = error_response(exc)
+        if latency:  # the answer's way back
+            time.sleep(latency / 2)
         headers = [*reply.headers, ("Content-Length", str(len(reply.body)))]
         start_response(f"{reply.status} {_REASONS.get(reply.status, 'Unknown')}", headers)
         return [reply.body]
@@ -168,7 +183,7 @@ class EmulatorApp:
         path = environ.get("PATH_INFO", "") or "/"
         if path.startswith("/sandbox/rest/"):
             path = path[len("/sandbox") :]  # legacy debugging prefix (VoiceCall §1)
-        if path == CONTROL or path.startswith(CONTROL + "/"):
+        if _is_control(path):
             return self.control(method, path[len(CONTROL) :] or "/", environ)
         operation = ROUTES.get((method, path))
         if operation is None:
@@ -286,6 +301,11 @@ class EmulatorApp:
                 body.get("cause"),
             ),
         )
+
+
+def _is_control(path: str) -> bool:
+    """Whether ``path`` is one of the emulator's own control routes (not the platform's)."""
+    return path == CONTROL or path.startswith(CONTROL + "/")
 
 
 def _string(body: dict[str, Any], name: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..cli_format import HelpFormatter
 from ..errors import EmulatorError
-from .emulator import DEFAULT_MAX_DELIVERIES, Emulator
+from .emulator import DEFAULT_MAX_DELIVERIES, MAX_LATENCY, Emulator
 from .history import DEFAULT_MAX_CALLS
 
 
@@ -96,12 +96,39 @@ def _parser() -> argparse.ArgumentParser:
         f"for /_emulator/deliveries, oldest dropped first; default {DEFAULT_MAX_DELIVERIES}",
     )
     p.add_argument(
+        "--latency",
+        type=latency,
+        default=0.0,
+        metavar="TIME",
+        help="hold every API answer this long, as a platform across a WAN (e.g. 20ms or 0.5s; "
+        "a bare number is milliseconds); default 0",
+    )
+    p.add_argument(
         "--keep-alive",
         action="store_true",
         help="keep connections open between requests (for benchmarks); by default each answer "
         "closes its connection, as the platform's short connections do",
     )
     return p
+
+
+def latency(text: str) -> float:
+    """``--latency``: ``20ms``, ``0.5s`` or ``20`` (milliseconds) as seconds, 0-60 s."""
+    value = text.strip().lower()
+    scale = 0.001
+    if value.endswith("ms"):
+        value = value[:-2]
+    elif value.endswith("s"):
+        value, scale = value[:-1], 1.0
+    try:
+        seconds = float(value) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a time such as 20ms or 0.5s, not {text!r}"
+        ) from None
+    if not 0 <= seconds <= MAX_LATENCY:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_LATENCY:g} s, not {text!r}")
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             ca_cert=args.ca_cert,
             push_ca_cert=args.push_ca_cert,
             keep_alive=args.keep_alive,
+            latency=args.latency,
         )
     except EmulatorError as exc:
         print(f"cannot start the emulator: {exc}", file=sys.stderr)

@@ -28,6 +28,9 @@ IN_PROCESS_URL = "http://emulator.invalid"
 # CDR batch one per CDR (each attempt keeps its body). A call pushes one CDR and up to seven
 # events, so this covers the last few thousand calls: enough to inspect, bounded in memory.
 DEFAULT_MAX_DELIVERIES = 20_000
+# Up to a minute: enough to rehearse a platform that hangs past any sensible timeout; more is
+# surely milliseconds given as seconds.
+MAX_LATENCY = 60.0
 # The push URLs an app has: call events, CDRs, SMS and X-number status (App.<kind>_url).
 PUSH_KINDS = ("status", "fee", "sms", "numstatus")
 
@@ -70,6 +73,12 @@ class Emulator:
     (default: the system's CAs, or ``REQUESTS_CA_BUNDLE``).
     ``auth_scheme`` is how the default app signs its pushes: ``aksk`` (X-AKSK) or ``wsse``
     (X-WSSE, the legacy generation).
+
+    ``latency`` (seconds, default 0; also settable later as :attr:`latency`) delays every API
+    answer, as the real platform's answers take a round trip across a WAN and the platform's own
+    time (tens of milliseconds): half before the request is acted on, half after. Use it to
+    measure what a thread pool (``bind_many``) gains against a remote platform, or to rehearse
+    timeouts and deadlines. Each delayed answer holds one of the server's 16 worker threads.
     """
 
     def __init__(
@@ -101,6 +110,7 @@ class Emulator:
         ca_cert: str | None = None,
         push_ca_cert: str | None = None,
         keep_alive: bool = False,
+        latency: float = 0.0,
     ) -> None:
         if (tls_cert is None) != (tls_key is None):
             raise EmulatorError("give both tls_cert and tls_key, or neither")
@@ -142,6 +152,7 @@ class Emulator:
             auth_scheme=auth_scheme,
         )
         self.wsgi_app = EmulatorApp(self.backend, self.deliverer)
+        self.latency = latency
         self.host, self.port, self.keep_alive = host, port, keep_alive
         self._server: WSGIServer | None = None
         self._voice_app: App | None = None
@@ -210,6 +221,21 @@ class Emulator:
         if self._certificates is not None:
             return self._certificates.ca_cert
         return self._given_ca_cert if self.tls else None
+
+    @property
+    def latency(self) -> float:
+        """Seconds every API answer is delayed by (see the class docstring); 0 = none."""
+        return self.wsgi_app.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 <= seconds <= MAX_LATENCY
+        ):
+            raise EmulatorError(f"latency must be a number of seconds from 0 to {MAX_LATENCY:g}")
+        self.wsgi_app.latency = float(seconds)
 
     @property
     def app_key(self) -> str:
