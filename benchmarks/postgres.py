@@ -168,9 +168,14 @@ def report(name: str, result: dict[str, float], rows: tuple[int, int]) -> None:
     print(
         f"{name:<34} {result['rate']:8.0f} CDRs/s   p50 {result['p50']:6.1f} ms   "
         f"p99 {result['p99']:6.1f} ms   {int(result['cdrs'])} CDRs acked, "
-        f"{int(result['failures'])} failed, {once}",
+        f"{int(result['failures'])} failed, {once}   {load()}",
         flush=True,
     )
+
+
+def load() -> str:
+    """The machine's load, printed beside every figure (other work shares the cores)."""
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def new_database(server: str) -> str:
@@ -249,10 +254,25 @@ def fill_postgres(url: str, count: int) -> None:
         cur.execute("ANALYZE cdrs")
 
 
-def timed(fn, *args) -> float:
-    began = time.perf_counter()
+def server_cpu() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL processes (the server's share)."""
+    ticks = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError, IndexError):
+            with open(f"/proc/{pid}/comm") as comm:
+                if not comm.read().startswith("postgres"):
+                    continue
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def timed(fn, *args) -> tuple[float, float, float]:
+    """Wall seconds, this process's CPU seconds and the PostgreSQL server's, for one call."""
+    began, cpu, server = time.perf_counter(), time.process_time(), server_cpu()
     fn(*args)
-    return time.perf_counter() - began
+    return time.perf_counter() - began, time.process_time() - cpu, server_cpu() - server
 
 
 def main() -> int:
@@ -260,7 +280,7 @@ def main() -> int:
     parser.add_argument("--pushes", type=int, default=100, help="pushes per sender and run")
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--frame-cdrs", type=int, default=1_000_000)
-    parser.add_argument("--copy-cdrs", type=int, default=200_000)
+    parser.add_argument("--copy-cdrs", type=int, default=200_000, help="0 skips the copy")
     args = parser.parse_args()
     os.environ.setdefault("PRIVATENUMBER_APP_KEY", KEY)
     os.environ.setdefault("PRIVATENUMBER_APP_SECRET", secrets.token_urlsafe(24))
@@ -290,9 +310,15 @@ def main() -> int:
         fill_postgres(frame_pg, n)
         for source, name in ((frame_pg, "PostgreSQL"), (frame_lite, "SQLite")):
             cdr_frame(source)  # warm: the first read also pulls the table into the cache
-            seconds = min(timed(cdr_frame, source) for _ in range(2))
-            print(f"frame of {n:,} CDRs from {name:<11} {seconds:6.2f} s", flush=True)
+            seconds, cpu, server = min(timed(cdr_frame, source) for _ in range(2))
+            print(
+                f"frame of {n:,} CDRs from {name:<11} {seconds:6.2f} s   "
+                f"(CPU: {cpu:.2f} s here, {server:.2f} s PostgreSQL)   {load()}",
+                flush=True,
+            )
 
+        if not args.copy_cdrs:
+            return 0
         source, back, target = os.path.join(tmp, "copy.db"), os.path.join(tmp, "back.db"), None
         fill_sqlite(source, args.copy_cdrs)
         target = new_database(server)
@@ -308,7 +334,7 @@ def main() -> int:
                 )
                 seconds = time.perf_counter() - began
                 copied = done.stdout.split(" from ")[0]
-                print(f"copy {name} ({run}): {seconds:6.1f} s, {copied}", flush=True)
+                print(f"copy {name} ({run}): {seconds:6.1f} s, {copied}   {load()}", flush=True)
     return 0
 
 

@@ -179,6 +179,31 @@ def test_frame_from_postgres_equals_frame_from_sqlite(postgres_url: str, tmp_pat
             assert cdr_frame(pg, **options).equals(cdr_frame(lite, **options)), options
 
 
+def test_frame_is_in_seq_order_whatever_the_table_order(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frame reads the table in block order, a chunk per block here: rows an UPDATE moved
+    (a new version placed after later rows) must still come out in seq order, as from SQLite."""
+    import psycopg
+
+    from toolkit import pgframe
+
+    monkeypatch.setattr(pgframe, "CHUNK_BLOCKS", 1)
+    bodies = [fee_body(*(fee_info(10 * k + j) for j in range(10))) for k in range(6)]
+    with Store(tmp_path / "s.db") as lite, PgStore(postgres_url) as pg:
+        for body in bodies:
+            lite.write([prepare(body)])
+            pg.write([prepare(body)])
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("UPDATE cdrs SET verified = verified WHERE seq % 7 = 1")
+        by_place = [r[0] for r in conn.execute("SELECT seq FROM cdrs ORDER BY ctid")]
+        blocks = conn.execute("SELECT count(DISTINCT (ctid::text::point)[0]) FROM cdrs").fetchone()
+    assert by_place != sorted(by_place) and blocks[0] > 1  # the case under test is there
+    options = {"columns": "all", "raw_numbers": True}
+    got = cdr_frame(postgres_url, **options)
+    assert got.equals(cdr_frame(tmp_path / "s.db", **options)), got["seq"].tolist()
+
+
 def test_receiver_on_postgres_acks_after_commit_and_refuses_replays(postgres_url: str) -> None:
     body = json.dumps(fee_body(fee_info(1), fee_info(2))).encode()
     headers = {"Content-Type": "application/json", **sign_headers(KEY, SECRET)}
