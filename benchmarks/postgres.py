@@ -102,7 +102,11 @@ def sender(urls: list[str], tag: str, pushes: int, start: mp.Event, results: mp.
     results.put((latencies, failures, began, time.perf_counter()))
 
 
-def run_load(urls: list[str], name: str, pushes: int, senders: int) -> dict[str, float]:
+def run_load(
+    urls: list[str], name: str, pushes: int, senders: int, pids: list[int]
+) -> dict[str, float]:
+    """Send the pushes; the figures, with the CPU the receivers (``pids``) and the PostgreSQL
+    server used per 1,000 CDRs acknowledged (the work, whatever share of the cores it got)."""
     for url in urls:
         post(urlsplit(url).hostname, urlsplit(url).port, fee_push(f"{name}-warmup-{url}"))
     start, results = mp.Event(), mp.Queue()
@@ -113,8 +117,11 @@ def run_load(urls: list[str], name: str, pushes: int, senders: int) -> dict[str,
     for p in procs:
         p.start()
     time.sleep(1.0)  # let every sender build its bodies before the clock starts
+    receiver_cpu, postgres_cpu = sum(map(process_cpu, pids)), server_cpu()
     start.set()
     outcome = [results.get(timeout=DEADLINE * 2) for _ in procs]
+    receiver_cpu = sum(map(process_cpu, pids)) - receiver_cpu
+    postgres_cpu = server_cpu() - postgres_cpu
     for p in procs:
         p.join()
     latencies = sorted(x for lat, _, _, _ in outcome for x in lat)
@@ -126,11 +133,13 @@ def run_load(urls: list[str], name: str, pushes: int, senders: int) -> dict[str,
         "rate": acked / elapsed,
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "receiver_cpu": receiver_cpu / max(acked, 1) * 1e6,  # ms per 1,000 CDRs
+        "postgres_cpu": postgres_cpu / max(acked, 1) * 1e6,
     }
 
 
 @contextlib.contextmanager
-def receivers(db: str, count: int) -> Iterator[list[str]]:
+def receivers(db: str, count: int) -> Iterator[tuple[list[str], list[int]]]:
     procs, urls = [], []
     try:
         for _ in range(count):
@@ -145,7 +154,7 @@ def receivers(db: str, count: int) -> Iterator[list[str]]:
             if not url.startswith("http"):
                 raise SystemExit(f"receiver did not start on {db}")
             urls.append(url)
-        yield urls
+        yield urls, [p.pid for p in procs]
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -168,7 +177,9 @@ def report(name: str, result: dict[str, float], rows: tuple[int, int]) -> None:
     print(
         f"{name:<34} {result['rate']:8.0f} CDRs/s   p50 {result['p50']:6.1f} ms   "
         f"p99 {result['p99']:6.1f} ms   {int(result['cdrs'])} CDRs acked, "
-        f"{int(result['failures'])} failed, {once}   {load()}",
+        f"{int(result['failures'])} failed, {once}   {load()}\n"
+        f"{'':<34} CPU per 1,000 CDRs: receivers {result['receiver_cpu']:.0f} ms, "
+        f"PostgreSQL {result['postgres_cpu']:.0f} ms",
         flush=True,
     )
 
@@ -254,6 +265,16 @@ def fill_postgres(url: str, count: int) -> None:
         cur.execute("ANALYZE cdrs")
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu() -> float:
     """CPU seconds used so far by this machine's PostgreSQL processes (the server's share)."""
     ticks = 0
@@ -291,13 +312,13 @@ def main() -> int:
     ):
         print(f"receivers: {args.senders} senders x {args.pushes} pushes of 50 CDRs", flush=True)
         lite = os.path.join(tmp, "receiver.db")
-        with receivers(lite, 1) as urls:
-            result = run_load(urls, "sqlite", args.pushes, args.senders)
+        with receivers(lite, 1) as (urls, pids):
+            result = run_load(urls, "sqlite", args.pushes, args.senders, pids)
         report("SQLite, one receiver", result, stored(lite))
         for count in (1, 2):
             db = new_database(server)
-            with receivers(db, count) as urls:
-                result = run_load(urls, f"pg{count}", args.pushes, args.senders)
+            with receivers(db, count) as (urls, pids):
+                result = run_load(urls, f"pg{count}", args.pushes, args.senders, pids)
             report(f"PostgreSQL, {count} receiver{'s' * (count > 1)}", result, stored(db))
 
         import pandas  # noqa: F401 (imported before the clock starts, as in a notebook)

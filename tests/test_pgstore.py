@@ -74,6 +74,22 @@ def test_dedupe_nonce_and_change_log_across_two_stores(postgres_url: str) -> Non
         assert b.last_seq() == seqs[-1]
 
 
+def test_several_number_statuses_in_one_transaction(postgres_url: str, tmp_path: Path) -> None:
+    """A status push may list several numbers, and group commit puts several pushes in one
+    transaction: every status gets its own seq, the repeats within the group are not logged
+    twice, and the log is the SQLite store's."""
+    two = num_body(("+8617000000003", "1", None), ("+8617000000004", "2", None))
+    group = [
+        prepare(two),
+        prepare(num_body(("+8617000000003", "1", None), ("+8617000000003", "2", "x"))),
+        prepare(fee_body(fee_info(1))),
+    ]
+    with PgStore(postgres_url) as pg, Store(tmp_path / "s.db") as lite:
+        assert pg.write(group) == lite.write(group) == [2, 1, 1]
+        assert contents(pg) == contents(lite)
+        assert [r["seq"] for r in pg.rows("num_status")] == [2, 3, 4]
+
+
 def test_records_quarantine_and_text_postgres_cannot_hold(postgres_url: str) -> None:
     with PgStore(postgres_url) as store:
         batch = prepare(fee_body(fee_info(1, userData="a\x00b")), verified=True)
