@@ -9,7 +9,11 @@
 3. **Copy.** ``python -m toolkit store copy`` of a SQLite store into PostgreSQL, then back.
 
     python benchmarks/postgres.py [--pushes 100] [--senders 4] [--frame-cdrs 1000000]
-                                  [--copy-cdrs 200000]
+                                  [--copy-cdrs 200000] [--rounds 1] [--compare-with DIR]
+
+``--compare-with DIR`` runs the PostgreSQL receivers of another tree too (e.g. the old one, from
+``git archive main | tar -x -C DIR``), interleaved with these; ``--rounds`` repeats every receiver
+run and prints the medians (other work on the machine makes single runs noisy).
 
 PostgreSQL is a throwaway cluster (tests/pgcluster.py) with fsync on, unless
 $TOOLKIT_TEST_POSTGRES_URL names a server (a role that may create databases). Loopback only;
@@ -139,8 +143,12 @@ def run_load(
 
 
 @contextlib.contextmanager
-def receivers(db: str, count: int) -> Iterator[tuple[list[str], list[int]]]:
+def receivers(
+    db: str, count: int, tree: str | None = None
+) -> Iterator[tuple[list[str], list[int]]]:
+    """``count`` receivers on ``db``: their URLs and pids. ``tree``: run that tree's toolkit."""
     procs, urls = [], []
+    env = {**os.environ, "PYTHONPATH": tree} if tree else None
     try:
         for _ in range(count):
             proc = subprocess.Popen(
@@ -148,6 +156,8 @@ def receivers(db: str, count: int) -> Iterator[tuple[list[str], list[int]]]:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
+                cwd=tree,  # python -m looks in the working directory first
+                env=env,
             )
             procs.append(proc)
             url = proc.stdout.readline().strip()
@@ -275,18 +285,52 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+POSTMASTER: list[int] = []  # the pid of the benchmark's PostgreSQL server, once known
+
+
+def find_postmaster(server: str) -> None:
+    """Note the pid of ``server``'s postmaster (the parent of our backend), if it runs here."""
+    import psycopg
+
+    with psycopg.connect(server) as conn:
+        backend = conn.info.backend_pid
+    try:
+        with open(f"/proc/{backend}/stat") as stat:
+            POSTMASTER.append(int(stat.read().rsplit(")", 1)[1].split()[1]))
+    except OSError:
+        pass  # a server on another machine: its CPU is not counted
+
+
 def server_cpu() -> float:
-    """CPU seconds used so far by this machine's PostgreSQL processes (the server's share)."""
+    """CPU seconds used so far by the benchmark's PostgreSQL server: the postmaster, the
+    children it reaped and those still running (other servers on the machine are left out)."""
+    if not POSTMASTER:
+        return 0.0
     ticks = 0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         with contextlib.suppress(OSError, IndexError):
-            with open(f"/proc/{pid}/comm") as comm:
-                if not comm.read().startswith("postgres"):
-                    continue
             with open(f"/proc/{pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
-            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+            if int(pid) == POSTMASTER[0]:  # utime stime cutime cstime
+                ticks += sum(int(f) for f in fields[11:15])
+            elif int(fields[1]) == POSTMASTER[0]:
+                ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+# The frame timing run in another tree: warm once, then the best of two (wall and CPU seconds).
+OLD_FRAME = """
+import sys, time
+import pandas
+from toolkit.frame import cdr_frame
+cdr_frame(sys.argv[1])
+best = None
+for _ in range(2):
+    began, cpu = time.perf_counter(), time.process_time()
+    cdr_frame(sys.argv[1])
+    best = min(best or (1e9, 0), (time.perf_counter() - began, time.process_time() - cpu))
+print(*best)
+"""
 
 
 def timed(fn, *args) -> tuple[float, float, float]:
@@ -302,6 +346,10 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--frame-cdrs", type=int, default=1_000_000)
     parser.add_argument("--copy-cdrs", type=int, default=200_000, help="0 skips the copy")
+    parser.add_argument("--rounds", type=int, default=1, help="receiver runs, interleaved")
+    parser.add_argument(
+        "--compare-with", metavar="DIR", help="also run the receivers of this tree (an old one)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("PRIVATENUMBER_APP_KEY", KEY)
     os.environ.setdefault("PRIVATENUMBER_APP_SECRET", secrets.token_urlsafe(24))
@@ -310,16 +358,31 @@ def main() -> int:
         contextlib.nullcontext(given) if given else pgcluster.cluster(durable=True) as server,
         tempfile.TemporaryDirectory(prefix="toolkit-bench-pg-") as tmp,
     ):
+        find_postmaster(server)
         print(f"receivers: {args.senders} senders x {args.pushes} pushes of 50 CDRs", flush=True)
-        lite = os.path.join(tmp, "receiver.db")
-        with receivers(lite, 1) as (urls, pids):
-            result = run_load(urls, "sqlite", args.pushes, args.senders, pids)
-        report("SQLite, one receiver", result, stored(lite))
+        runs = [("SQLite, one receiver", "lite", 1, None)]
         for count in (1, 2):
-            db = new_database(server)
-            with receivers(db, count) as (urls, pids):
-                result = run_load(urls, f"pg{count}", args.pushes, args.senders, pids)
-            report(f"PostgreSQL, {count} receiver{'s' * (count > 1)}", result, stored(db))
+            name = f"PostgreSQL, {count} receiver{'s' * (count > 1)}"
+            runs.append((name, "pg", count, None))
+            if args.compare_with:
+                runs.append((f"{name} (old)", "pg", count, args.compare_with))
+        rates: dict[str, list[float]] = {}
+        for round_ in range(args.rounds):
+            for name, kind, count, tree in runs:
+                db = os.path.join(tmp, f"receiver{round_}.db") if kind == "lite" else None
+                db = db or new_database(server)
+                with receivers(db, count, tree) as (urls, pids):
+                    result = run_load(
+                        urls, f"{kind}{count}-{round_}", args.pushes, args.senders, pids
+                    )
+                report(name, result, stored(db))
+                rates.setdefault(name, []).append(result["rate"])
+        if args.rounds > 1:
+            print(
+                "median of the rounds:",
+                ", ".join(f"{name} {statistics.median(r):.0f} CDRs/s" for name, r in rates.items()),
+                flush=True,
+            )
 
         import pandas  # noqa: F401 (imported before the clock starts, as in a notebook)
 
@@ -329,11 +392,27 @@ def main() -> int:
         frame_lite, frame_pg = os.path.join(tmp, "frame.db"), new_database(server)
         fill_sqlite(frame_lite, n)
         fill_postgres(frame_pg, n)
-        for source, name in ((frame_pg, "PostgreSQL"), (frame_lite, "SQLite")):
-            cdr_frame(source)  # warm: the first read also pulls the table into the cache
-            seconds, cpu, server = min(timed(cdr_frame, source) for _ in range(2))
+        frames = [(frame_pg, "PostgreSQL", None), (frame_lite, "SQLite", None)]
+        if args.compare_with:
+            frames.insert(1, (frame_pg, "PostgreSQL (old)", args.compare_with))
+        for source, name, tree in frames:
+            if tree:  # the other tree's cdr_frame, in a process of its own
+                began, server = time.perf_counter(), server_cpu()
+                done = subprocess.run(
+                    [sys.executable, "-c", OLD_FRAME, source],
+                    cwd=tree,
+                    env={**os.environ, "PYTHONPATH": tree},
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                seconds, cpu = map(float, done.stdout.split())
+                server = (server_cpu() - server) / 3  # it read three times, as below
+            else:
+                cdr_frame(source)  # warm: the first read also pulls the table into the cache
+                seconds, cpu, server = min(timed(cdr_frame, source) for _ in range(2))
             print(
-                f"frame of {n:,} CDRs from {name:<11} {seconds:6.2f} s   "
+                f"frame of {n:,} CDRs from {name:<17} {seconds:6.2f} s   "
                 f"(CPU: {cpu:.2f} s here, {server:.2f} s PostgreSQL)   {load()}",
                 flush=True,
             )
