@@ -99,7 +99,9 @@ class _PgQuery(_Query):
             if len(parts) != n:  # a value contained the separator
                 parts = self._reread_text(conn, name, chunk["seq"])
             chunk[name] = np.array(parts, dtype=object)
-        return chunk
+        # Sorted here, on the reading thread while the server works on the next chunk; the
+        # whole frame is then in order unless a row sits in a block beyond a later seq's.
+        return _in_seq_order(chunk)
 
     def _reread_text(self, conn: Any, name: str, seqs: Any) -> list[str]:
         """A text value held the separator: this column of this chunk, one value at a time."""
