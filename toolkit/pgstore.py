@@ -19,8 +19,14 @@ Guarantees, as for SQLite (see :mod:`toolkit.store`):
   (PostgreSQL releases a transaction's locks after its commit is visible). Hence rows become
   visible in ``seq`` order: a follower that has read ``seq <= n`` never later finds a new row
   below ``n``. A plain sequence would not give that: two writers can commit out of order and a
-  follower would skip the row committed late. Group commit keeps the lock cheap: one
-  transaction per group of pushes, not per push.
+  follower would skip the row committed late.
+* **The lock is held for one round trip.** Everything that does not need it happens first: the
+  nonces are claimed (a second receiver claiming the same nonce waits for the first one's
+  commit, then finds it held), and the rows are copied into per-connection staging tables,
+  numbered from 1. Then one pipeline takes the lock, moves every staged row with one statement
+  (its ``seq`` offset by the highest committed one, duplicates skipped) and commits. So several
+  receivers do their parsing, COPY and round trips in parallel and queue only for the move and
+  the commit; group commit makes that one transaction per group of pushes, not per push.
 
 The password of the URL is never shown: :attr:`PgStore.path` and every message hold the URL with
 the password replaced by ``***``.
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import itertools
 import threading
 import time
 import urllib.parse
@@ -94,17 +101,12 @@ def _ddl() -> str:
     return "\n".join(statements) + _TRUST_TABLES
 
 
-def _insert_sql(table: schema.TableSchema) -> str:
-    """Move the rows staged by COPY into the table, skipping duplicates; the new seqs."""
-    conflict = " ON CONFLICT (dedupe_key) DO NOTHING" if "dedupe_key" in table.names else ""
-    return f"INSERT INTO {table.name} SELECT * FROM stage_{table.name}{conflict} RETURNING seq"
-
-
 # Rows go in through COPY into a per-connection staging table (emptied at commit), then one
 # INSERT ... SELECT: COPY's row encoding runs in C, several times faster than binding parameters.
+_STAGED = ("cdrs", "events", "sms")  # the tables whose rows are staged (num_status: see below)
 _STAGE = {
     name: f"CREATE TEMP TABLE IF NOT EXISTS stage_{name} (LIKE {name}) ON COMMIT DELETE ROWS"
-    for name in schema.TABLES
+    for name in _STAGED
 }
 
 
@@ -115,14 +117,45 @@ def _stage(conn: psycopg.Connection[Any]) -> None:
 
 
 _COPY = {
-    name: f"COPY stage_{name} ({', '.join(t.names)}) FROM STDIN"
-    for name, t in schema.TABLES.items()
+    name: f"COPY stage_{name} ({', '.join(schema.TABLES[name].names)}) FROM STDIN"
+    for name in _STAGED
 }
-_INSERT = {name: _insert_sql(t) for name, t in schema.TABLES.items()}
+
+
+def _move_sql(tables: tuple[str, ...]) -> str:
+    """One statement moving the staged rows of ``tables`` into them, seqs offset by the highest
+    committed seq, duplicates skipped; it returns that offset and the seqs of the rows inserted.
+
+    ORDER BY: rows go in in staged order, so of two copies of a row in one transaction the
+    earlier push's is kept, and seqs grow with it."""
+    ctes = [f"top AS MATERIALIZED ({_MAX_SEQ} AS t)"]
+    for name in tables:
+        names = schema.TABLES[name].names  # seq first
+        ctes.append(
+            f"new_{name} AS (INSERT INTO {name} ({', '.join(names)}) "
+            f"SELECT s.seq + top.t, {', '.join(f's.{c}' for c in names[1:])} "
+            f"FROM stage_{name} s CROSS JOIN top ORDER BY s.seq "
+            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING seq)"
+        )
+    inserted = " UNION ALL ".join(f"SELECT seq FROM new_{name}" for name in tables)
+    return f"WITH {', '.join(ctes)} SELECT (SELECT t FROM top), ARRAY({inserted})"
+
+
+_MOVE = {
+    tables: _move_sql(tables)
+    for k in range(1, len(_STAGED) + 1)
+    for tables in itertools.combinations(_STAGED, k)
+}
+_INSERT_STATUS = (
+    f"INSERT INTO num_status ({', '.join(schema.NUM_STATUS.names)}) "
+    f"VALUES ({', '.join(['%s'] * len(schema.NUM_STATUS.names))})"
+)
 _INSERT_QUARANTINE = (
     f"INSERT INTO quarantine ({', '.join(QUARANTINE_COLUMNS[1:])}) "
     f"VALUES ({', '.join(['%s'] * (len(QUARANTINE_COLUMNS) - 1))})"
 )
+# The nonces go in sorted: two receivers claiming overlapping sets then wait for each other in
+# one order only, never in a cycle.
 _INSERT_NONCES = (
     "INSERT INTO nonces (app_key, nonce, expires_at) "
     "SELECT * FROM unnest(%s::text[], %s::text[], %s::double precision[]) "
@@ -295,85 +328,115 @@ class PgStore(EngineBase):
         psycopg = self._psycopg
         with self._connection() as conn:
             try:
-                with conn.transaction():
-                    new = self._insert(conn, batches, clean=False)
+                new = self._transaction(conn, batches, clean=False)
             except psycopg.DataError:  # NUL in a text: psycopg refuses it before sending
-                with conn.transaction():
-                    new = self._insert(conn, batches, clean=True)
+                new = self._transaction(conn, batches, clean=True)
         with self._committed:
             self._committed.notify_all()
         return new
 
+    def _transaction(
+        self, conn: psycopg.Connection[Any], batches: Sequence[Batch], *, clean: bool
+    ) -> list[int | None]:
+        """:meth:`_insert` in a transaction of its own, rolled back if anything fails.
+
+        The transaction is begun and committed by hand (the connections are in autocommit
+        mode) so that COMMIT can travel in the pipeline that takes the lock."""
+        try:
+            return self._insert(conn, batches, clean=clean)
+        except BaseException:
+            if conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE:
+                with contextlib.suppress(self._psycopg.Error):
+                    conn.execute("ROLLBACK")
+            raise
+
     def _insert(
         self, conn: psycopg.Connection[Any], batches: Sequence[Batch], *, clean: bool
     ) -> list[int | None]:
-        # One round trip for the lock, the nonces and the top seq (a pipeline): the server runs
-        # them in order, and under READ COMMITTED each statement after the lock sees every
-        # earlier writer's commit.
-        nonces = [b.nonce for b in batches if b.nonce is not None]
+        # 1. Without the lock: claim the nonces (one round trip with BEGIN), then COPY the fresh
+        # batches' rows into the staging tables, numbered 1, 2, ... in batch order.
+        nonces = sorted(b.nonce for b in batches if b.nonce is not None)
         now = time.time()
         with conn.pipeline():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            if now >= self._next_purge and nonces:
-                conn.execute("DELETE FROM nonces WHERE expires_at < %s", (now,))
-                self._next_purge = now + NONCE_PURGE_EVERY
+            conn.execute("BEGIN")
             columns = [list(c) for c in zip(*nonces, strict=True)]
             claimed = conn.execute(_INSERT_NONCES, columns) if nonces else None
-            top = conn.execute(_MAX_SEQ)
         fresh = _fresh(batches, {tuple(r) for r in claimed} if claimed else set())
-        # An aggregate without GROUP BY always gives one row.
-        seq = int(top.fetchone()[0]) + 1  # type: ignore[index]
+        seq = 1
         ranges: list[tuple[int, int] | None] = []
-        rows: dict[str, list[tuple[Any, ...]]] = {"cdrs": [], "events": [], "sms": []}
+        rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _STAGED}
         for batch, ok in zip(batches, fresh, strict=True):
             if not ok:
                 ranges.append(None)
                 continue
             first = seq
-            for table in rows:
+            for table in _STAGED:
                 for row in getattr(batch, table):
                     rows[table].append((seq, *(_no_nul(row) if clean else row)))
                     seq += 1
             ranges.append((first, seq))
-        inserted: list[int] = []
-        for table, table_rows in rows.items():
-            if table_rows:
-                inserted += self._move(conn, table, table_rows)
-        inserted.sort()
-        new: list[int | None] = [
+        tables = tuple(t for t in _STAGED if rows[t])
+        with conn.cursor() as cur:
+            for table in tables:
+                with cur.copy(_COPY[table]) as copy:
+                    for row in rows[table]:
+                        copy.write_row(row)
+        # X-number statuses (a change log that reads itself) and quarantine rows are rare:
+        # they are written after the move, still under the lock.
+        rest = [
+            k
+            for k, (b, ok) in enumerate(zip(batches, fresh, strict=True))
+            if ok and (b.num_status or b.quarantine)
+        ]
+        new: list[int | None] = [None if r is None else 0 for r in ranges]
+        purge = now >= self._next_purge and bool(nonces)
+        if not tables and not rest and not purge:  # replays, or empty: only nonces to commit
+            conn.execute("COMMIT")
+            return new
+        # 2. Under the lock: one round trip takes it, moves every staged row and (usually)
+        # commits; the lock goes with the commit. Expired nonces are deleted under it too: a
+        # lock holder never waits for a row another writer holds, so writers cannot deadlock.
+        with conn.pipeline():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            if purge:
+                conn.execute("DELETE FROM nonces WHERE expires_at < %s", (now,))
+                self._next_purge = now + NONCE_PURGE_EVERY
+            moved = conn.execute(_MOVE[tables] if tables else _MAX_SEQ)
+            if not rest:
+                conn.execute("COMMIT")
+        found = moved.fetchone()
+        assert found is not None  # an aggregate without GROUP BY always gives one row
+        top = int(found[0])
+        inserted = sorted(s - top for s in found[1]) if tables else []
+        new = [
             None
             if r is None
             else bisect.bisect_left(inserted, r[1]) - bisect.bisect_left(inserted, r[0])
             for r in ranges
         ]
-        for k, (batch, ok) in enumerate(zip(batches, fresh, strict=True)):
-            if ok and batch.num_status:
-                new[k] = (new[k] or 0) + self._insert_status(conn, batch, seq, clean)
-                seq += len(batch.num_status)
-            if ok and batch.quarantine:  # a replay writes nothing, as in the SQLite store
-                rows_q = [_no_nul(r) for r in batch.quarantine] if clean else batch.quarantine
-                with conn.cursor() as cur:
-                    cur.executemany(_INSERT_QUARANTINE, rows_q)
-                conn.execute(
-                    "DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - %s",
-                    (QUARANTINE_SIZE,),
-                )
+        if rest:
+            seq += top
+            for k in rest:
+                batch = batches[k]
+                if batch.num_status:
+                    added = self._insert_status(conn, batch, seq, clean)
+                    new[k] = (new[k] or 0) + added
+                    seq += added
+                if batch.quarantine:  # a replay writes nothing, as in the SQLite store
+                    rows_q = [_no_nul(r) for r in batch.quarantine] if clean else batch.quarantine
+                    with conn.cursor() as cur:
+                        cur.executemany(_INSERT_QUARANTINE, rows_q)
+                    conn.execute(
+                        "DELETE FROM quarantine WHERE id <= (SELECT max(id) FROM quarantine) - %s",
+                        (QUARANTINE_SIZE,),
+                    )
+            conn.execute("COMMIT")
         return new
 
     @staticmethod
-    def _move(conn: psycopg.Connection[Any], table: str, rows: list[tuple[Any, ...]]) -> list[int]:
-        """Insert ``rows`` (duplicates skipped); the seqs of those inserted."""
-        with conn.cursor() as cur:
-            with cur.copy(_COPY[table]) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return [r[0] for r in cur.execute(_INSERT[table])]
-
-    def _insert_status(
-        self, conn: psycopg.Connection[Any], batch: Batch, seq: int, clean: bool
-    ) -> int:
+    def _insert_status(conn: psycopg.Connection[Any], batch: Batch, seq: int, clean: bool) -> int:
         # X-number status is a change log, one per trust level: a repeat of the current status
-        # is not stored again (as in the SQLite store).
+        # is not stored again (as in the SQLite store). Earlier rows of this transaction count.
         added = 0
         for row in batch.num_status:
             row = _no_nul(row) if clean else row
@@ -383,7 +446,7 @@ class PgStore(EngineBase):
                 (row[0], row[_NUM_VERIFIED]),
             ).fetchone()
             if last is None or tuple(last) != (row[1], row[2]):
-                self._move(conn, "num_status", [(seq + added, *row)])
+                conn.execute(_INSERT_STATUS, (seq + added, *row))
                 added += 1
         return added
 
