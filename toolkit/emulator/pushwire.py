@@ -1,0 +1,201 @@
+"""The bytes of one push over plain HTTP/1.1: the request written in one piece, the answer read
+straight off the socket.
+
+Why not :mod:`http.client`: a status push is a 250-byte body answered by a 30-byte one, and
+profiling the emulator's push workers showed ``http.client`` spending most of the emulator's CPU
+per push on that, the answer's headers going through the :mod:`email` package's parser
+(``parse_headers``) and each request header through ``putheader``. The emulator sends tens of
+thousands of these a run, so the wire work is done here with only what a push needs: one
+``sendall`` of head and body, and an answer framed by Content-Length, chunked, or the
+connection's end, as RFC 9112 §6.3 orders them. Interim 1xx answers are skipped, as
+``http.client`` does.
+
+A malformed answer raises :class:`BadAnswer`; an end of stream before the first byte of an answer
+raises :class:`NoAnswer` (on a reused connection: the server closed it while idle, and the caller
+tries once more on a new one). Socket errors (``TimeoutError``, ``OSError``) pass through.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+
+MAX_HEAD = 64 * 1024  # bytes of status line and headers, as http.client's line and header caps
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_STATUS_LINE = re.compile(rb"HTTP/1\.([0-9]) ([0-9]{3})(?:[ \t][^\r\n]*)?\r?")
+_LINE_END = re.compile(rb"\r?\n")
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # what http.client refuses in a request target
+_FIELD_UNSAFE = re.compile(r"[\r\n\0]")  # what would split a header field
+
+
+class BadHeader(ValueError):
+    """A request header that would not make one header field (a line break, a colon in its
+    name)."""
+
+
+class BadAnswer(Exception):
+    """The server's answer is not HTTP/1.x as RFC 9112 frames it."""
+
+
+class NoAnswer(BadAnswer):
+    """The connection ended before the first byte of an answer."""
+
+
+def request_bytes(target: str, host: str, port: int, data: bytes, headers: dict[str, str]) -> bytes:
+    """The whole POST of ``data`` to ``target`` (path and query) on ``host``:``port``.
+
+    Raises ValueError for a target that would not make one well-formed request line (a space or
+    control character), :class:`BadHeader` for a header that would not make one field (a line
+    break), as http.client refuses both.
+    """
+    if not target.startswith("/") or _UNSAFE.search(target):
+        raise ValueError("request target has a space or control character")
+    name = f"[{host}]" if ":" in host else host
+    lines = [
+        f"POST {target} HTTP/1.1",
+        f"Host: {name}" if port == 80 else f"Host: {name}:{port}",
+        "Accept-Encoding: identity",
+        f"Content-Length: {len(data)}",
+    ]
+    for field, value in headers.items():
+        if _FIELD_UNSAFE.search(field + value) or ":" in field:
+            raise BadHeader(f"header {field!r} would not be one field")
+        lines.append(f"{field}: {value}")
+    lines.append("\r\n")
+    # IDNA-free on purpose: push URLs name 127.0.0.1 or an ASCII host; anything else is refused.
+    return "\r\n".join(lines).encode("ascii") + data
+
+
+class AnswerReader:
+    """Reads answers from one connection's socket, keeping what arrived past the last one."""
+
+    __slots__ = ("buf", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+
+    def _fill(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError
+        self.buf += data
+
+    def read(self) -> tuple[int, bytes, bool]:
+        """The next answer: status code, body, and whether the connection must close after it."""
+        while True:
+            try:
+                head = self._head()
+            except EOFError:
+                raise NoAnswer("connection closed before an answer") from None
+            status, close, length, chunked = _parse_head(head)
+            if 100 <= status < 200:
+                continue  # e.g. 100 Continue: the final answer follows
+            try:
+                if status in (204, 304):
+                    body = b""
+                elif chunked:
+                    body = self._chunked()
+                elif length is not None:
+                    body = self._exactly(length)
+                else:  # framed by the end of the connection
+                    body, close = self._to_end(), True
+            except EOFError:
+                raise BadAnswer("connection closed inside the answer's body") from None
+            return status, body, close
+
+    def _head(self) -> bytes:
+        scanned = 0
+        while True:
+            end = _HEAD_END.search(self.buf, max(0, scanned - 3))
+            if end is not None:
+                head = bytes(self.buf[: end.start()])
+                del self.buf[: end.end()]
+                return head
+            if len(self.buf) > MAX_HEAD:
+                raise BadAnswer("answer head is too large")
+            scanned = len(self.buf)
+            if scanned == 0:
+                self._fill()
+                continue
+            try:
+                self._fill()
+            except EOFError:
+                raise BadAnswer("connection closed inside the answer's head") from None
+
+    def _exactly(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            self._fill()
+        body = bytes(self.buf[:n])
+        del self.buf[:n]
+        return body
+
+    def _line(self) -> bytes:
+        while (end := _LINE_END.search(self.buf)) is None:
+            if len(self.buf) > MAX_HEAD:
+                raise BadAnswer("chunk line is too long")
+            self._fill()
+        line = bytes(self.buf[: end.start()])
+        del self.buf[: end.end()]
+        return line
+
+    def _chunked(self) -> bytes:
+        parts = []
+        while True:
+            size_text = self._line().partition(b";")[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise BadAnswer("bad chunk size") from None
+            if size < 0 or not size_text.isalnum():
+                raise BadAnswer("bad chunk size")
+            if size == 0:
+                while self._line():  # trailer fields, up to the blank line
+                    pass
+                return b"".join(parts)
+            parts.append(self._exactly(size))
+            if self._line():
+                raise BadAnswer("chunk not followed by a line end")
+
+    def _to_end(self) -> bytes:
+        while True:
+            try:
+                self._fill()
+            except EOFError:
+                body = bytes(self.buf)
+                self.buf.clear()
+                return body
+
+
+def _parse_head(head: bytes) -> tuple[int, bool, int | None, bool]:
+    """Status code, must-close, Content-Length (None: none) and chunked, from one answer head."""
+    lines = head.split(b"\n")
+    match = _STATUS_LINE.fullmatch(lines[0])
+    if match is None:
+        raise BadAnswer("malformed status line")
+    status = int(match[2])
+    if status < 100:
+        raise BadAnswer("malformed status line")
+    connection: set[bytes] = set()
+    lengths: set[bytes] = set()
+    chunked = False
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon:
+            raise BadAnswer("malformed header line")
+        name = name.strip().lower()
+        if name == b"content-length":
+            lengths.update(v.strip() for v in value.split(b","))
+        elif name == b"transfer-encoding":
+            chunked = chunked or b"chunked" in value.lower()
+        elif name == b"connection":
+            connection.update(t.strip() for t in value.lower().split(b","))
+    close = b"close" in connection or (match[1] == b"0" and b"keep-alive" not in connection)
+    length = None
+    if chunked:
+        pass  # Transfer-Encoding overrides Content-Length (RFC 9112 §6.3)
+    elif lengths:
+        if len(lengths) > 1 or not all(v.isdigit() for v in lengths):
+            raise BadAnswer("bad Content-Length")
+        length = int(lengths.pop())
+    return status, close, length, chunked
