@@ -97,6 +97,8 @@ CLOSING = {
     "until the connection ends": b"HTTP/1.1 200 OK\r\n\r\nuntil close",
     "Connection: close": b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
     "HTTP/1.0": b"HTTP/1.0 202 Accepted\r\nContent-Length: 2\r\n\r\nok",
+    "two lengths, read to the end": b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nab",
+    "a length that is no number": b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\nab",
 }
 
 
@@ -167,9 +169,8 @@ def test_a_reused_connection_closed_unanswered_is_tried_once_more_on_a_new_one()
         [b"NOT HTTP AT ALL\r\n\r\n"],
         [b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"],  # then the server closes
         [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"],
-        [b"HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nab"],
     ],
-    ids=["unanswered", "garbage", "truncated body", "bad chunk", "two lengths"],
+    ids=["unanswered", "garbage", "truncated body", "bad chunk"],
 )
 def test_broken_answers_are_connection_errors(answers: list[bytes | None]) -> None:
     with scripted(answers, close_after=True) as server:
