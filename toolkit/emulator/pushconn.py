@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .pushwire import AnswerReader, BadAnswer, BadHeader, NoAnswer, request_bytes
+from .pushwire import AnswerReader, _BadAnswer, _BadHeader, _NoAnswer, request_bytes
 
 MAX_ORIGINS = 8  # connections one worker keeps open (one per customer origin), oldest closed first
 
@@ -101,7 +101,7 @@ class PushConnections:
         try:
             origin = (parts.hostname or "", parts.port or 80)
             request = request_bytes(target, *origin, data, headers)
-        except BadHeader:
+        except _BadHeader:
             raise _PushFailed("InvalidHeader") from None
         except (ValueError, UnicodeError):  # a bad port, a control character, a non-ASCII host
             raise _PushFailed("InvalidURL") from None
@@ -147,7 +147,7 @@ class PushConnections:
         try:
             conn.sock.sendall(request)
             status, content, close = conn.answers.read()
-        except (NoAnswer, ConnectionResetError, BrokenPipeError):
+        except (_NoAnswer, ConnectionResetError, BrokenPipeError):
             if fresh:
                 conn.close()
                 raise _PushFailed("ConnectionError") from None
@@ -155,7 +155,7 @@ class PushConnections:
         except TimeoutError:
             conn.close()
             raise _PushFailed("ReadTimeout") from None
-        except (OSError, BadAnswer):
+        except (OSError, _BadAnswer):
             conn.close()
             raise _PushFailed("ConnectionError") from None
         if close or conn.answers.buf:  # bytes past the answer: nothing we can pair them with

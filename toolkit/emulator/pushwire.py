@@ -10,8 +10,8 @@ thousands of these a run, so the wire work is done here with only what a push ne
 connection's end, as RFC 9112 §6.3 orders them. Interim 1xx answers are skipped, as
 ``http.client`` does.
 
-A malformed answer raises :class:`BadAnswer`; an end of stream before the first byte of an answer
-raises :class:`NoAnswer` (on a reused connection: the server closed it while idle, and the caller
+A malformed answer raises :class:`_BadAnswer`; an end of stream before the first byte of an answer
+raises :class:`_NoAnswer` (on a reused connection: the server closed it while idle, and the caller
 tries once more on a new one). Socket errors (``TimeoutError``, ``OSError``) pass through.
 """
 
@@ -32,16 +32,16 @@ _UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # what http.client refuses in a reques
 _FIELD_UNSAFE = re.compile(r"[\r\n\0]")  # what would split a header field
 
 
-class BadHeader(ValueError):
+class _BadHeader(ValueError):
     """A request header that would not make one header field (a line break, a colon in its
     name)."""
 
 
-class BadAnswer(Exception):
+class _BadAnswer(Exception):
     """The server's answer is not HTTP/1.x as RFC 9112 frames it."""
 
 
-class NoAnswer(BadAnswer):
+class _NoAnswer(_BadAnswer):
     """The connection ended before the first byte of an answer."""
 
 
@@ -49,7 +49,7 @@ def request_bytes(target: str, host: str, port: int, data: bytes, headers: dict[
     """The whole POST of ``data`` to ``target`` (path and query) on ``host``:``port``.
 
     Raises ValueError for a target that would not make one well-formed request line (a space or
-    control character), :class:`BadHeader` for a header that would not make one field (a line
+    control character), :class:`_BadHeader` for a header that would not make one field (a line
     break), as http.client refuses both.
     """
     if not target.startswith("/") or _UNSAFE.search(target):
@@ -63,7 +63,7 @@ def request_bytes(target: str, host: str, port: int, data: bytes, headers: dict[
     ]
     lines += [f"{field}: {value}" for field, value in headers.items()]
     if _FIELD_UNSAFE.search("".join(lines)) or any(":" in field for field in headers):
-        raise BadHeader("a header would not be one field")
+        raise _BadHeader("a header would not be one field")
     lines.append("\r\n")
     # IDNA-free on purpose: push URLs name 127.0.0.1 or an ASCII host; anything else is refused.
     return "\r\n".join(lines).encode("ascii") + data
@@ -90,7 +90,7 @@ class AnswerReader:
             try:
                 head = self._head()
             except EOFError:
-                raise NoAnswer("connection closed before an answer") from None
+                raise _NoAnswer("connection closed before an answer") from None
             status, close, length, chunked = _parse_head(head)
             if 100 <= status < 200:
                 continue  # e.g. 100 Continue: the final answer follows
@@ -104,7 +104,7 @@ class AnswerReader:
                 else:  # framed by the end of the connection
                     body, close = self._to_end(), True
             except EOFError:
-                raise BadAnswer("connection closed inside the answer's body") from None
+                raise _BadAnswer("connection closed inside the answer's body") from None
             return status, body, close
 
     def _head(self) -> bytes:
@@ -116,7 +116,7 @@ class AnswerReader:
                 del self.buf[: end.end()]
                 return head
             if len(self.buf) > MAX_HEAD:
-                raise BadAnswer("answer head is too large")
+                raise _BadAnswer("answer head is too large")
             scanned = len(self.buf)
             if scanned == 0:
                 self._fill()
@@ -124,7 +124,7 @@ class AnswerReader:
             try:
                 self._fill()
             except EOFError:
-                raise BadAnswer("connection closed inside the answer's head") from None
+                raise _BadAnswer("connection closed inside the answer's head") from None
 
     def _exactly(self, n: int) -> bytes:
         while len(self.buf) < n:
@@ -136,7 +136,7 @@ class AnswerReader:
     def _line(self) -> bytes:
         while (end := _LINE_END.search(self.buf)) is None:
             if len(self.buf) > MAX_HEAD:
-                raise BadAnswer("chunk line is too long")
+                raise _BadAnswer("chunk line is too long")
             self._fill()
         line = bytes(self.buf[: end.start()])
         del self.buf[: end.end()]
@@ -149,16 +149,16 @@ class AnswerReader:
             try:
                 size = int(size_text, 16)
             except ValueError:
-                raise BadAnswer("bad chunk size") from None
+                raise _BadAnswer("bad chunk size") from None
             if size < 0 or not size_text.isalnum():
-                raise BadAnswer("bad chunk size")
+                raise _BadAnswer("bad chunk size")
             if size == 0:
                 while self._line():  # trailer fields, up to the blank line
                     pass
                 return b"".join(parts)
             parts.append(self._exactly(size))
             if self._line():
-                raise BadAnswer("chunk not followed by a line end")
+                raise _BadAnswer("chunk not followed by a line end")
 
     def _to_end(self) -> bytes:
         while True:
@@ -175,12 +175,12 @@ def _parse_head(head: bytes) -> tuple[int, bool, int | None, bool]:
     status_line, _, fields = head.partition(b"\n")
     match = _STATUS_LINE.fullmatch(status_line)
     if match is None:
-        raise BadAnswer("malformed status line")
+        raise _BadAnswer("malformed status line")
     status = int(match[2])
     if status < 100:
-        raise BadAnswer("malformed status line")
+        raise _BadAnswer("malformed status line")
     if fields and _FIELDS.fullmatch(fields + b"\n") is None:
-        raise BadAnswer("malformed header line")
+        raise _BadAnswer("malformed header line")
     connection: set[bytes] = set()
     lengths: set[bytes] = set()
     chunked = False
