@@ -678,7 +678,8 @@ class ThreadedWSGIServer:
 
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
-            conn, request = job
+            conn, first = job
+            request: _Request | None = first
             keep = False
             while request is not None:
                 keep = False

@@ -143,7 +143,7 @@ class AnswerReader:
         return line
 
     def _chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             size_text = self._line().partition(b";")[0].strip()
             try:
