@@ -77,13 +77,14 @@ def round_trips_separate_process(seconds: float = 3.0) -> float:
 
 
 @contextlib.contextmanager
-def _receiver(own_process: bool) -> Iterator[tuple[str, Store]]:
-    """A receiver accepting unsigned pushes (``allow_unsigned``): its URL and a store to count
-    in. From a thread of this process, or ``python -m toolkit receiver`` in its own."""
+def _receiver(own_process: bool) -> Iterator[tuple[str, Store, int | None]]:
+    """A receiver accepting unsigned pushes (``allow_unsigned``): its URL, a store to count in
+    and its process id (None: this process). From a thread of this process, or ``python -m
+    toolkit receiver`` in its own."""
     if not own_process:
         receiver = Receiver(allow_unsigned=True).start()
         try:
-            yield receiver.url or "", receiver.store
+            yield receiver.url or "", receiver.store, None
         finally:
             receiver.stop()
         return
@@ -97,18 +98,31 @@ def _receiver(own_process: bool) -> Iterator[tuple[str, Store]]:
         try:
             url = proc.stdout.readline().strip()  # type: ignore[union-attr]
             with Store(db) as store:
-                yield url, store
+                yield url, store, proc.pid
         finally:
             proc.terminate()
             proc.wait(timeout=30)
             proc.stdout.close()  # type: ignore[union-attr]
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds used so far by process ``pid`` (None: this one)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    try:  # Linux: utime and stime, fields 14 and 15 of /proc/PID/stat, in clock ticks
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def calls_to_cdrs(
     n: int, *, status: bool, receiver_process: bool = False
-) -> tuple[float, int, int]:
-    """(seconds, CDRs stored, pushes attempted) for n simulated calls."""
-    with _receiver(receiver_process) as (url, store):
+) -> tuple[float, int, int, float, float]:
+    """(seconds, CDRs stored, pushes attempted, CPU seconds of this process, CPU seconds of the
+    receiver's process (0 when it is this one)) for n simulated calls."""
+    with _receiver(receiver_process) as (url, store, pid):
         emu = Emulator(
             "axb",
             time_scale=0,
@@ -120,17 +134,20 @@ def calls_to_cdrs(
             client = emu.client()
             for i in range(200):
                 client.axb.bind(f"+86135{i:08d}", f"+86136{i:08d}")
+            cpu = _cpu_seconds(None), _cpu_seconds(pid) if pid else 0.0
             start = time.perf_counter()
             emu.simulate(n, seed=2)
             deadline = start + 600
             while store.count("cdrs") < n and time.perf_counter() < deadline:
                 time.sleep(0.005)
             elapsed = time.perf_counter() - start
+            own_cpu = _cpu_seconds(None) - cpu[0]
+            receiver_cpu = _cpu_seconds(pid) - cpu[1] if pid else 0.0
             emu.wait_idle(60)
             # Attempt ids count up from 1: the newest is the number made (the log keeps a
             # window).
             attempts = max((d["id"] for d in emu.deliveries()), default=0)
-            return elapsed, store.count("cdrs"), attempts
+            return elapsed, store.count("cdrs"), attempts, own_cpu, receiver_cpu
         finally:
             emu.stop()
 
@@ -177,10 +194,19 @@ def memory(n: int) -> tuple[float, float, int, int, int]:
 def status_pushes(n: int, label: str = "") -> None:
     """Print the status-push figures: receiver in this process, then in its own."""
     for own_process, where in ((False, "receiver thread"), (True, "receiver process")):
-        secs, stored, pushes = calls_to_cdrs(n, status=True, receiver_process=own_process)
+        secs, stored, pushes, cpu, receiver_cpu = calls_to_cdrs(
+            n, status=True, receiver_process=own_process
+        )
+        per_push = (
+            f"CPU per push: emulator {1000 * cpu / pushes:.3f} ms, "
+            f"receiver {1000 * receiver_cpu / pushes:.3f} ms"
+            if own_process
+            else f"CPU per push, both in this process: {1000 * cpu / pushes:.3f} ms"
+        )
         print(
             f"{label}{n} calls -> last CDR stored, status pushes on, {where}: {secs:6.2f} s "
-            f"({stored} CDRs, {pushes} pushes, {pushes / secs:.0f} pushes/s; target <= 30 s)",
+            f"({stored} CDRs, {pushes} pushes, {pushes / secs:.0f} pushes/s; target <= 30 s; "
+            f"{per_push}; load {os.getloadavg()[0]:.2f})",
             flush=True,
         )
 
@@ -205,7 +231,9 @@ def main() -> None:
     parser.add_argument("--pushes-only", action="store_true", help="status-push figures alone")
     args = parser.parse_args()
     if args.pushes_only:
-        status_pushes(args.status_calls)
+        if args.compare_with:
+            compare_with(args.compare_with, args.status_calls)
+        status_pushes(args.status_calls, "after: " if args.compare_with else "")
         return
     if args.compare_with and args.status_calls:
         compare_with(args.compare_with, args.status_calls)
@@ -219,7 +247,7 @@ def main() -> None:
     }
     for label, rate in rates.items():
         print(f"bind+unbind round trips/s, {label + ':':<39}{rate:7.0f}  (target >= 500)")
-    secs, stored, pushes = calls_to_cdrs(args.calls, status=False)
+    secs, stored, pushes, _, _ = calls_to_cdrs(args.calls, status=False)
     print(
         f"{args.calls} calls -> last CDR stored, fee pushes only: {secs:6.2f} s "
         f"({stored} CDRs, {pushes} pushes; target <= 10 s)"

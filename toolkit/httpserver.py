@@ -31,6 +31,7 @@ import json
 import logging
 import queue
 import re
+import select
 import selectors
 import socket
 import ssl
@@ -55,7 +56,16 @@ FD_RESERVE = 128  # descriptors left to the rest of the process (SQLite files, p
 _OUT_OF_FDS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _REQUEST_LINE = re.compile(rb"(%s) ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])" % _TOKEN)
-_HEADER = re.compile(rb"(%s):[ \t]*(.*?)[ \t]*" % _TOKEN)
+# A header line: a token, a colon, a value without CR or NUL (so no obsolete line folding), then
+# any CRs before the line's end. The block form checks every line at once, the field form splits
+# them; the value's surrounding blanks are stripped after. No part of either can match the same
+# characters two ways, so they run in linear time (a lazy value followed by optional blanks took
+# seconds for a value of a few thousand spaces).
+_TOKEN_TEXT = _TOKEN.decode()
+_HEADER_FIELD = re.compile(rf"({_TOKEN_TEXT}):([^\r\n\0]*)\r*\n")
+_HEADER_BLOCK = re.compile(rf"(?:{_TOKEN_TEXT}:[^\r\n\0]*\r*\n)+")
+# The fields that frame a request or choose how it is served: the only ones read here.
+_FRAMING = {"host", "content-type", "connection", "transfer-encoding", "expect", "content-length"}
 _FIRST_BYTE = re.compile(_TOKEN)
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _HOP_BY_HOP = {"connection", "content-length", "keep-alive", "transfer-encoding"}
@@ -150,6 +160,15 @@ def _http_date() -> str:
     return _date[1]
 
 
+def _readable_within(sock: socket.socket, timeout: float) -> bool:
+    """True once ``sock`` has input (or EOF) within ``timeout`` seconds."""
+    if hasattr(select, "poll"):  # no cap on descriptor numbers, unlike select()
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
+    return bool(select.select([sock], [], [], timeout)[0])
+
+
 def default_max_connections() -> int:
     """What RLIMIT_NOFILE leaves after ``FD_RESERVE`` descriptors, between 8 and 1000."""
     try:
@@ -191,15 +210,19 @@ class _Request:
             self.path, self.query = url.path, url.query
         http10 = match[4] == b"0"
         self.version = "HTTP/1." + match[4].decode()
+        # All header lines checked by one regex and split by another, both in C: per line in
+        # Python this was the selector thread's largest cost for a small push.
+        block = head[len(lines[0]) + 1 :].decode("latin-1") + "\n" if len(lines) > 1 else ""
+        if block and _HEADER_BLOCK.fullmatch(block) is None:
+            raise _Refused(400, "header", "malformed header line")  # also obsolete folding
         self.headers: list[tuple[str, str]] = []
-        for raw in lines[1:]:
-            header = _HEADER.fullmatch(raw.rstrip(b"\r"))
-            if header is None or b"\r" in header[2] or b"\0" in header[2]:
-                raise _Refused(400, "header", "malformed header line")  # also obsolete folding
-            self.headers.append((header[1].decode("latin-1"), header[2].decode("latin-1")))
         fields: dict[str, list[str]] = {}
-        for name, value in self.headers:
-            fields.setdefault(name.lower(), []).append(value)
+        for name, raw in _HEADER_FIELD.findall(block):
+            value = raw.strip(" \t")
+            self.headers.append((name, value))
+            lowered = name.lower()
+            if lowered in _FRAMING:
+                fields.setdefault(lowered, []).append(value)
         for name in ("host", "content-type"):  # one value each (RFC 9110); repeats must agree
             if len(set(fields.get(name, ()))) > 1:
                 raise _Refused(400, "header", f"conflicting {name} headers")
@@ -256,8 +279,11 @@ class ThreadedWSGIServer:
     headers (else 431); ``max_body`` bytes of Content-Length (else 413, before reading the body);
     ``max_connections`` open at once (default :func:`default_max_connections`); ``workers``
     threads running the app. ``keep_alive=False`` answers every request with
-    ``Connection: close`` and closes, as a server that allows no persistent connections. The
-    socket is bound on construction; :meth:`start` serves and :meth:`stop` closes everything.
+    ``Connection: close`` and closes, as a server that allows no persistent connections.
+    ``next_request_wait`` is how long (seconds; 0: not at all) a worker that answered on a
+    kept-alive connection waits for the client's next request to serve it too, when no other
+    request waits for a worker. The socket is bound on construction; :meth:`start` serves and
+    :meth:`stop` closes everything.
 
     With ``ssl_context`` (see :func:`toolkit.tls.server_context`) it serves HTTPS. The handshake
     runs on the selector thread, step by step on the non-blocking socket, within the request
@@ -280,9 +306,10 @@ class ThreadedWSGIServer:
         name: str = "http",
         ssl_context: ssl.SSLContext | None = None,
         keep_alive: bool = True,
+        next_request_wait: float = 0.005,
     ) -> None:
         self.app, self.name, self.ssl_context = app, name, ssl_context
-        self.keep_alive = keep_alive
+        self.keep_alive, self.next_request_wait = keep_alive, next_request_wait
         self.request_timeout, self.idle_timeout = request_timeout, idle_timeout
         self.write_timeout, self.max_header_bytes = write_timeout, max_header_bytes
         self.max_body, self.workers = max_body, workers
@@ -630,7 +657,8 @@ class ThreadedWSGIServer:
             if conn.sock.fileno() < 0:
                 self._conns.discard(conn)
                 continue
-            conn.sock.setblocking(False)
+            if conn.sock.gettimeout() != 0.0:  # a worker waited in sendall
+                conn.sock.setblocking(False)
             self._sel.register(conn.sock, selectors.EVENT_READ, conn)
             conn.since = time.monotonic()
             if not keep:
@@ -650,18 +678,64 @@ class ThreadedWSGIServer:
 
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
-            conn, request = job
+            conn, first = job
+            request: _Request | None = first
             keep = False
-            try:
-                keep = self._respond(conn, request)
-            except OSError as exc:
-                log.info(
-                    "%s: dropped %s: answer not sent (%s)", self.name, conn, exc.strerror or exc
-                )
-            except Exception:  # a bug of ours: the worker must survive it
-                log.exception("%s: cannot answer %s", self.name, conn)
+            while request is not None:
+                keep = False
+                try:
+                    keep = self._respond(conn, request)
+                except OSError as exc:
+                    log.info(
+                        "%s: dropped %s: answer not sent (%s)", self.name, conn, exc.strerror or exc
+                    )
+                except Exception:  # a bug of ours: the worker must survive it
+                    log.exception("%s: cannot answer %s", self.name, conn)
+                request = self._next_request(conn) if keep else None
             self._returns.append((conn, keep and not self._stopping))
             self._wake()
+
+    def _next_request(self, conn: _Conn) -> _Request | None:
+        """The client's next request, when it comes complete within ``next_request_wait`` and
+        no other request waits for a worker; else None (the selector takes the connection back).
+
+        A client that sends its next request as soon as it has the answer (the emulator's push
+        workers do) is served by the same worker, without the two thread handoffs through the
+        selector a request otherwise costs. Anything unusual (a partial or malformed request,
+        TLS, the client closing) goes back to the selector, which handles it as always, so a
+        slow client still holds no worker for longer than the wait.
+        """
+        if (
+            self.next_request_wait <= 0
+            or self._stopping
+            or conn.buf
+            or self.ssl_context is not None
+            or not self._jobs.empty()
+        ):
+            return None
+        sock = conn.sock
+        try:
+            if not _readable_within(sock, self.next_request_wait):
+                return None
+            data = sock.recv(65536)
+        except (BlockingIOError, InterruptedError, ValueError):  # ValueError: select()'s fd cap
+            return None
+        except OSError:
+            data = b""
+        conn.buf += data
+        end = _HEAD_END.search(conn.buf) if data[:1] not in (b"", b"\r", b"\n") else None
+        if end is None or end.start() > self.max_header_bytes:
+            return None  # the selector reads the rest, refuses, or sees the close
+        try:
+            request = _Request(bytes(conn.buf[: end.start()]), self.max_body)
+        except _Refused:
+            return None  # the selector parses it again and answers the refusal
+        stop = end.end() + request.length
+        if len(conn.buf) < stop:
+            return None  # the body is still coming (or the client waits for 100 Continue)
+        request.body = bytes(conn.buf[end.end() : stop])
+        del conn.buf[:stop]
+        return request
 
     def _respond(self, conn: _Conn, request: _Request) -> bool:
         """Run the app on ``request`` and send its answer; True to keep the connection."""
@@ -708,6 +782,12 @@ class ThreadedWSGIServer:
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         # Method and status only: request targets carry phone numbers in query strings.
         log.debug("%s: %s %s -> %s", self.name, conn, request.method, lines[0][9:])
-        conn.sock.settimeout(self.write_timeout)  # a total deadline for sendall
-        conn.sock.sendall(data if request.method == "HEAD" else data + payload)
+        out = data if request.method == "HEAD" else data + payload
+        sent = 0
+        if self.ssl_context is None:  # a small answer fits the socket's buffer: one send
+            with contextlib.suppress(BlockingIOError, InterruptedError):
+                sent = conn.sock.send(out)
+        if sent < len(out):
+            conn.sock.settimeout(self.write_timeout)  # a total deadline for sendall
+            conn.sock.sendall(memoryview(out)[sent:])
         return keep

@@ -119,6 +119,9 @@ def _json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
+_SUCCESS_BODY = _json(SUCCESS)  # the answer to almost every push, encoded once
+
+
 @dataclass(frozen=True)
 class _Credentials:
     product: ev.Product
@@ -570,7 +573,7 @@ class Receiver:
             if sms.is_block:
                 return "200 OK", _json(self._route(sms)), []
             return "200 OK", b"", []  # SMS Notify: the documented answer is an empty body
-        return "200 OK", _json(SUCCESS), []
+        return "200 OK", _SUCCESS_BODY, []
 
     def _route(self, push: Any) -> dict[str, Any]:
         reply = None

@@ -449,10 +449,22 @@ class Deliverer:
 def _acknowledged(response: PushResponse) -> bool:
     if response.status_code != 200:
         return False
-    if not response.content:
+    if len(response.content) <= 256:  # a receiver answers every push with the same few bodies
+        return _acknowledging_cached(response.content)
+    return _acknowledging(response.content)
+
+
+def _acknowledging(content: bytes) -> bool:
+    """Whether a 200 with this body acknowledges the push."""
+    if not content:
         return True
     try:
-        body = response.json()
+        body = json.loads(content)
     except ValueError:
         return True
     return not (isinstance(body, dict) and "resultcode" in body and str(body["resultcode"]) != "0")
+
+
+# Parsing the answer as JSON cost more than reading it off the socket; short bodies only, so the
+# cache stays a few KiB whatever a customer's server answers.
+_acknowledging_cached = functools.lru_cache(maxsize=64)(_acknowledging)

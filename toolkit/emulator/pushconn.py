@@ -4,8 +4,9 @@ The short-connection rule of the platform's documents is about its *API* (the em
 closes after each answer, see :mod:`.server`); nothing says the platform's pushes to the customer
 open a connection each, and a receiver taking thousands of status pushes a second should not pay
 a TCP handshake and a requests call (proxy lookup in the environment, hooks, adapters) for each.
-So each push worker keeps one plain ``http.client`` connection per customer origin and reuses it
-while the customer keeps it open (an answer with ``Connection: close`` closes it).
+So each push worker keeps one plain socket per customer origin and reuses it while the customer
+keeps it open (an answer with ``Connection: close`` closes it); :mod:`.pushwire` writes each push
+and reads its answer on it.
 
 ``https://`` URLs still go through a requests session, verified against ``ca_cert`` when given,
 else the system's CAs or ``REQUESTS_CA_BUNDLE``, as before; verification is never turned off.
@@ -16,15 +17,17 @@ Errors are named as requests names them (``ConnectionError``, ``ConnectTimeout``
 
 from __future__ import annotations
 
-import http.client
 import json
 import select
+import socket
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from .pushwire import AnswerReader, _BadAnswer, _BadHeader, _NoAnswer, request_bytes
 
 MAX_ORIGINS = 8  # connections one worker keeps open (one per customer origin), oldest closed first
 
@@ -41,6 +44,10 @@ class PushResponse:
         return json.loads(self.content)
 
 
+class _Reused(Exception):
+    """A reused connection ended before answering: the server closed it while it was idle."""
+
+
 class _PushFailed(Exception):
     """No answer: ``name`` is the requests-style name of what went wrong."""
 
@@ -49,17 +56,27 @@ class _PushFailed(Exception):
         self.name = name
 
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
+def _dropped(conn: _Connection) -> bool:
     """True when the server closed (or wrote unasked on) an idle connection: readable means
     EOF or garbage, either way the connection cannot carry the next request."""
-    sock = conn.sock
-    if sock is None:
-        return True
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        readable, _, _ = select.select([conn.sock], [], [], 0)
     except (OSError, ValueError):
         return True
     return bool(readable)
+
+
+class _Connection:
+    """One kept-alive connection: its socket and the reader of its answers."""
+
+    __slots__ = ("answers", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.answers = AnswerReader(sock)
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class PushConnections:
@@ -72,7 +89,7 @@ class PushConnections:
 
     def __init__(self, connect_timeout: float, timeout: float, ca_cert: str | None = None) -> None:
         self.connect_timeout, self.timeout, self.ca_cert = connect_timeout, timeout, ca_cert
-        self._open: OrderedDict[tuple[str, int], http.client.HTTPConnection] = OrderedDict()
+        self._open: OrderedDict[tuple[str, int], _Connection] = OrderedDict()
         self._session: requests.Session | None = None
 
     def post(self, url: str, data: bytes, headers: dict[str, str]) -> PushResponse:
@@ -81,68 +98,73 @@ class PushConnections:
         if parts.scheme != "http":
             return self._post_requests(url, data, headers)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        origin = (parts.hostname or "", parts.port or 80)
+        try:
+            origin = (parts.hostname or "", parts.port or 80)
+            request = request_bytes(target, *origin, data, headers)
+        except _BadHeader:
+            raise _PushFailed("InvalidHeader") from None
+        except (ValueError, UnicodeError):  # a bad port, a control character, a non-ASCII host
+            raise _PushFailed("InvalidURL") from None
         conn = self._open.pop(origin, None)
         if conn is not None and _dropped(conn):
             conn.close()
             conn = None
         if conn is not None:
             try:
-                return self._exchange(origin, conn, target, data, headers)
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                return self._exchange(origin, conn, request)
+            except _Reused:
                 # The server closed this idle connection as we reused it (its idle timeout):
                 # once on a new connection, as any HTTP client does. A push is delivered at
                 # least once anyway (the platform retries), and receivers deduplicate.
                 conn.close()
         conn = self._connect(origin)
-        return self._exchange(origin, conn, target, data, headers, fresh=True)
+        return self._exchange(origin, conn, request, fresh=True)
 
-    def _connect(self, origin: tuple[str, int]) -> http.client.HTTPConnection:
-        conn = http.client.HTTPConnection(*origin, timeout=self.connect_timeout)
+    def _connect(self, origin: tuple[str, int]) -> _Connection:
         try:
-            conn.connect()  # also sets TCP_NODELAY: an answer is not held for a delayed ACK
+            sock = socket.create_connection(origin, timeout=self.connect_timeout)
         except TimeoutError:
-            conn.close()
             raise _PushFailed("ConnectTimeout") from None
-        except (OSError, http.client.HTTPException):
-            conn.close()
+        except OSError:
             raise _PushFailed("ConnectionError") from None
-        if conn.sock is not None:
-            conn.sock.settimeout(self.timeout)
-        return conn
+        try:
+            # An answer is not held for a delayed ACK (http.client sets this too).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(self.timeout)
+        except OSError:
+            sock.close()
+            raise _PushFailed("ConnectionError") from None
+        return _Connection(sock)
 
     def _exchange(
         self,
         origin: tuple[str, int],
-        conn: http.client.HTTPConnection,
-        target: str,
-        data: bytes,
-        headers: dict[str, str],
+        conn: _Connection,
+        request: bytes,
         *,
         fresh: bool = False,
     ) -> PushResponse:
-        reused_errors: tuple[type[BaseException], ...] = (
-            () if fresh else (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
-        )
         try:
-            conn.request("POST", target, body=data, headers=headers)
-            response = conn.getresponse()
-            content = response.read()
-        except reused_errors:
-            raise  # the caller tries once more on a new connection
+            conn.sock.sendall(request)
+            status, content, close = conn.answers.read()
+        except (_NoAnswer, ConnectionResetError, BrokenPipeError):
+            if fresh:
+                conn.close()
+                raise _PushFailed("ConnectionError") from None
+            raise _Reused from None  # the caller tries once more on a new connection
         except TimeoutError:
             conn.close()
             raise _PushFailed("ReadTimeout") from None
-        except (OSError, http.client.HTTPException):
+        except (OSError, _BadAnswer):
             conn.close()
             raise _PushFailed("ConnectionError") from None
-        if response.will_close:
+        if close or conn.answers.buf:  # bytes past the answer: nothing we can pair them with
             conn.close()
         else:
             self._keep(origin, conn)
-        return PushResponse(response.status, content)
+        return PushResponse(status, content)
 
-    def _keep(self, origin: tuple[str, int], conn: http.client.HTTPConnection) -> None:
+    def _keep(self, origin: tuple[str, int], conn: _Connection) -> None:
         self._open[origin] = conn
         while len(self._open) > MAX_ORIGINS:
             self._open.popitem(last=False)[1].close()
