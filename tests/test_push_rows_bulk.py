@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,10 +27,11 @@ from builders import busy_info, fee_body, fee_info, voice_fee_info
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit import batches, rawjson, rows
+from toolkit import batches, rawjson, rows, schema
 from toolkit import events as ev
+from toolkit.engine import Batch
 from toolkit.errors import PushFormatError
-from toolkit.store import CDR_COLUMNS, prepare
+from toolkit.store import CDR_COLUMNS, Store, prepare
 
 _ROW = {name: i for i, name in enumerate(CDR_COLUMNS[1:])}
 
@@ -154,6 +157,70 @@ def test_a_missing_session_id_is_named_after_the_fields_are_checked() -> None:
     with pytest.raises(PushFormatError) as caught:
         prepare(body)  # the first object's missing session comes before the second's field
     assert caught.value.field == "feeLst[0].sessionId"
+
+
+# -- inserts -----------------------------------------------------------------------------------
+
+
+def full_insert(conn: sqlite3.Connection, batch: Batch) -> None:
+    """How Store.write inserted rows before: every column bound, NULLs included."""
+    top = conn.execute("SELECT coalesce(max(seq), 0) FROM cdrs").fetchone()[0]
+    names = schema.CDRS.names
+    sql = f"INSERT OR IGNORE INTO cdrs ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    conn.executemany(sql, [(top + 1 + i, *r) for i, r in enumerate(batch.cdrs)])
+
+
+def table_of(path: Path) -> list[tuple[Any, ...]]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        columns = ", ".join(schema.CDRS.names[1:])
+        return conn.execute(f"SELECT {columns} FROM cdrs ORDER BY seq").fetchall()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(infos(), min_size=1, max_size=6), min_size=1, max_size=3))
+def test_a_store_holds_what_inserting_every_column_stored(
+    tmp_path_factory: pytest.TempPathFactory, pushes: list[list[dict[str, Any]]]
+) -> None:
+    batch_list = []
+    for infos_ in pushes:
+        with contextlib.suppress(PushFormatError):
+            batch_list.append(prepare(fee_body(*infos_), received_at=3.0))
+    where = tmp_path_factory.mktemp("inserts")
+    with Store(where / "new.db") as store:
+        store.write(batch_list)
+    with Store(where / "old.db") as store:
+        pass  # the same tables, written the old way below
+    with contextlib.closing(sqlite3.connect(where / "old.db", isolation_level=None)) as conn:
+        for batch in batch_list:
+            full_insert(conn, batch)
+    assert table_of(where / "new.db") == table_of(where / "old.db")
+
+
+def test_a_column_with_a_default_is_still_written_null(tmp_path: Path) -> None:
+    # A table another program made may give a column a default: leaving the column out of the
+    # INSERT would store that default instead of the NULL the row holds.
+    path = tmp_path / "foreign.db"
+    ddl = schema.CDRS.ddl().replace("user_data TEXT", "user_data TEXT DEFAULT 'made up'")
+    assert "made up" in ddl
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.executescript(ddl)
+    with Store(path) as store:
+        store.write([prepare(fee_body(fee_info(1), fee_info(2)))])
+        assert [r["user_data"] for r in store.cdrs()] == [None, None]
+        assert [r["fail_time"] for r in store.cdrs()] == [None, None]
+
+
+def test_seqs_stay_one_increasing_sequence_across_tables(tmp_path: Path) -> None:
+    from builders import event_body, sms_body
+
+    with Store(tmp_path / "seq.db") as store:
+        batch = prepare(fee_body(fee_info(1), fee_info(2)))
+        batch.events = prepare(event_body()).events
+        batch.sms = prepare(sms_body()).sms
+        assert store.write([batch, prepare(fee_body(fee_info(3)))]) == [4, 1]
+        seqs = sorted(seq for _, row in store.changes(0) for seq in [row["seq"]])
+        assert len(set(seqs)) == len(seqs) == 5
+        assert store.last_seq() == seqs[-1]
 
 
 if __name__ == "__main__":  # pragma: no cover
