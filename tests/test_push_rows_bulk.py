@@ -223,5 +223,48 @@ def test_seqs_stay_one_increasing_sequence_across_tables(tmp_path: Path) -> None
         assert store.last_seq() == seqs[-1]
 
 
+# -- decoding ----------------------------------------------------------------------------------
+
+blank = st.sampled_from(["", " ", "\n", "\t", "\r\n "])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.recursive(
+            st.none() | st.integers() | st.text(max_size=4),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+            ),
+            max_leaves=6,
+        ),
+        max_size=6,
+    ),
+    st.data(),
+)
+def test_array_elements_keep_their_text_whatever_the_spacing(
+    values: list[Any], data: st.DataObject
+) -> None:
+    parts = [json.dumps(v) for v in values]
+    inner = "".join(
+        data.draw(blank) + part + data.draw(blank) + ("," if i < len(parts) - 1 else "")
+        for i, part in enumerate(parts)
+    )
+    text = '{"feeLst":[' + inner + data.draw(blank) + "]}"
+    decoded = rawjson.loads(text.encode())
+    assert decoded.body == json.loads(text)
+    assert decoded.segments["feeLst"] == parts
+
+
+@pytest.mark.parametrize("text", ['{"a":[1,]}', '{"a":[1 2]}', '{"a":[,1]}', '{"a":[1', '{"a":[}'])
+def test_a_broken_array_fails_as_json_loads_does(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError) as caught:
+        rawjson.loads(text.encode())
+    assert str(caught.value) == str(expected.value)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__]))
