@@ -143,8 +143,9 @@ def _fee_rows(
         f"{prefix}icid:{icid}" if icid else f"{prefix}session:{session}"
         for icid, session in zip([info.get("icid") for info in items], sessions, strict=True)
     ]
-    if all(type(t) is str for t in texts) and "".join(texts).isascii():  # type: ignore[arg-type]
-        raws: Sequence[str] = texts  # type: ignore[assignment]
+    received = [text for text in texts if type(text) is str]
+    if len(received) == len(texts) and "".join(received).isascii():
+        raws: Sequence[str] = received
     else:
         raws = [_raw(text, info) for text, info in zip(texts, items, strict=True)]
     trust = int(verified)

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["Decoded", "loads"]
 
@@ -26,7 +27,7 @@ __all__ = ["Decoded", "loads"]
 _scan_once = json.JSONDecoder().raw_decode
 # The scanner raw_decode wraps: (value, end) of the value starting exactly at a position, or
 # StopIteration when none starts there.
-_scanner = json.JSONDecoder().scan_once
+_scanner = cast("Callable[[str, int], tuple[Any, int]]", vars(json.JSONDecoder())["scan_once"])
 _WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace, as json.decoder defines it
 _BLANK = " \t\n\r"
 

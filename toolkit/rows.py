@@ -249,7 +249,7 @@ def fill_all(
 
 
 def _fill_shape(
-    table: Slots, shape: tuple[str, ...], objs: list[Any], given: list[tuple[Any, ...]]
+    table: Slots, shape: tuple[str, ...], objs: Sequence[Any], given: list[tuple[Any, ...]]
 ) -> list[tuple[Any, ...]] | None:
     """:func:`fill_all` for objects of one shape: the checks of :func:`fill`, run over the
     values of every object at once."""
