@@ -9,6 +9,13 @@ that every CDR was stored exactly once, the server's CPU time per push (steadier
 a shared machine), and the ratio.
 
     python benchmarks/receiver.py [--pushes 150] [--baseline-pushes 10] [--senders 4]
+                                  [--compare-with DIR]
+
+``--compare-with DIR`` first runs the receiver of the toolkit in DIR (e.g. ``git archive main |
+tar -x -C /tmp/old``) under the same load, so old and new are measured side by side in one run.
+The senders build and sign every push (each with its own nonce) before the clock starts and send
+it over a plain socket, so that their CPU, which shares the machine with the receiver, goes to
+sending.
 
 Loopback only; bounded by push counts and a deadline per sender.
 """
@@ -17,12 +24,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import multiprocessing as mp
 import os
 import secrets
 import signal
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -77,34 +84,74 @@ def fee_push(tag: str) -> bytes:
     return json.dumps({"eventType": "fee", "feeLst": items}).encode()
 
 
-def post(host: str, port: int, body: bytes) -> int:
+def signed(host: str, port: int, body: bytes) -> bytes:
+    """The whole HTTP request of one push, signed with a fresh nonce as the platform signs it."""
     from toolkit.auth import sign_headers
 
     headers = {
+        "Host": f"{host}:{port}",
         "Content-Type": "application/json;charset=UTF-8",
+        "Content-Length": str(len(body)),
         **sign_headers(os.environ["PRIVATENUMBER_APP_KEY"], os.environ["PRIVATENUMBER_APP_SECRET"]),
     }
-    conn = http.client.HTTPConnection(host, port, timeout=30)
-    try:
-        conn.request("POST", "/fee", body, headers)
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
+    head = "POST /fee HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return (head + "\r\n").encode("latin-1") + body
+
+
+def send(host: str, port: int, request: bytes) -> int:
+    """Send one request over a fresh connection; the status of its answer (read whole).
+
+    A plain socket rather than http.client: the senders share the machine's two cores with the
+    receiver, and http.client's header parsing cost them more CPU than the receiver's own.
+    """
+    with socket.create_connection((host, port), timeout=30) as sock:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("connection closed before the answer's head")
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length = next(
+            (
+                int(v)
+                for k, _, v in (x.partition(b":") for x in lines[1:])
+                if k.lower() == b"content-length"
+            ),
+            None,
+        )
+        while (
+            length is None or len(rest) < length
+        ):  # no length: the answer ends with the connection
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+    return status
+
+
+def post(host: str, port: int, body: bytes) -> int:
+    """Sign ``body`` with a fresh nonce, send it to ``/fee`` over a fresh connection: the status."""
+    return send(host, port, signed(host, port, body))
 
 
 def sender(url: str, tag: str, pushes: int, start: mp.Event, results: mp.Queue) -> None:
     parts = urlsplit(url)
-    bodies = [fee_push(f"{tag}-{j}") for j in range(pushes)]
+    host, port = parts.hostname, parts.port
+    # Built and signed before the clock starts, each with a nonce of its own: the receiver still
+    # verifies a fresh signature per push, and the senders' CPU goes to sending.
+    requests = [signed(host, port, fee_push(f"{tag}-{j}")) for j in range(pushes)]
     start.wait()
     latencies, failures = [], 0
     cpu = time.process_time()
     began = time.perf_counter()
-    for body in bodies:
+    for request in requests:
         t0 = time.perf_counter()
         try:
-            ok = post(parts.hostname, parts.port, body) == 200
+            ok = send(host, port, request) == 200
         except OSError:
             ok = False
         if ok:
@@ -168,8 +215,13 @@ def stored(db: str, table: str, key: str) -> tuple[int, int]:
     return rows, distinct
 
 
-def start_server(cmd: list[str]) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def start_server(cmd: list[str], tree: str | None = None) -> tuple[subprocess.Popen, str]:
+    """Start a server that prints its URL first; ``tree``: the toolkit it imports (``-m``
+    puts the working directory first on the path, so it runs there too)."""
+    env = None if tree is None else {**os.environ, "PYTHONPATH": tree}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=tree
+    )
     url = proc.stdout.readline().strip()
     if not url.startswith("http"):
         proc.kill()
@@ -238,6 +290,11 @@ def main() -> int:
     )
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), default="NORMAL")
+    parser.add_argument(
+        "--compare-with",
+        metavar="DIR",
+        help="also run the receiver of the toolkit in DIR (an older tree), first, in the same run",
+    )
     parser.add_argument("--serve-baseline", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline:
@@ -248,27 +305,21 @@ def main() -> int:
     os.environ["PRIVATENUMBER_APP_KEY"] = "bench-app"
     os.environ["PRIVATENUMBER_APP_SECRET"] = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="bench-receiver-") as tmp:
-        toolkit_db, flask_db = os.path.join(tmp, "toolkit.db"), os.path.join(tmp, "flask.db")
-        proc, url = start_server(
-            [
-                sys.executable,
-                "-m",
-                "toolkit",
-                "receiver",
-                "--port",
-                "0",
-                "--db",
-                toolkit_db,
-                "--synchronous",
-                args.synchronous,
-            ]
-        )
-        try:
-            ours = run_load(url, "toolkit", args.pushes, args.senders, proc.pid)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
-        report("toolkit", ours, stored(toolkit_db, "cdrs", "icid"))
+        flask_db = os.path.join(tmp, "flask.db")
+        runs = [("toolkit", None)]
+        if args.compare_with:
+            runs.insert(0, ("old tree", args.compare_with))  # first: the same machine, warmed
+        for name, tree in runs:
+            db = os.path.join(tmp, f"{name.replace(' ', '-')}.db")
+            command = [sys.executable, "-m", "toolkit", "receiver", "--port", "0", "--db", db]
+            proc, url = start_server([*command, "--synchronous", args.synchronous], tree)
+            try:
+                result = run_load(url, name.replace(" ", "-"), args.pushes, args.senders, proc.pid)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+            report(name, result, stored(db, "cdrs", "icid"))
+        ours = result
         proc, url = start_server([sys.executable, __file__, "--serve-baseline", flask_db])
         try:
             base = run_load(url, "baseline", args.baseline_pushes, args.senders, proc.pid)

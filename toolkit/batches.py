@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 from . import events as ev
@@ -78,7 +79,11 @@ def _epoch_fields(
 _FEE = _epoch_fields(ev.FEE_FIELDS)
 # A CDR row is built in place (toolkit.rows): its columns without seq, and where each field goes.
 _CDR_ROW = {name: i for i, name in enumerate(CDR_COLUMNS[1:])}
-_FEE_SLOTS = rows.Slots(_FEE, CDR_COLUMNS[1:], time=_epoch_int, quick_time=ev.plain_epoch)
+# The columns prepare gives each CDR row itself, in the order of _fee_rows' tuples.
+_FEE_GIVEN = ("dedupe_key", "product", "received_at", "raw", "verified")
+_FEE_SLOTS = rows.Slots(
+    _FEE, CDR_COLUMNS[1:], time=_epoch_int, quick_time=ev.plain_epoch, given=_FEE_GIVEN
+)
 _STATUS = _epoch_fields(ev.STATUS_FIELDS, precise=True)
 _SMS = _epoch_fields(ev.SMS_FIELDS, precise=True)
 
@@ -121,6 +126,38 @@ def _raw(segment: Any, obj: Any) -> str:
     return _dumps(obj)
 
 
+def _fee_rows(
+    items: list[Any], texts: Sequence[str | None], product: ev.Product, now: float, verified: bool
+) -> list[tuple[Any, ...]] | None:
+    """Every CDR row of a fee push at once (:func:`toolkit.rows.fill_all`), or ``None`` when
+    one of them needs the row-by-row reading, which then raises the error that names it.
+
+    The keys are made from the fields as received, which are the stored values whenever
+    ``fill_all`` takes the push (every text field a plain string).
+    """
+    if set(map(type, items)) != {dict}:
+        return None
+    sessions = [info.get("sessionId") for info in items]
+    prefix = schema.trust_prefix(product, verified)
+    keys = [
+        f"{prefix}icid:{icid}" if icid else f"{prefix}session:{session}"
+        for icid, session in zip([info.get("icid") for info in items], sessions, strict=True)
+    ]
+    received = [text for text in texts if type(text) is str]
+    if len(received) == len(texts) and "".join(received).isascii():
+        raws: Sequence[str] = received
+    else:
+        raws = [_raw(text, info) for text, info in zip(texts, items, strict=True)]
+    trust = int(verified)
+    given = zip(keys, repeat(product), repeat(now), raws, repeat(trust))
+    done = rows.fill_all(items, _FEE_SLOTS, given)
+    if done is not None:
+        for i, session in enumerate(sessions):
+            if not session:  # no field is wrong (fill_all took them all): the first error
+                raise ev.PushFormatError("required", f"feeLst[{i}].sessionId")
+    return done
+
+
 def _row(values: dict[str, Any], columns: tuple[str, ...], **fixed: Any) -> tuple[Any, ...]:
     values.update(fixed)
     return tuple(map(values.get, columns[1:]))
@@ -154,6 +191,10 @@ def prepare(
         items = ev.fee_items(body)
         cdr_product = product or ev.detect_product(body) or "privatenumber"
         texts = _texts(segments.get("feeLst"), len(items))
+        done = _fee_rows(items, texts, cdr_product, now, verified)
+        if done is not None:
+            batch.cdrs = done
+            return batch
         for i, info in enumerate(items):
             row = rows.fill(info, _FEE_SLOTS, f"feeLst[{i}]")
             session_id = row[_CDR_ROW["session_id"]]

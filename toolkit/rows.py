@@ -16,16 +16,16 @@ converters themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import itemgetter
+from itertools import chain, repeat
+from operator import add, itemgetter
 from typing import Any
 
 from . import events as ev
 from .errors import PushFormatError
 
-__all__ = ["Slots", "fill"]
+__all__ = ["Slots", "fill", "fill_all"]
 
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 _STR, _INT, _TIME, _OTHER = range(4)
@@ -53,6 +53,9 @@ class _Plan:
     times: Callable[[Any], tuple[Any, ...]]
     row: Callable[[Sequence[Any]], tuple[Any, ...]]  # (strs, ints, times, None) -> the row
     general: bool  # the shape has a field of another kind: read field by field
+    times_count: int  # how many time fields the shape has
+    # (strs, ints, times, given, None) -> the row, with the columns the caller gives filled in
+    full: Callable[[Sequence[Any]], tuple[Any, ...]]
 
 
 @dataclass
@@ -69,6 +72,8 @@ class Slots:
     time: ev.Converter | None = None
     # A quick reading of a time text, equal to ``time`` where it gives a value (None: ask it).
     quick_time: Callable[[str], Any] | None = None
+    # Columns whose values the caller of fill_all gives for each row, in this order.
+    given: Sequence[str] = ()
     _slots: dict[str, tuple[int, ev.Converter, int]] = field(init=False, repr=False)
     _times: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
     _plans: dict[tuple[str, ...], _Plan] = field(init=False, repr=False, default_factory=dict)
@@ -101,17 +106,32 @@ class Slots:
             absent = len(order)  # the None after the values
             strs, ints, times = (_getter(group) for group in groups)
             places = [by_place.get(i, absent) for i in range(len(self.columns))]
+            # fill_all's values: (strs, ints, times, given, None); a given column wins.
+            given = {name: len(order) + i for i, name in enumerate(self.given)}
+            nothing = len(order) + len(self.given)
+            full = [
+                given.get(name, nothing if place == absent else place)
+                for name, place in zip(self.columns, places, strict=True)
+            ]
             plan = _Plan(
                 strs,
                 ints,
                 times,
-                row=itemgetter(*places) if len(places) > 1 else lambda values: (values[places[0]],),
+                row=_row_getter(places),
                 general=any(fast == _OTHER for _, _, _, fast in known),
+                times_count=len(groups[2]),
+                full=_row_getter(full),
             )
             if len(self._plans) >= _PLANS:
                 self._plans.clear()
             self._plans[shape] = plan
         return plan
+
+
+def _row_getter(places: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    if len(places) > 1:
+        return itemgetter(*places)
+    return lambda values: tuple(values[p] for p in places)
 
 
 def fill(obj: Any, table: Slots, where: str) -> list[Any]:
@@ -191,3 +211,75 @@ def _convert(conv: ev.Converter, value: Any, key: str, where: str) -> Any:
         return conv(value, key)
     except PushFormatError as exc:  # the path is only built on failure: this loop is hot
         raise PushFormatError(exc.reason, f"{where}.{key}") from None
+
+
+def fill_all(
+    objs: Sequence[Any], table: Slots, given: Iterable[tuple[Any, ...]]
+) -> list[tuple[Any, ...]] | None:
+    """The rows of ``objs`` (JSON objects), each completed with its tuple from ``given`` (the
+    values of ``table.given``, in that order): what :func:`fill` and placing the given values
+    one by one build, or ``None`` when any object needs :func:`fill` to look at it (an object
+    that is not a dict, a field of another kind or type, a time not read the quick way).
+
+    Never raises for what the objects hold: a field that :func:`fill` would refuse makes it
+    return ``None``, and :func:`fill` then names that field.
+    """
+    if not objs:
+        return []
+    if set(map(type, objs)) != {dict}:
+        return None
+    shapes = list(map(tuple, objs))
+    given = list(map(add, given, repeat((None,))))  # the None that absent columns take
+    if len(given) != len(objs):
+        return None
+    first = shapes[0]
+    if shapes.count(first) == len(shapes):  # the usual push: every object of one shape
+        return _fill_shape(table, first, objs, given)
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for i, shape in enumerate(shapes):
+        groups.setdefault(shape, []).append(i)
+    rows: list[Any] = [None] * len(objs)
+    for shape, where in groups.items():
+        done = _fill_shape(table, shape, [objs[i] for i in where], [given[i] for i in where])
+        if done is None:
+            return None
+        for i, row in zip(where, done, strict=True):
+            rows[i] = row
+    return rows
+
+
+def _fill_shape(
+    table: Slots, shape: tuple[str, ...], objs: Sequence[Any], given: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]] | None:
+    """:func:`fill_all` for objects of one shape: the checks of :func:`fill`, run over the
+    values of every object at once."""
+    plan = table.plan(shape)
+    if plan.general:
+        return None
+    strs = list(map(plan.strs, objs))
+    try:
+        # One text of all the strings: join refuses anything but a string, as isascii does.
+        if not "".join(chain.from_iterable(strs)).isascii():
+            return None
+    except TypeError:
+        return None
+    ints = list(map(plan.ints, objs))
+    flat = list(chain.from_iterable(ints))
+    if flat and (set(map(type, flat)) != {int} or min(flat) < _INT_MIN or max(flat) > _INT_MAX):
+        return None
+    count = plan.times_count
+    if count:
+        texts = tuple(chain.from_iterable(map(plan.times, objs)))
+        try:
+            read = tuple(map(table._times.get, texts, repeat(_MISSING)))  # TypeError: unhashable
+        except TypeError:
+            return None
+        if _MISSING in read:
+            read = _quick_times(table, texts, read)
+            if _MISSING in read:
+                return None
+        times: Iterable[tuple[Any, ...]] = zip(*[iter(read)] * count, strict=True)
+    else:
+        times = repeat(())
+    values = map(add, map(add, strs, ints), map(add, times, given))
+    return list(map(plan.full, values))

@@ -64,6 +64,7 @@ from .engine import (
     one_line,
 )
 from .errors import StoreError, ValidationError
+from .sqlinsert import nullable_columns, rows_for_insert
 from .stores import is_url
 
 # The push tables (columns, types, DDL, what an older store lacks) are defined in toolkit.schema.
@@ -272,6 +273,7 @@ class Store(EngineBase):
         self._next_purge = 0.0
         self._uri: str | None = None  # read-only mode: what every connection opens
         self._writer: sqlite3.Connection | None = None
+        self._nullable: dict[str, frozenset[str]] = {}  # per table: what an INSERT may leave out
         try:
             if readonly:
                 self._open_readonly()
@@ -296,6 +298,7 @@ class Store(EngineBase):
             writer.executescript(_SCHEMA)
             _migrate(writer)
             _probe_write(writer)
+            self._nullable = {t: nullable_columns(writer, t) for t in ("cdrs", "events", "sms")}
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store at {self.path}: {one_line(exc)}") from exc
 
@@ -407,8 +410,12 @@ class Store(EngineBase):
             for table in ("cdrs", "events", "sms"):
                 rows = getattr(batch, table)
                 if rows:
-                    numbered = [(s, *r) for s, r in zip(seqs, rows, strict=False)]
-                    conn.executemany(_INSERT[table], numbered)
+                    first = next(seqs)
+                    sql, numbered = rows_for_insert(
+                        table, schema.TABLES[table].names, rows, first, self._nullable[table]
+                    )
+                    conn.executemany(sql, numbered)
+                    seqs = count(first + len(rows))
             for row in batch.num_status:
                 # One change log per trust level: an unverified status cannot hide a verified
                 # change by posing as the number's current status.
