@@ -397,7 +397,7 @@ def main() -> int:
             frames.insert(1, (frame_pg, "PostgreSQL (old)", args.compare_with))
         for source, name, tree in frames:
             if tree:  # the other tree's cdr_frame, in a process of its own
-                began, server = time.perf_counter(), server_cpu()
+                server_at = server_cpu()
                 done = subprocess.run(
                     [sys.executable, "-c", OLD_FRAME, source],
                     cwd=tree,
@@ -407,13 +407,13 @@ def main() -> int:
                     check=True,
                 )
                 seconds, cpu = map(float, done.stdout.split())
-                server = (server_cpu() - server) / 3  # it read three times, as below
+                server_s = (server_cpu() - server_at) / 3  # it read three times, as below
             else:
                 cdr_frame(source)  # warm: the first read also pulls the table into the cache
-                seconds, cpu, server = min(timed(cdr_frame, source) for _ in range(2))
+                seconds, cpu, server_s = min(timed(cdr_frame, source) for _ in range(2))
             print(
                 f"frame of {n:,} CDRs from {name:<17} {seconds:6.2f} s   "
-                f"(CPU: {cpu:.2f} s here, {server:.2f} s PostgreSQL)   {load()}",
+                f"(CPU: {cpu:.2f} s here, {server_s:.2f} s PostgreSQL)   {load()}",
                 flush=True,
             )
 
