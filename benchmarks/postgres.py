@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import multiprocessing as mp
 import os
 import random
@@ -43,45 +42,12 @@ from urllib.parse import urlsplit, urlunsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import pgcluster
 
-# One signed push over a fresh connection, as the receiver benchmark sends it (the app key and
-# secret come from the environment, which main() fills).
-from receiver import post
+# The receiver benchmark's pushes of 50 CDRs, each signed and sent over a fresh connection as it
+# sends them (the app key and secret come from the environment, which main() fills).
+from receiver import CDRS_PER_PUSH, fee_push, post
 
-CDRS_PER_PUSH = 50
 DEADLINE = 60.0  # seconds a sender may run before it stops early
 KEY = "AbCdEf0123456789"
-
-
-def fee_push(tag: str) -> bytes:
-    """A fee push of 50 distinct CDRs."""
-    items = [
-        {
-            "direction": 1,
-            "spId": "bench_omp",
-            "appKey": KEY,
-            "icid": f"{tag}.{k}",
-            "bindNum": "+8617000000003",
-            "sessionId": f"1200_1029_4294967295_{tag}_{k}@callenabler246.huaweicaas.com",
-            "subscriptionId": "8f1c2d3e-0000-4a4a-9b9b-123456789abc",
-            "callerNum": "+8613800000001",
-            "calleeNum": "+8617000000003",
-            "fwdDisplayNum": "+8617000000003",
-            "fwdDstNum": "+8613900000002",
-            "callInTime": "2024-03-01 02:15:02",
-            "fwdStartTime": "2024-03-01 02:15:03",
-            "fwdAlertingTime": "2024-03-01 02:15:05",
-            "fwdAnswerTime": "2024-03-01 02:15:09",
-            "callEndTime": "2024-03-01 02:17:40",
-            "fwdUnaswRsn": 0,
-            "ulFailReason": 0,
-            "sipStatusCode": 0,
-            "recordFlag": 1,
-            "serviceType": "004",
-            "hostName": "callenabler246.huaweicaas.com",
-        }
-        for k in range(CDRS_PER_PUSH)
-    ]
-    return json.dumps({"eventType": "fee", "feeLst": items}).encode()
 
 
 def sender(urls: list[str], tag: str, pushes: int, start: mp.Event, results: mp.Queue) -> None:
