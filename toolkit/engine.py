@@ -12,9 +12,10 @@ pushes per transaction, committed by whichever request finds no commit running) 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from .errors import StoreError, ValidationError
 
@@ -72,9 +73,14 @@ class Batch:
         return len(self.cdrs) + len(self.events) + len(self.sms) + len(self.num_status)
 
 
+_Engine = TypeVar("_Engine", bound="EngineBase")
+
+
 class EngineBase:
     """What every engine does in the same words, built on its own :meth:`write`, :meth:`query`
-    and :meth:`rows` (which speak its SQL dialect)."""
+    and :meth:`rows` (which speak its SQL dialect) and :meth:`close`."""
+
+    _committed: threading.Condition  # notified by each engine's write once it has committed
 
     def write(self, batches: Sequence[Batch]) -> list[int | None]:
         """Insert the batches in one transaction; each one's new rows, ``None`` for a replay."""
@@ -147,6 +153,23 @@ class EngineBase:
     def counts(self) -> dict[str, int]:
         """Row counts of every table."""
         return {t: self.count(t) for t in TABLES}
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep until a write commits in this process or ``timeout`` seconds pass; true if a
+        commit woke it (writes of other processes, or other receivers, are seen only by reading
+        again: followers poll)."""
+        with self._committed:
+            return self._committed.wait(timeout)
+
+    def close(self) -> None:
+        """Release the connections; later calls raise :class:`~toolkit.errors.StoreError`."""
+        raise NotImplementedError
+
+    def __enter__(self: _Engine) -> _Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @runtime_checkable

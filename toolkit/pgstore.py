@@ -515,12 +515,6 @@ class PgStore(EngineBase):
         """The highest ``seq`` committed so far (0 for an empty store)."""
         return int(self.query(_MAX_SEQ + " AS m")[0]["m"])
 
-    def wait(self, timeout: float) -> bool:
-        """Sleep until a write of this process commits or ``timeout`` passes; true if woken.
-        (Other receivers' commits are seen by reading again: followers poll.)"""
-        with self._committed:
-            return self._committed.wait(timeout)
-
     record = staticmethod(record)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -531,12 +525,6 @@ class PgStore(EngineBase):
             return
         self._closed = True
         self._pool.close()
-
-    def __enter__(self) -> PgStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         kind = "read-only" if self.readonly else "postgresql"

@@ -545,12 +545,6 @@ class Store(EngineBase):
         """The highest ``seq`` committed so far (0 for an empty store): a cursor for "from now"."""
         return int(self.query(_MAX_SEQ)[0]["m"] or 0)
 
-    def wait(self, timeout: float) -> bool:
-        """Sleep until a write commits in this process or ``timeout`` seconds pass; true if a
-        commit woke it (writes of other processes are seen only by reading again)."""
-        with self._committed:
-            return self._committed.wait(timeout)
-
     record = staticmethod(record)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -570,12 +564,6 @@ class Store(EngineBase):
             self._readers.clear()
         if self._temp_dir:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         kind = "temporary" if self._temp_dir else "read-only" if self.readonly else "file"
