@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import re
 import sqlite3
@@ -23,6 +24,7 @@ from builders import (
 )
 
 from toolkit import events as ev
+from toolkit import store as store_module
 from toolkit.batches import quarantine_row
 from toolkit.store import _SCHEMA, CDR_COLUMNS, Batch, Store, StoreError, prepare
 
@@ -238,6 +240,66 @@ def test_data_persists_across_reopen_and_full_sync_is_offered(tmp_path) -> None:
         Store(path, synchronous="OFF")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         Store(path, synchronous=None)  # type: ignore[arg-type]
+
+
+def _rows_in_database_file(path) -> int:
+    """Events in the database file itself, ignoring what is still only in the WAL."""
+    uri = f"file:{path}?mode=ro&immutable=1"
+    conn = sqlite3.connect(uri, uri=True)
+    try:
+        return conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    except sqlite3.OperationalError:  # the table itself is still only in the WAL
+        return 0
+    finally:
+        conn.close()
+
+
+def _checkpointers() -> int:
+    return sum(t.name == "store-checkpointer" for t in threading.enumerate())
+
+
+def test_commits_are_checkpointed_in_the_background(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(store_module, "CHECKPOINT_EVERY", 0.01)
+    path = tmp_path / "pushes.db"
+    with Store(path) as store:
+        for i in range(20):  # a few dozen WAL pages: far below any checkpoint at commit
+            store.add(event_body("callout", sessionId=f"s-{i}"))
+        deadline = time.monotonic() + 5
+        while _rows_in_database_file(path) < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _rows_in_database_file(path) == 20
+
+
+def test_a_steady_stream_of_commits_keeps_the_wal_bounded(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "pushes.db"
+    with Store(path) as store:
+        # After opening, so SQLite's own checkpoints stay at their usual (far) mark.
+        monkeypatch.setattr(store_module, "CHECKPOINT_EVERY", 0.005)
+        monkeypatch.setattr(store_module, "WAL_FRAMES_CAP", 50)
+        for i in range(3000):  # one commit each, with no pause for a passive checkpoint to finish
+            store.add(event_body("callout", sessionId=f"s-{i}"))
+        assert store.count("events") == 3000
+        # Never rewound, the WAL would hold every commit's pages: 10,000 and more (40 MB).
+        pages = os.path.getsize(f"{path}-wal") / (4096 + 24)
+        assert pages < 2000
+
+
+def test_the_checkpointer_ends_with_its_store() -> None:
+    before = _checkpointers()
+    store = Store()
+    assert _checkpointers() == before  # none until something is written
+    store.add(event_body())
+    assert _checkpointers() == before + 1
+    store.close()
+    assert _checkpointers() == before
+    forgotten = Store()
+    forgotten.add(event_body())
+    del forgotten  # never closed: the thread must not keep the store, nor itself, alive
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while _checkpointers() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _checkpointers() == before
 
 
 def test_typed_push_objects_can_be_added(store: Store) -> None:

@@ -15,9 +15,8 @@ commit appends to the WAL and does not fsync, so it survives the process being k
 crash tests SIGKILL a receiver mid-burst) and only a power loss can take the last commits before
 the next checkpoint, which fsyncs. ``synchronous=FULL`` fsyncs the WAL at every commit, once per
 group here, which is what makes it affordable under load: the more pushes wait, the more share
-an fsync. Checkpoints stay with SQLite's default (every 1000 pages): moving them off the commit
-path changed neither throughput nor p99 measurably here, and a checkpoint that never catches up
-with a steady stream of writes would let the WAL grow without bound.
+an fsync. Checkpoints, which fsync too, run on a thread of the store's between commits rather
+than in the commit that crosses SQLite's mark (:class:`toolkit.store._Checkpointer`).
 """
 
 from __future__ import annotations
