@@ -624,9 +624,11 @@ class _Checkpointer:
     def _run(self) -> None:
         try:
             while True:
-                self._committed.wait(1.0)  # the timeout notices a store that was collected
-                if self._stopped.is_set() or self._store() is None:
+                self._committed.wait(1.0)  # the timeout notices a store closed or collected
+                store = self._store()
+                if self._stopped.is_set() or store is None or store._closed:
                     return
+                del store  # not held while the thread waits
                 if self._committed.is_set():
                     self._committed.clear()
                     self._checkpoint()
