@@ -72,6 +72,8 @@ from .errors import StoreError, ValidationError
 from .sqlinsert import nullable_columns, rows_for_insert
 from .stores import is_url
 
+log = logging.getLogger(__name__)
+
 # The push tables (columns, types, DDL, what an older store lacks) are defined in toolkit.schema.
 CDR_COLUMNS = schema.CDRS.names
 EVENT_COLUMNS = schema.EVENTS.names
@@ -117,11 +119,9 @@ _INSERT_QUARANTINE = (
 )
 _NUM_VERIFIED = NUM_STATUS_COLUMNS.index("verified") - 1  # its place in a row without seq
 _INSERT_NONCE = "INSERT OR IGNORE INTO nonces (app_key, nonce, expires_at) VALUES (?, ?, ?)"
-# The highest seq in any table: the cursor is one sequence across all four.
-log = logging.getLogger(__name__)
-
 CHECKPOINT_EVERY = 0.02  # seconds at least between two background checkpoints
 WAL_FRAMES_CAP = 10_000  # WAL pages (about 40 MB) before a checkpoint briefly holds the writer
+# The highest seq in any table: the cursor is one sequence across all four.
 _MAX_SEQ = "SELECT max(m) AS m FROM ({})".format(
     " UNION ALL ".join(f"SELECT max(seq) m FROM {t}" for t in TABLES)
 )
@@ -386,15 +386,15 @@ class Store(EngineBase):
         with self._write_lock:
             conn = self._writer
             try:
+                if self._checkpointer is None:
+                    self._checkpointer = _Checkpointer(self)
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"store unavailable: {exc}") from exc
-            if self._checkpointer is None:
-                self._checkpointer = _Checkpointer(self)
+            checkpointer = self._checkpointer
             try:
                 new = self._insert(conn, batches)
                 conn.execute("COMMIT")
-                self._checkpointer.committed()
             except BaseException as exc:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
@@ -403,6 +403,7 @@ class Store(EngineBase):
                 if isinstance(exc, sqlite3.OperationalError) or type(exc) is sqlite3.DatabaseError:
                     raise StoreError(f"store unavailable: {exc}") from exc
                 raise
+        checkpointer.committed()
         with self._committed:
             self._committed.notify_all()
         return new
