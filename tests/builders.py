@@ -16,6 +16,8 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from toolkit.errors import PushFormatError
+
 # -- spec-shaped pushes -------------------------------------------------------------------------
 
 SESSION = "1200_1029_4294967295_20240301021502@callenabler246.huaweicaas.com"
@@ -282,3 +284,12 @@ def post(
 
     payload = b"".join(app(environ, start_response))
     return int(seen["status"][:3]), payload, seen["headers"]
+
+
+def rows_or_error(read: Any) -> tuple[str, Any]:
+    """What ``read()`` gives, comparable between two ways of building rows: ``("rows", rows)``,
+    or ``("error", (reason, field))`` when it raises :class:`PushFormatError`."""
+    try:
+        return "rows", read()
+    except PushFormatError as exc:
+        return "error", (exc.reason, exc.field)

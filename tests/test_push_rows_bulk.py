@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import busy_info, fee_body, fee_info, voice_fee_info
+from builders import busy_info, fee_body, fee_info, rows_or_error, voice_fee_info
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -60,13 +60,6 @@ def row_by_row(body: Any, verified: bool, now: float) -> list[tuple[Any, ...]]:
         row[_ROW["verified"]] = int(verified)
         out.append(tuple(row))
     return out
-
-
-def outcome(read: Any) -> tuple[str, Any]:
-    try:
-        return "rows", read()
-    except PushFormatError as exc:
-        return "error", (exc.reason, exc.field)
 
 
 plain_values = st.one_of(
@@ -111,9 +104,9 @@ def fee_pushes(draw: st.DrawFn) -> Any:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fee_pushes(), st.booleans())
 def test_cdr_rows_are_those_the_row_by_row_loop_built(body: Any, verified: bool) -> None:
-    expected = outcome(lambda: row_by_row(body, verified, 2.5))
+    expected = rows_or_error(lambda: row_by_row(body, verified, 2.5))
     for _ in range(2):  # the second time every shape has its plan and its times are remembered
-        got = outcome(lambda: prepare(body, received_at=2.5, verified=verified).cdrs)
+        got = rows_or_error(lambda: prepare(body, received_at=2.5, verified=verified).cdrs)
         assert got == expected
 
 
@@ -143,7 +136,7 @@ def test_a_plain_push_takes_the_bulk_path() -> None:
 def test_a_field_the_bulk_path_cannot_take_is_read_as_before(field: str, value: Any) -> None:
     body = fee_body(fee_info(1), fee_info(2, **{field: value}), fee_info(3))
     prepare(fee_body(fee_info(0)))  # the plain shape's plan and times are known
-    assert outcome(lambda: prepare(body, received_at=2.5).cdrs) == outcome(
+    assert rows_or_error(lambda: prepare(body, received_at=2.5).cdrs) == rows_or_error(
         lambda: row_by_row(body, False, 2.5)
     )
 

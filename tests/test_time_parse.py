@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from builders import busy_info, fee_body, fee_info, voice_fee_info
+from builders import busy_info, fee_body, fee_info, rows_or_error, voice_fee_info
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -162,13 +162,6 @@ def reference_rows(body: dict[str, Any], verified: bool, now: float) -> list[tup
     return rows
 
 
-def built(read: Any) -> tuple[str, Any]:
-    try:
-        return "rows", read()
-    except PushFormatError as exc:
-        return "error", (exc.reason, exc.field)
-
-
 _FIELD_NAMES = sorted(ev.FEE_FIELDS)
 json_values = st.one_of(
     st.none(),
@@ -197,10 +190,13 @@ def fee_infos(draw: st.DrawFn) -> dict[str, Any]:
 @given(st.lists(fee_infos(), min_size=1, max_size=3), st.booleans())
 def test_cdr_rows_are_built_as_before(infos: list[dict[str, Any]], verified: bool) -> None:
     body = fee_body(*infos)
-    expected = built(lambda: reference_rows(body, verified, 1.5))
+    expected = rows_or_error(lambda: reference_rows(body, verified, 1.5))
     # Twice: the second time each shape has its plan and each time text is remembered.
     for _ in range(2):
-        assert built(lambda: prepare(body, received_at=1.5, verified=verified).cdrs) == expected
+        assert (
+            rows_or_error(lambda: prepare(body, received_at=1.5, verified=verified).cdrs)
+            == expected
+        )
 
 
 @pytest.mark.parametrize(
