@@ -10,7 +10,8 @@ Prints one line per figure (and one with the machine's load, which the figures d
   :func:`toolkit.frame.read_cdrs`, next to the hand-written pandas path for the same file
   (JSON: ``json.load`` + ``json_normalize`` + ``to_datetime``; JSON lines:
   ``read_json(lines=True)``; CSV: ``read_csv`` + ``to_datetime``), with the ratio and the peak
-  memory of each (every measurement runs in a process of its own, so that its peak is its own);
+  memory of each (every measurement runs in a process of its own, so that its peak is its own,
+  and starts with the file in the page cache);
 * Parquet at ``--scale`` times the CDRs (the 1M frame repeated), to show how time grows;
 
 * store -> typed, decoded frame (:func:`toolkit.frame.cdr_frame`), next to the hand-written path
@@ -342,6 +343,11 @@ def _peak_mb(resource: Any) -> float:
 def _measure(kind: str, path: Path) -> dict[str, Any]:
     import subprocess
 
+    # Every measurement starts with the file in the page cache: otherwise whichever path ran
+    # first would also pay for reading it from disk, and the ratio would depend on the order.
+    with open(path, "rb") as file:
+        while file.read(1 << 24):
+            pass
     out = subprocess.run(
         [sys.executable, __file__, "--one", kind, str(path)],
         capture_output=True,

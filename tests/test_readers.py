@@ -174,6 +174,35 @@ def test_the_same_bad_row_in_a_csv_file(tmp_path):
         assert len(read_cdrs(_csv(rows, tmp_path / "bad.csv"))) == 3
 
 
+def test_a_skipped_row_leaves_every_column_aligned(tmp_path):
+    # Text columns are converted only when a frame reads them, after the bad rows are known:
+    # they must drop the same rows as the columns converted at once.
+    rows = small_day()
+    rows[2] = {**rows[2], "callEndTime": "1999-01-01 00:00:00"}
+    kept = [rows[0], rows[1], rows[3]]
+    jsonl = tmp_path / "bad.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in rows))
+    for path in (_csv(rows, tmp_path / "bad.csv"), jsonl):
+        with pytest.warns(UserWarning, match="row 2 callEndTime"):
+            frame = read_cdrs(path, columns=["session_id", "subscription_id", "outcome"])
+        assert frame["session_id"].tolist() == [r["sessionId"] for r in kept]
+        assert frame["subscription_id"].tolist() == [r["subscriptionId"] for r in kept]
+        assert frame["outcome"].tolist() == ["answered", "answered", "no-answer"]
+
+
+@pytest.mark.parametrize("layout", ["mixed lines", "one indented body"])
+def test_json_a_path_cannot_hand_to_pyarrow_is_read_whole(tmp_path, expected, layout):
+    # JSON lines go to pyarrow by path; what it refuses takes the exact path, same frame.
+    rows = small_day()
+    path = tmp_path / "cdrs.json"
+    if layout == "mixed lines":
+        rows[0] = {**rows[0], "ulFailReason": "0"}  # text here, numbers in the other lines
+        path.write_text("\n".join(json.dumps(r) for r in rows))
+    else:
+        path.write_text(json.dumps(push(*rows), indent=2))
+    _same(read_cdrs(path), expected)
+
+
 def test_a_table_without_cdr_columns_names_what_was_expected(tmp_path):
     (tmp_path / "sales.csv").write_text("region,amount\nnorth,3\n")
     for source in (tmp_path / "sales.csv", pd.DataFrame({"region": ["north"]})):
