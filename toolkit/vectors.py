@@ -67,6 +67,8 @@ def evaluate(expr: Expr, columns: Mapping[str, Stored], n: int) -> Stored:
     if isinstance(expr, All):
         holds = np.ones(n, dtype=bool)
         for item in expr.items:
+            if not holds.any():
+                break  # no row left to decide: the other columns need not be read (text costs)
             holds &= evaluate(item, columns, n)[0]
         return holds, np.zeros(n, dtype=bool)
     raise TypeError(f"no vector form for {type(expr).__name__}")
@@ -119,9 +121,10 @@ def _modes(columns: Mapping[str, Stored], n: int, rules: list[tuple[str, int]]) 
 
     product = evaluate(Col("product"), columns, n)[0]
     apply(product == "voicecall", MODES.index("VoiceCall"))
-    app_key = evaluate(Col("app_key"), columns, n)[0]
-    for key, index in rules:
-        apply(app_key == key, index)
+    if rules:
+        app_key = evaluate(Col("app_key"), columns, n)[0]
+        for key, index in rules:
+            apply(app_key == key, index)
     # notifyMode is sent only by X mode ("fixed Block"); extendNum only by AXE.
     apply(~evaluate(Col("notify_mode"), columns, n)[1], MODES.index("X"))
     apply(~evaluate(Col("extend_num"), columns, n)[1], MODES.index("AXE"))
