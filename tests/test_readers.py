@@ -190,17 +190,29 @@ def test_a_skipped_row_leaves_every_column_aligned(tmp_path):
         assert frame["outcome"].tolist() == ["answered", "answered", "no-answer"]
 
 
-@pytest.mark.parametrize("layout", ["mixed lines", "one indented body"])
-def test_json_a_path_cannot_hand_to_pyarrow_is_read_whole(tmp_path, expected, layout):
-    # JSON lines go to pyarrow by path; what it refuses takes the exact path, same frame.
+@pytest.mark.parametrize("layout", ["mixed lines", "one indented body", "a list with a number"])
+def test_json_that_pyarrow_refuses_is_read_the_exact_way(tmp_path, expected, layout):
+    # A JSON file goes to pyarrow by its path (a list split in a memory map of the file); what
+    # pyarrow refuses is read again and takes the exact path: the same frame.
     rows = small_day()
     path = tmp_path / "cdrs.json"
     if layout == "mixed lines":
         rows[0] = {**rows[0], "ulFailReason": "0"}  # text here, numbers in the other lines
         path.write_text("\n".join(json.dumps(r) for r in rows))
-    else:
+    elif layout == "one indented body":
         path.write_text(json.dumps(push(*rows), indent=2))
-    _same(read_cdrs(path), expected)
+    else:
+        path.write_text(json.dumps([push(*rows), 5]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _same(read_cdrs(path), expected)
+    reported = [str(w.message) for w in caught]
+    if layout == "a list with a number":
+        assert reported == [
+            "skipped 1 malformed CDR(s) of 5: row 1 body: a push is a JSON object, got int"
+        ]
+    else:
+        assert reported == []
 
 
 def test_a_table_without_cdr_columns_names_what_was_expected(tmp_path):

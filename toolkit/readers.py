@@ -164,8 +164,9 @@ def _read_whole(path: str) -> Any:
     """The file's bytes in a writable buffer of the caller's own, to split a JSON list in.
 
     A private memory map where the file allows one: its pages come from the page cache as
-    they are read, and only the pages written to are copied (the file never changes). Reading
-    into a new buffer instead first fills it with zeros: 1.5 s against 0.2 s for 840 MB.
+    they are read, and only the pages written to are copied (the file never changes). A new
+    buffer is first filled with zeros, then with the file: a JSON list of 1M CDRs (840 MB) read
+    in 13.4-14.6 s that way, against 10.9-12.2 s with the map.
     """
     import mmap
 
