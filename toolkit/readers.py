@@ -150,10 +150,15 @@ def _from_path(path: str, errors: Errors) -> Loaded:
             head = file.read(4)
         if head == b"PAR1":
             return _from_parquet(path, errors)
-        if head[:1] in (b"{", b"[") and has_pyarrow():
-            table = _arrow_json(path if head[:1] == b"{" else _read_whole(path))
+        lines = head[:1] == b"{"
+        if (lines or head[:1] == b"[") and has_pyarrow():
+            table = _arrow_json(path if lines else _read_whole(path))
             if table is not None:
                 return _from_table(table, errors, wire=True)
+            # Refused lines would be refused again from the bytes; a list may still be read
+            # by pyarrow as one object (see _arrow_json), after the split it was refused for.
+            data = Path(path).read_bytes()
+            return _from_json(data, path, errors, arrow=not lines)
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ValidationError("source", f"cannot read {path!r}: {exc}") from exc
@@ -216,8 +221,8 @@ def _from_parquet(data: bytes | str, errors: Errors) -> Loaded:
     return _from_table(frame, errors, wire=False)
 
 
-def _from_json(data: bytes, name: str, errors: Errors) -> Loaded:
-    if has_pyarrow():
+def _from_json(data: bytes, name: str, errors: Errors, *, arrow: bool = True) -> Loaded:
+    if arrow and has_pyarrow():
         table = _arrow_json(data)
         if table is not None:
             return _from_table(table, errors, wire=True)
